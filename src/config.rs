@@ -1,0 +1,78 @@
+//! Configuration from the environment (see the README's table).
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use anyhow::{Context, Result};
+
+#[derive(Clone)]
+pub struct Config {
+    /// `DATABASE_URL`; `None` runs the embedded PostgreSQL under `data_dir`.
+    pub database_url: Option<String>,
+    pub data_dir: PathBuf,
+    pub bind: SocketAddr,
+    /// Absolute base of links in emails; defaults to `http://{bind}`.
+    pub base_url: String,
+    pub admin_email: Option<String>,
+    pub admin_password: Option<String>,
+    pub smtp_url: Option<String>,
+    pub mail_from: String,
+    /// Secret shared with the test payment gateway; generated and stored when unset.
+    pub payment_secret: Option<String>,
+    /// Mark cookies `Secure` (set when served over HTTPS behind a proxy).
+    pub secure_cookies: bool,
+    /// Load the demo catalogue even on an external database (fresh embedded ones always get it).
+    pub demo: bool,
+}
+
+impl std::fmt::Debug for Config {
+    // Hand-written so that passwords and secrets never reach a log line.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Config")
+            .field(
+                "database",
+                &if self.database_url.is_some() {
+                    "external"
+                } else {
+                    "embedded"
+                },
+            )
+            .field("data_dir", &self.data_dir)
+            .field("bind", &self.bind)
+            .field("base_url", &self.base_url)
+            .field("smtp", &self.smtp_url.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+fn var(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.trim().is_empty())
+}
+
+fn flag(name: &str) -> bool {
+    var(name).is_some_and(|v| matches!(v.as_str(), "1" | "true" | "yes" | "on"))
+}
+
+impl Config {
+    pub fn from_env() -> Result<Config> {
+        let bind: SocketAddr = var("SHOP_BIND")
+            .unwrap_or_else(|| "127.0.0.1:8080".into())
+            .parse()
+            .context("SHOP_BIND must be an address such as 127.0.0.1:8080")?;
+        Ok(Config {
+            database_url: var("DATABASE_URL"),
+            data_dir: var("SHOP_DATA_DIR")
+                .unwrap_or_else(|| "./data".into())
+                .into(),
+            base_url: var("SHOP_BASE_URL").unwrap_or_else(|| format!("http://{bind}")),
+            bind,
+            admin_email: var("SHOP_ADMIN_EMAIL"),
+            admin_password: var("SHOP_ADMIN_PASSWORD"),
+            smtp_url: var("SMTP_URL"),
+            mail_from: var("SHOP_MAIL_FROM").unwrap_or_else(|| "lms-shop <shop@localhost>".into()),
+            payment_secret: var("PAYMENT_SECRET"),
+            secure_cookies: flag("SHOP_SECURE_COOKIES"),
+            demo: flag("SHOP_DEMO"),
+        })
+    }
+}

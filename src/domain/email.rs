@@ -1,0 +1,87 @@
+//! An email address that has been parsed, not merely checked.
+
+use std::fmt;
+
+use thiserror::Error;
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Serialize)]
+#[serde(transparent)]
+pub struct Email(String);
+
+#[derive(Debug, Error, PartialEq, Eq)]
+#[error("enter an email address such as name@example.org")]
+pub struct InvalidEmail;
+
+impl Email {
+    /// Accepts the addresses people actually type; rejects anything that could not be
+    /// delivered or that could smuggle a header (whitespace, control characters).
+    pub fn parse(input: &str) -> Result<Self, InvalidEmail> {
+        let s = input.trim();
+        if s.len() > 254 || s.chars().any(|c| c.is_whitespace() || c.is_control()) {
+            return Err(InvalidEmail);
+        }
+        let (local, domain) = s.rsplit_once('@').ok_or(InvalidEmail)?;
+        let domain_ok = domain.contains('.')
+            && !domain.starts_with('.')
+            && !domain.ends_with('.')
+            && !domain.contains("..")
+            && domain
+                .chars()
+                .all(|c| c.is_alphanumeric() || c == '-' || c == '.');
+        if local.is_empty() || local.len() > 64 || local.contains('@') || !domain_ok {
+            return Err(InvalidEmail);
+        }
+        // Domains are case-insensitive; normalising them keeps one spelling in the outbox.
+        Ok(Email(format!("{local}@{}", domain.to_lowercase())))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for Email {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl AsRef<str> for Email {
+    fn as_ref(&self) -> &str {
+        &self.0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn accepts_ordinary_addresses() {
+        assert_eq!(
+            Email::parse(" Jane.Doe+x@Example.ORG ").unwrap().as_str(),
+            "Jane.Doe+x@example.org"
+        );
+        assert!(Email::parse("a@b.fr").is_ok());
+    }
+
+    #[test]
+    fn rejects_what_cannot_be_an_address() {
+        for bad in [
+            "",
+            "plain",
+            "@example.org",
+            "a@",
+            "a@b",
+            "a b@c.fr",
+            "a@b..fr",
+            "a@.b.fr",
+            "a@b.fr\r\nBcc: x@y.z",
+            "a@b@c.fr",
+        ] {
+            assert_eq!(Email::parse(bad), Err(InvalidEmail), "{bad:?}");
+        }
+        let long = format!("{}@example.org", "a".repeat(65));
+        assert!(Email::parse(&long).is_err());
+    }
+}

@@ -1,0 +1,18 @@
+//! Pure domain types and rules: no I/O here, everything unit-tested.
+
+pub mod bill_state;
+pub mod countries;
+pub mod customer;
+pub mod email;
+pub mod form;
+pub mod handler_params;
+pub mod money;
+pub mod password;
+pub mod price;
+pub mod product;
+pub mod seat_reference;
+
+pub use bill_state::BillState;
+pub use email::Email;
+pub use money::{Money, TaxRate};
+pub use seat_reference::SeatReference;

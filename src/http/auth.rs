@@ -1,0 +1,280 @@
+//! Sign-in, sign-out, set-password links and the forgot-password flow.
+
+use std::net::SocketAddr;
+
+use askama::Template;
+use axum::Form;
+use axum::extract::{ConnectInfo, Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use serde::Deserialize;
+use tower_sessions::Session;
+
+use crate::domain::Email;
+use crate::domain::password::NewPassword;
+use crate::error::{AppError, AppResult};
+use crate::http::context::{Page, SESSION_USER, SessionUser, flash};
+use crate::http::render::{html, html_status, safe_next};
+use crate::mail;
+use crate::security::password;
+use crate::state::AppState;
+use crate::store::users::{self, User};
+use crate::store::{outbox, tokens};
+
+#[derive(Template)]
+#[template(path = "auth/login.html")]
+struct LoginPage {
+    page: Page,
+    email: String,
+    next: String,
+    error: Option<String>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct LoginQuery {
+    next: Option<String>,
+}
+
+pub async fn login_form(page: Page, Query(q): Query<LoginQuery>) -> AppResult<Response> {
+    html(LoginPage {
+        page,
+        email: String::new(),
+        next: safe_next(q.next.as_deref()),
+        error: None,
+    })
+}
+
+#[derive(Deserialize)]
+pub struct LoginForm {
+    #[serde(default)]
+    email: String,
+    #[serde(default)]
+    password: String,
+    #[serde(default)]
+    next: Option<String>,
+}
+
+/// Puts `user` in the session under a new session id (no fixation).
+pub async fn sign_in(session: &Session, user: &User) -> AppResult<()> {
+    session.cycle_id().await?;
+    session
+        .insert(
+            SESSION_USER,
+            SessionUser {
+                id: user.id,
+                name: user.display_name(),
+                is_operator: user.is_operator,
+            },
+        )
+        .await?;
+    Ok(())
+}
+
+pub async fn login(
+    State(state): State<AppState>,
+    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    session: Session,
+    page: Page,
+    Form(form): Form<LoginForm>,
+) -> AppResult<Response> {
+    let next = safe_next(form.next.as_deref());
+    let email = form.email.trim().to_owned();
+    let fail = |page: Page, status: StatusCode, key: &str| {
+        let error = Some(page.t(key).into_owned());
+        html_status(
+            status,
+            LoginPage {
+                page,
+                email: email.clone(),
+                next: next.clone(),
+                error,
+            },
+        )
+    };
+    if !state.login_throttle.allow(&email, addr.ip()) {
+        return fail(page, StatusCode::TOO_MANY_REQUESTS, "auth.throttled");
+    }
+    let found = users::credentials(&state.db, &email).await?;
+    let (id, hash) = match found {
+        Some((id, hash)) => (Some(id), hash),
+        None => (None, None),
+    };
+    let ok = password::verify(form.password, hash).await?;
+    let user = match (ok, id) {
+        (true, Some(id)) => users::find(&state.db, id).await?,
+        _ => None,
+    };
+    let Some(user) = user else {
+        tracing::info!("failed login");
+        return fail(page, StatusCode::UNAUTHORIZED, "auth.bad_credentials");
+    };
+    sign_in(&session, &user).await?;
+    users::touch_login(&state.db, user.id).await?;
+    let target = if next == "/" && user.is_operator {
+        "/admin".to_owned()
+    } else {
+        next
+    };
+    Ok(Redirect::to(&target).into_response())
+}
+
+pub async fn logout(session: Session) -> AppResult<Response> {
+    // Deletes the stored session and its cookie: nothing of it can be replayed.
+    session.flush().await?;
+    Ok(Redirect::to("/shop").into_response())
+}
+
+#[derive(Template)]
+#[template(path = "auth/set_password.html")]
+struct SetPasswordPage {
+    page: Page,
+    token: String,
+    email: String,
+    error: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "auth/link_invalid.html")]
+struct LinkInvalidPage {
+    page: Page,
+}
+
+pub async fn set_password_form(
+    State(state): State<AppState>,
+    page: Page,
+    Path(token): Path<String>,
+) -> AppResult<Response> {
+    let user = match tokens::peek(&state.db, &token).await? {
+        Some(id) => users::find(&state.db, id).await?,
+        None => None,
+    };
+    match user {
+        Some(user) => html(SetPasswordPage {
+            page,
+            token,
+            email: user.email,
+            error: None,
+        }),
+        None => html_status(StatusCode::GONE, LinkInvalidPage { page }),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct SetPasswordForm {
+    #[serde(default)]
+    password: String,
+    #[serde(default)]
+    confirm: String,
+}
+
+pub async fn set_password(
+    State(state): State<AppState>,
+    session: Session,
+    page: Page,
+    Path(token): Path<String>,
+    Form(form): Form<SetPasswordForm>,
+) -> AppResult<Response> {
+    let Some(user_id) = tokens::peek(&state.db, &token).await? else {
+        return html_status(StatusCode::GONE, LinkInvalidPage { page });
+    };
+    let new = match NewPassword::parse(&form.password, &form.confirm) {
+        Ok(p) => p,
+        Err(e) => {
+            let email = users::find(&state.db, user_id)
+                .await?
+                .map(|u| u.email)
+                .unwrap_or_default();
+            let error = Some(
+                page.t(&format!("auth.password_{}", weak_key(&e)))
+                    .into_owned(),
+            );
+            return html_status(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                SetPasswordPage {
+                    page,
+                    token,
+                    email,
+                    error,
+                },
+            );
+        }
+    };
+    let hash = password::hash(new.expose().to_owned()).await?;
+    let mut tx = state.db.begin().await?;
+    // Consumed in the same transaction as the change: a link works once, even if clicked twice.
+    let Some(user_id) = tokens::consume(&mut *tx, &token).await? else {
+        return html_status(StatusCode::GONE, LinkInvalidPage { page });
+    };
+    users::set_password(&mut *tx, user_id, &hash).await?;
+    tx.commit().await?;
+    let user = users::find(&state.db, user_id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    sign_in(&session, &user).await?;
+    flash(&session, page.t("auth.password_set")).await?;
+    let target = if user.is_operator {
+        "/admin"
+    } else {
+        "/my/courses"
+    };
+    Ok(Redirect::to(target).into_response())
+}
+
+fn weak_key(e: &crate::domain::password::WeakPassword) -> &'static str {
+    use crate::domain::password::WeakPassword::*;
+    match e {
+        TooShort => "too_short",
+        TooLong => "too_long",
+        Mismatch => "mismatch",
+    }
+}
+
+#[derive(Template)]
+#[template(path = "auth/forgot.html")]
+struct ForgotPage {
+    page: Page,
+    email: String,
+    sent: bool,
+}
+
+pub async fn forgot_form(page: Page) -> AppResult<Response> {
+    html(ForgotPage {
+        page,
+        email: String::new(),
+        sent: false,
+    })
+}
+
+#[derive(Deserialize)]
+pub struct ForgotForm {
+    #[serde(default)]
+    email: String,
+}
+
+pub async fn forgot(
+    State(state): State<AppState>,
+    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    page: Page,
+    Form(form): Form<ForgotForm>,
+) -> AppResult<Response> {
+    // Same answer whether or not the account exists: the form does not reveal who is a customer.
+    let email = form.email.trim().to_owned();
+    if state.login_throttle.allow(&email, addr.ip())
+        && let Ok(parsed) = Email::parse(&email)
+        && let Some(user) = users::find_by_email(&state.db, parsed.as_str()).await?
+    {
+        let mut tx = state.db.begin().await?;
+        let token = tokens::issue(&mut *tx, user.id).await?;
+        let link = format!("{}/password/set/{token}", state.config.base_url);
+        let message = mail::messages::password_reset(page.locale, &page.shop_name, &link);
+        outbox::enqueue(&mut *tx, &user.email, &message.subject, &message.body).await?;
+        tx.commit().await?;
+        state.mail_queued.notify_one();
+    }
+    html(ForgotPage {
+        page,
+        email,
+        sent: true,
+    })
+}

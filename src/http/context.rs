@@ -1,0 +1,114 @@
+//! What every page needs: language, the signed-in user (for the navigation), the CSRF token,
+//! the shop name, a one-time flash message.
+
+use std::borrow::Cow;
+
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+use serde::{Deserialize, Serialize};
+use tower_sessions::Session;
+
+use crate::error::AppError;
+use crate::http::csrf::CsrfToken;
+use crate::i18n::Locale;
+use crate::state::AppState;
+
+/// Kept in the session at sign-in, for the navigation only: authorisation always re-reads
+/// the user from the database (see `extract`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SessionUser {
+    pub id: i64,
+    pub name: String,
+    pub is_operator: bool,
+}
+
+pub const SESSION_USER: &str = "user";
+const FLASH: &str = "flash";
+
+pub struct Page {
+    pub locale: Locale,
+    pub user: Option<SessionUser>,
+    pub csrf: String,
+    pub shop_name: String,
+    pub currency: String,
+    pub path: String,
+    pub flash: Option<String>,
+    pub status: u16,
+}
+
+impl Page {
+    pub fn t(&self, key: &str) -> Cow<'static, str> {
+        self.locale.t(key)
+    }
+
+    /// A translated text with `%{name}` placeholders filled.
+    pub fn tf(&self, key: &str, args: &[(&str, &str)]) -> String {
+        fill(&self.t(key), args)
+    }
+
+    pub fn lang(&self) -> &'static str {
+        self.locale.code()
+    }
+
+    pub fn is_operator(&self) -> bool {
+        self.user.as_ref().is_some_and(|u| u.is_operator)
+    }
+
+    pub fn signed_in(&self) -> bool {
+        self.user.is_some()
+    }
+
+    pub fn user_name(&self) -> &str {
+        self.user.as_ref().map_or("", |u| u.name.as_str())
+    }
+
+    pub fn current(&self, prefix: &str) -> bool {
+        self.path == prefix || self.path.starts_with(&format!("{prefix}/"))
+    }
+}
+
+pub fn fill(text: &str, args: &[(&str, &str)]) -> String {
+    args.iter().fold(text.to_owned(), |acc, (k, v)| {
+        acc.replace(&format!("%{{{k}}}"), v)
+    })
+}
+
+/// Sets a message shown once on the next page.
+pub async fn flash(session: &Session, message: impl Into<String>) -> Result<(), AppError> {
+    session.insert(FLASH, message.into()).await?;
+    Ok(())
+}
+
+impl FromRequestParts<AppState> for Page {
+    type Rejection = AppError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let locale = Locale::from_headers(&parts.headers);
+        let csrf = parts
+            .extensions
+            .get::<CsrfToken>()
+            .map(|t| t.0.clone())
+            .unwrap_or_default();
+        let (user, flash) = match parts.extensions.get::<Session>() {
+            Some(session) => (
+                session.get::<SessionUser>(SESSION_USER).await?,
+                session.remove::<String>(FLASH).await?,
+            ),
+            None => (None, None),
+        };
+        let catalogue = state.catalogue.get(&state.db).await?;
+        Ok(Page {
+            locale,
+            user,
+            csrf,
+            shop_name: catalogue.settings.shop_name.clone(),
+            currency: catalogue.settings.currency.clone(),
+            path: parts.uri.path().to_owned(),
+            flash,
+            status: 200,
+        })
+    }
+}

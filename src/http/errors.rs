@@ -1,0 +1,119 @@
+//! Turns bare error responses (from `AppError`, the router's 404/405, rejected extractors)
+//! into full pages in the visitor's language, inside the layout.
+
+use askama::Template;
+use axum::extract::{Request, State};
+use axum::http::StatusCode;
+use axum::http::header::CONTENT_TYPE;
+use axum::middleware::Next;
+use axum::response::{Html, IntoResponse, Response};
+use tower_sessions::Session;
+
+use crate::error::{AppError, ErrorPage};
+use crate::http::context::{Page, SESSION_USER, SessionUser};
+use crate::http::csrf;
+use crate::i18n::Locale;
+use crate::state::AppState;
+
+#[derive(Template)]
+#[template(path = "error.html")]
+struct ErrorTemplate {
+    page: Page,
+    title: String,
+    message: String,
+}
+
+pub async fn render_error_pages(
+    State(state): State<AppState>,
+    req: Request,
+    next: Next,
+) -> Response {
+    let locale = Locale::from_headers(req.headers());
+    let csrf = csrf::token_from_headers(req.headers(), &state.csrf_key).unwrap_or_default();
+    let path = req.uri().path().to_owned();
+    let session = req.extensions().get::<Session>().cloned();
+    let response = next.run(req).await;
+
+    let status = response.status();
+    let page_error = response.extensions().get::<ErrorPage>().cloned();
+    let is_html = response
+        .headers()
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|ct| ct.starts_with("text/html"));
+    let is_error = status.is_client_error() || status.is_server_error();
+    let message = match page_error {
+        Some(e) => e.message,
+        // Router and extractor rejections come as plain text; give them a page too. A page
+        // a handler rendered itself (a form with its errors) is left alone.
+        None if is_error && !is_html && !is_plain_api(&path) => match status {
+            StatusCode::NOT_FOUND => "errors.not_found".to_owned(),
+            StatusCode::METHOD_NOT_ALLOWED => "errors.method".to_owned(),
+            StatusCode::PAYLOAD_TOO_LARGE => "errors.too_large".to_owned(),
+            StatusCode::UNSUPPORTED_MEDIA_TYPE
+            | StatusCode::UNPROCESSABLE_ENTITY
+            | StatusCode::BAD_REQUEST => "errors.bad_form".to_owned(),
+            _ => "errors.internal".to_owned(),
+        },
+        None => return response,
+    };
+
+    let user = match &session {
+        Some(s) => s.get::<SessionUser>(SESSION_USER).await.ok().flatten(),
+        None => None,
+    };
+    let (shop_name, currency) = match state.catalogue.get(&state.db).await {
+        Ok(c) => (c.settings.shop_name.clone(), c.settings.currency.clone()),
+        Err(_) => ("lms-shop".to_owned(), String::new()),
+    };
+    let page = Page {
+        locale,
+        user,
+        csrf,
+        shop_name,
+        currency,
+        path,
+        flash: None,
+        status: status.as_u16(),
+    };
+    // Messages are translation keys, except the few that carry a sentence already.
+    let message = if message.contains('.') && !message.contains(' ') {
+        locale.t(&message).into_owned()
+    } else {
+        message
+    };
+    let title = locale
+        .t(&format!("errors.title_{}", status.as_u16()))
+        .into_owned();
+    let title = if title.starts_with("errors.") {
+        status.to_string()
+    } else {
+        title
+    };
+    let body = ErrorTemplate {
+        page,
+        title,
+        message,
+    }
+    .render()
+    .unwrap_or_else(|_| status.to_string());
+    let mut page_response = (status, Html(body)).into_response();
+    // Keep cookies and redirects the handler meant to send.
+    for (name, value) in response.headers() {
+        if name != CONTENT_TYPE && name != axum::http::header::CONTENT_LENGTH {
+            page_response
+                .headers_mut()
+                .append(name.clone(), value.clone());
+        }
+    }
+    page_response
+}
+
+/// Machine endpoints answer in plain text.
+fn is_plain_api(path: &str) -> bool {
+    path == "/healthz" || csrf::EXEMPT.contains(&path)
+}
+
+pub async fn not_found() -> AppError {
+    AppError::NotFound
+}

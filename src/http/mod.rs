@@ -1,0 +1,85 @@
+//! Routes per area, kept thin: parse the request, call the store/handlers, render.
+
+pub mod admin;
+pub mod auth;
+pub mod context;
+pub mod csrf;
+pub mod errors;
+pub mod extract;
+pub mod headers;
+pub mod health;
+pub mod lang;
+pub mod render;
+pub mod shop;
+
+use axum::Router;
+use axum::middleware::from_fn_with_state;
+use axum::response::Redirect;
+use axum::routing::{get, post};
+use time::Duration;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::services::ServeDir;
+use tower_http::trace::TraceLayer;
+use tower_sessions::{Expiry, SessionManagerLayer, cookie::SameSite};
+use tower_sessions_sqlx_store::PostgresStore;
+
+use crate::state::AppState;
+
+/// Largest request body accepted (CSV uploads included).
+const BODY_LIMIT: usize = 8 * 1024 * 1024;
+
+/// The application's routes without middleware: the security suite enumerates them.
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/", get(|| async { Redirect::to("/shop") }))
+        .route("/shop", get(shop::index))
+        .route("/login", get(auth::login_form).post(auth::login))
+        .route("/logout", post(auth::logout))
+        .route(
+            "/password/forgot",
+            get(auth::forgot_form).post(auth::forgot),
+        )
+        .route(
+            "/password/set/{token}",
+            get(auth::set_password_form).post(auth::set_password),
+        )
+        .route("/lang/{code}", get(lang::switch))
+        .route("/healthz", get(health::healthz))
+        .route("/admin", get(admin::index))
+        .route("/admin/mail", get(admin::mail::index))
+}
+
+pub fn router(state: AppState, sessions: PostgresStore) -> Router {
+    let session_layer = SessionManagerLayer::new(sessions)
+        .with_name("session")
+        .with_secure(state.config.secure_cookies)
+        .with_http_only(true)
+        .with_same_site(SameSite::Lax)
+        .with_expiry(Expiry::OnInactivity(Duration::days(7)));
+
+    let mut app = routes()
+        .fallback(errors::not_found)
+        .nest_service("/static", ServeDir::new(static_dir()))
+        // Innermost first: CSRF sees the session; error pages see everything below them.
+        .layer(from_fn_with_state(state.clone(), csrf::protect))
+        .layer(from_fn_with_state(
+            state.clone(),
+            errors::render_error_pages,
+        ))
+        .layer(session_layer)
+        .layer(RequestBodyLimitLayer::new(BODY_LIMIT))
+        .layer(CatchPanicLayer::new())
+        .with_state(state);
+    for layer in headers::layers() {
+        app = app.layer(layer);
+    }
+    app.layer(TraceLayer::new_for_http())
+}
+
+/// `static/` beside the binary's crate, or `SHOP_STATIC_DIR`.
+fn static_dir() -> std::path::PathBuf {
+    std::env::var("SHOP_STATIC_DIR")
+        .map(Into::into)
+        .unwrap_or_else(|_| concat!(env!("CARGO_MANIFEST_DIR"), "/static").into())
+}

@@ -1,0 +1,18 @@
+//! lms-shop: a server-rendered storefront that sells training to organisations.
+
+rust_i18n::i18n!("locales", fallback = "en");
+
+pub mod cache;
+pub mod config;
+pub mod demo;
+pub mod domain;
+pub mod embedded_pg;
+pub mod error;
+pub mod http;
+pub mod i18n;
+pub mod mail;
+pub mod operators;
+pub mod security;
+pub mod startup;
+pub mod state;
+pub mod store;

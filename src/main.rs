@@ -1,0 +1,134 @@
+use std::process::ExitCode;
+
+use anyhow::{Context, Result, bail};
+use lms_shop::config::Config;
+use lms_shop::embedded_pg::{self, EmbeddedPg};
+use lms_shop::startup::{self, Server};
+use lms_shop::{demo, operators};
+use sqlx::PgPool;
+use tokio::net::TcpListener;
+use tracing_subscriber::EnvFilter;
+
+const USAGE: &str = "usage: lms-shop [serve]            run the shop
+       lms-shop add-operator EMAIL  create (or promote) an operator; the password is read
+                                    from SHOP_OPERATOR_PASSWORD or generated and printed";
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,tower_sessions=warn")),
+        )
+        .with_target(false)
+        .init();
+    match run().await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("lms-shop: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run() -> Result<()> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let command = args.first().map(String::as_str).unwrap_or("serve");
+    if matches!(command, "-h" | "--help" | "help") {
+        println!("{USAGE}");
+        return Ok(());
+    }
+    if !matches!(command, "serve" | "add-operator") {
+        bail!("unknown command {command:?}\n{USAGE}");
+    }
+    let config = Config::from_env()?;
+
+    // The embedded cluster is started from the main thread: its parent-death signal is tied
+    // to this thread, which lives as long as the process.
+    let embedded = match &config.database_url {
+        Some(_) => None,
+        None => Some(EmbeddedPg::start(&config.data_dir)?),
+    };
+    let result = async {
+        let url = match (&config.database_url, &embedded) {
+            (Some(url), _) => url.clone(),
+            (None, Some(pg)) => {
+                embedded_pg::ensure_database(pg.url()).await?;
+                pg.url().to_owned()
+            }
+            (None, None) => unreachable!("embedded is started when there is no DATABASE_URL"),
+        };
+        let db = startup::connect(&url).await?;
+        startup::migrate(&db).await?;
+        let fresh = embedded.as_ref().is_some_and(|pg| pg.fresh);
+        let outcome = match command {
+            "add-operator" => add_operator(&db, args.get(1)).await,
+            _ => serve(&db, config.clone(), fresh).await,
+        };
+        db.close().await;
+        outcome
+    }
+    .await;
+    if let Some(pg) = embedded {
+        pg.stop().context("stopping the embedded PostgreSQL")?;
+    }
+    result
+}
+
+async fn add_operator(db: &PgPool, email: Option<&String>) -> Result<()> {
+    let email = email.context(USAGE)?;
+    match std::env::var("SHOP_OPERATOR_PASSWORD") {
+        Ok(password) => {
+            operators::ensure(db, email, &password).await?;
+            println!("operator {email} is ready");
+        }
+        Err(_) => {
+            let (email, password) = operators::generate(db, email).await?;
+            println!("operator {email} is ready; password (shown once): {password}");
+        }
+    }
+    Ok(())
+}
+
+async fn serve(db: &PgPool, config: Config, fresh: bool) -> Result<()> {
+    let mut generated = None;
+    if fresh || config.demo {
+        demo::seed(db).await.context("loading the demo catalogue")?;
+        generated = Some(operators::generate(db, "operator@lms-shop.localhost").await?);
+    }
+    if let (Some(email), Some(password)) = (&config.admin_email, &config.admin_password) {
+        operators::ensure(db, email, password)
+            .await
+            .context("SHOP_ADMIN_EMAIL / SHOP_ADMIN_PASSWORD")?;
+    }
+    let listener = TcpListener::bind(config.bind)
+        .await
+        .with_context(|| format!("cannot listen on {} (SHOP_BIND)", config.bind))?;
+    let state = startup::build_state(db.clone(), config).await?;
+    let server = Server::start(state, listener).await?;
+    println!("lms-shop is running at http://{}/shop", server.addr);
+    if let Some((email, password)) = generated {
+        println!(
+            "operator login (shown once): {email} / {password}  ->  http://{}/login",
+            server.addr
+        );
+    }
+    shutdown_signal().await;
+    tracing::info!("shutting down");
+    server.stop().await
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+        Ok(s) => s,
+        Err(_) => {
+            let _ = ctrl_c.await;
+            return;
+        }
+    };
+    tokio::select! {
+        _ = ctrl_c => {}
+        _ = term.recv() => {}
+    }
+}

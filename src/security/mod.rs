@@ -1,0 +1,5 @@
+//! Cryptographic building blocks: password hashing, random tokens, login throttling.
+
+pub mod password;
+pub mod throttle;
+pub mod tokens;

@@ -1,0 +1,114 @@
+//! Builds and runs the application: database, migrations, state, workers, HTTP server.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use sqlx::PgPool;
+use sqlx::postgres::PgPoolOptions;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tower_sessions_sqlx_store::PostgresStore;
+
+use crate::cache::CatalogueCache;
+use crate::config::Config;
+use crate::http;
+use crate::mail;
+use crate::security::throttle::LoginThrottle;
+use crate::state::{AppState, Inner};
+use crate::store::secrets;
+
+pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
+
+pub async fn connect(url: &str) -> Result<PgPool> {
+    PgPoolOptions::new()
+        .max_connections(32)
+        .acquire_timeout(Duration::from_secs(5))
+        .connect(url)
+        .await
+        .context("cannot connect to PostgreSQL")
+}
+
+/// Schema for the app and for sessions. Idempotent; several instances may run it at once
+/// (sqlx takes an advisory lock).
+pub async fn migrate(db: &PgPool) -> Result<()> {
+    MIGRATOR.run(db).await.context("migrations failed")?;
+    PostgresStore::new(db.clone())
+        .migrate()
+        .await
+        .context("session store migration failed")?;
+    Ok(())
+}
+
+pub async fn build_state(db: PgPool, config: Config) -> Result<AppState> {
+    let csrf_key = secrets::get_or_create(&db, "csrf").await?;
+    let gateway_key = match &config.payment_secret {
+        Some(s) => s.as_bytes().to_vec(),
+        None => secrets::get_or_create(&db, "payment_gateway").await?,
+    };
+    Ok(AppState::new(Inner {
+        db,
+        config,
+        csrf_key,
+        gateway_key,
+        catalogue: CatalogueCache::default(),
+        login_throttle: LoginThrottle::default(),
+        mail_queued: tokio::sync::Notify::new(),
+    }))
+}
+
+/// A running application: its address and a handle to stop it.
+pub struct Server {
+    pub addr: SocketAddr,
+    shutdown: watch::Sender<bool>,
+    task: tokio::task::JoinHandle<Result<()>>,
+}
+
+impl Server {
+    /// Serves until `stop` (or the future returned by `stopped`) completes.
+    pub async fn start(state: AppState, listener: TcpListener) -> Result<Server> {
+        let addr = listener.local_addr()?;
+        let (shutdown, rx) = watch::channel(false);
+        spawn_workers(&state, &rx);
+        let app = http::router(state.clone(), PostgresStore::new(state.db.clone()));
+        let mut rx_http = rx.clone();
+        let task = tokio::spawn(async move {
+            axum::serve(
+                listener,
+                app.into_make_service_with_connect_info::<SocketAddr>(),
+            )
+            .with_graceful_shutdown(async move {
+                let _ = rx_http.wait_for(|stop| *stop).await;
+            })
+            .await
+            .context("HTTP server failed")
+        });
+        Ok(Server {
+            addr,
+            shutdown,
+            task,
+        })
+    }
+
+    /// Stops accepting connections, lets requests in flight finish, stops the workers.
+    pub async fn stop(self) -> Result<()> {
+        let _ = self.shutdown.send(true);
+        self.task.await.context("server task panicked")?
+    }
+}
+
+fn spawn_workers(state: &AppState, shutdown: &watch::Receiver<bool>) {
+    if let Some(url) = state.config.smtp_url.clone() {
+        tokio::spawn(mail::worker::run(state.clone(), url, shutdown.clone()));
+    }
+    let throttle_state = state.clone();
+    let mut stop = shutdown.clone();
+    tokio::spawn(async move {
+        loop {
+            tokio::select! {
+                _ = tokio::time::sleep(Duration::from_secs(60)) => throttle_state.login_throttle.prune(),
+                _ = stop.changed() => return,
+            }
+        }
+    });
+}

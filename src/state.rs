@@ -1,0 +1,41 @@
+//! Shared application state, cheap to clone into every handler.
+
+use std::ops::Deref;
+use std::sync::Arc;
+
+use sqlx::PgPool;
+use tokio::sync::Notify;
+
+use crate::cache::CatalogueCache;
+use crate::config::Config;
+use crate::security::throttle::LoginThrottle;
+
+#[derive(Clone)]
+pub struct AppState(Arc<Inner>);
+
+pub struct Inner {
+    pub db: PgPool,
+    pub config: Config,
+    /// Signs CSRF tokens; shared by all instances through `app_secrets`.
+    pub csrf_key: Vec<u8>,
+    /// Shared with the test payment gateway to sign its notifications.
+    pub gateway_key: Vec<u8>,
+    pub catalogue: CatalogueCache,
+    pub login_throttle: LoginThrottle,
+    /// Poked when mail is queued so the delivery worker does not wait for its next tick.
+    pub mail_queued: Notify,
+}
+
+impl AppState {
+    pub fn new(inner: Inner) -> Self {
+        AppState(Arc::new(inner))
+    }
+}
+
+impl Deref for AppState {
+    type Target = Inner;
+
+    fn deref(&self) -> &Inner {
+        &self.0
+    }
+}

@@ -1,0 +1,9 @@
+//! SQL, one module per aggregate. Functions take an executor so callers choose the transaction.
+
+pub mod catalogue;
+pub mod courses;
+pub mod outbox;
+pub mod secrets;
+pub mod settings;
+pub mod tokens;
+pub mod users;

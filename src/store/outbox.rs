@@ -1,0 +1,96 @@
+//! The mail outbox: written in the caller's transaction, delivered by the worker.
+
+use sqlx::{PgExecutor, Postgres, Transaction};
+use time::OffsetDateTime;
+
+pub async fn enqueue(
+    db: impl PgExecutor<'_>,
+    to: &str,
+    subject: &str,
+    body: &str,
+) -> sqlx::Result<()> {
+    sqlx::query!(
+        "INSERT INTO outbox (recipient, subject, body) VALUES ($1, $2, $3)",
+        to,
+        subject,
+        body
+    )
+    .execute(db)
+    .await?;
+    Ok(())
+}
+
+#[derive(Debug, Clone)]
+pub struct Message {
+    pub id: i64,
+    pub recipient: String,
+    pub subject: String,
+    pub body: String,
+    pub created_at: OffsetDateTime,
+    pub attempts: i32,
+    pub sent_at: Option<OffsetDateTime>,
+    pub last_error: Option<String>,
+}
+
+pub async fn latest(
+    db: impl PgExecutor<'_>,
+    limit: i64,
+    offset: i64,
+) -> sqlx::Result<Vec<Message>> {
+    sqlx::query_as!(
+        Message,
+        "SELECT id, recipient, subject, body, created_at, attempts, sent_at, last_error
+         FROM outbox ORDER BY id DESC LIMIT $1 OFFSET $2",
+        limit,
+        offset
+    )
+    .fetch_all(db)
+    .await
+}
+
+pub async fn count(db: impl PgExecutor<'_>) -> sqlx::Result<i64> {
+    sqlx::query_scalar!("SELECT count(*) AS \"n!\" FROM outbox")
+        .fetch_one(db)
+        .await
+}
+
+/// Claims due messages for this worker; other instances skip the locked rows.
+pub async fn claim_due(
+    tx: &mut Transaction<'_, Postgres>,
+    limit: i64,
+) -> sqlx::Result<Vec<Message>> {
+    sqlx::query_as!(
+        Message,
+        "SELECT id, recipient, subject, body, created_at, attempts, sent_at, last_error
+         FROM outbox WHERE sent_at IS NULL AND next_attempt_at <= now()
+         ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED",
+        limit
+    )
+    .fetch_all(&mut **tx)
+    .await
+}
+
+pub async fn mark_sent(tx: &mut Transaction<'_, Postgres>, id: i64) -> sqlx::Result<()> {
+    sqlx::query!("UPDATE outbox SET sent_at = now(), attempts = attempts + 1, last_error = NULL WHERE id = $1", id)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
+/// Records a failure and schedules the next try: 1, 2, 4 … minutes, at most 6 hours apart.
+pub async fn mark_failed(
+    tx: &mut Transaction<'_, Postgres>,
+    id: i64,
+    error: &str,
+) -> sqlx::Result<()> {
+    sqlx::query!(
+        "UPDATE outbox SET attempts = attempts + 1, last_error = $2,
+           next_attempt_at = now() + least(interval '6 hours', interval '1 minute' * power(2, attempts))
+         WHERE id = $1",
+        id,
+        error
+    )
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}

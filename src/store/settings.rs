@@ -1,0 +1,34 @@
+use sqlx::PgExecutor;
+
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub shop_name: String,
+    pub currency: String,
+    pub default_support_course_id: Option<i64>,
+    pub sales_conditions: String,
+    pub paymodes: Vec<String>,
+}
+
+pub async fn load(db: impl PgExecutor<'_>) -> sqlx::Result<Settings> {
+    sqlx::query_as!(
+        Settings,
+        "SELECT shop_name, currency, default_support_course_id, sales_conditions, paymodes FROM settings WHERE id = 1"
+    )
+    .fetch_one(db)
+    .await
+}
+
+pub async fn save(db: impl PgExecutor<'_>, s: &Settings) -> sqlx::Result<()> {
+    sqlx::query!(
+        "UPDATE settings SET shop_name = $1, currency = $2, default_support_course_id = $3,
+           sales_conditions = $4, paymodes = $5, updated_at = now() WHERE id = 1",
+        s.shop_name,
+        s.currency,
+        s.default_support_course_id,
+        s.sales_conditions,
+        &s.paymodes
+    )
+    .execute(db)
+    .await?;
+    Ok(())
+}

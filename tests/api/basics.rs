@@ -1,0 +1,84 @@
+use crate::helpers::*;
+
+#[tokio::test]
+async fn shop_lists_the_demo_catalogue_with_add_to_cart_forms() {
+    let app = spawn_app().await;
+    lms_shop::demo::seed(&app.db).await.unwrap();
+    let page = app.get("/shop").await;
+    assert_eq!(page.status, 200);
+    assert!(page.body.contains("A51-1123K-FI"));
+    assert!(page.body.contains("11.2.3.9-AHA-1"));
+    assert!(page.body.contains("action=\"/cart/items\""));
+    assert!(page.body.contains("name=\"quantity\""));
+    // 1 440.00 excl. tax, 1 728.00 with 20 % VAT, and the tiers
+    assert!(page.body.contains("1\u{202f}440.00"), "{}", page.body);
+    assert!(page.body.contains("1\u{202f}728.00"));
+    assert!(page.body.contains("1\u{202f}300.00"));
+    assert!(page.csrf().is_some());
+}
+
+#[tokio::test]
+async fn health_check_reports_the_database() {
+    let app = spawn_app().await;
+    let page = app.get("/healthz").await;
+    assert_eq!((page.status, page.body.as_str()), (200, "ok"));
+}
+
+#[tokio::test]
+async fn security_headers_are_on_every_response() {
+    let app = spawn_app().await;
+    for path in ["/shop", "/login", "/nowhere", "/healthz"] {
+        let page = app.get(path).await;
+        let h = |name: &str| {
+            page.headers
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("")
+                .to_owned()
+        };
+        assert!(
+            h("content-security-policy").contains("frame-ancestors 'none'"),
+            "{path}"
+        );
+        assert_eq!(h("x-content-type-options"), "nosniff", "{path}");
+        assert_eq!(h("referrer-policy"), "same-origin", "{path}");
+        assert_eq!(h("x-frame-options"), "DENY", "{path}");
+    }
+}
+
+#[tokio::test]
+async fn unknown_pages_get_a_404_page_in_the_layout_and_the_visitors_language() {
+    let app = spawn_app().await;
+    let page = app.get("/no/such/page").await;
+    assert_eq!(page.status, 404);
+    assert!(page.body.contains("Page not found"));
+    assert!(
+        page.body.contains("href=\"/shop\""),
+        "layout navigation is there"
+    );
+    let fr = app
+        .client
+        .get(app.url("/no/such/page"))
+        .header("accept-language", "fr-FR,fr;q=0.9")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(fr.status(), 404);
+    assert!(fr.text().await.unwrap().contains("Page introuvable"));
+}
+
+#[tokio::test]
+async fn the_language_switch_is_remembered() {
+    let app = spawn_app().await;
+    let page = app.get("/lang/fr?next=/login").await;
+    assert_eq!(page.status, 303);
+    assert_eq!(page.location(), Some("/login"));
+    let page = app.get("/login").await;
+    assert!(page.body.contains("<html lang=\"fr\">"));
+    assert!(page.body.contains("Mot de passe"));
+    // An open redirect through the switch is not possible.
+    assert_eq!(
+        app.get("/lang/en?next=//evil.example").await.location(),
+        Some("/")
+    );
+}

@@ -1,0 +1,303 @@
+#![allow(dead_code)] // shared helpers: each test uses a part
+//! Spawns the real application on a random port against a fresh database cloned from a
+//! migrated template, and drives it over HTTP like a browser would (cookies, forms, CSRF).
+
+use std::sync::OnceLock;
+
+use lms_shop::config::Config;
+use lms_shop::startup::{self, Server};
+use lms_shop::state::AppState;
+use reqwest::redirect::Policy;
+use sqlx::{Connection, PgConnection, PgPool};
+use tokio::net::TcpListener;
+
+pub const OPERATOR_EMAIL: &str = "operator@example.org";
+pub const OPERATOR_PASSWORD: &str = "operator-password-1";
+
+fn server_url() -> String {
+    std::env::var("TEST_DATABASE_URL").unwrap_or_else(|_| {
+        "postgres://postgres@localhost:54329/postgres?host=/tmp/lms-shop-test-pg".into()
+    })
+}
+
+fn url_for(db: &str) -> String {
+    server_url().replacen("/postgres?", &format!("/{db}?"), 1)
+}
+
+/// One template per migration set: a changed migration gets a new template.
+fn template_name() -> &'static str {
+    static NAME: OnceLock<String> = OnceLock::new();
+    NAME.get_or_init(|| {
+        use std::hash::{Hash, Hasher};
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        for m in startup::MIGRATOR.iter() {
+            m.version.hash(&mut h);
+            m.checksum.hash(&mut h);
+        }
+        format!("lms_tpl_{:x}", h.finish())
+    })
+}
+
+async fn ensure_template() {
+    static READY: tokio::sync::OnceCell<()> = tokio::sync::OnceCell::const_new();
+    READY
+        .get_or_init(|| async {
+            let mut admin = PgConnection::connect(&server_url())
+                .await
+                .expect("test PostgreSQL is not running: use scripts/test.sh");
+            // Several test binaries may start at once: one creates, the others wait.
+            sqlx::query("SELECT pg_advisory_lock(4242)")
+                .execute(&mut admin)
+                .await
+                .unwrap();
+            let exists: bool =
+                sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)")
+                    .bind(template_name())
+                    .fetch_one(&mut admin)
+                    .await
+                    .unwrap();
+            if !exists {
+                let building = format!("{}_building", template_name());
+                sqlx::query(&format!("DROP DATABASE IF EXISTS {building}"))
+                    .execute(&mut admin)
+                    .await
+                    .unwrap();
+                sqlx::query(&format!("CREATE DATABASE {building}"))
+                    .execute(&mut admin)
+                    .await
+                    .unwrap();
+                let pool = PgPool::connect(&url_for(&building)).await.unwrap();
+                startup::migrate(&pool).await.unwrap();
+                pool.close().await;
+                sqlx::query(&format!(
+                    "ALTER DATABASE {building} RENAME TO {}",
+                    template_name()
+                ))
+                .execute(&mut admin)
+                .await
+                .unwrap();
+            }
+            sqlx::query("SELECT pg_advisory_unlock(4242)")
+                .execute(&mut admin)
+                .await
+                .unwrap();
+        })
+        .await;
+}
+
+/// A fresh, migrated, empty database.
+pub async fn fresh_database() -> (String, PgPool) {
+    ensure_template().await;
+    let name = format!(
+        "test_{}",
+        lms_shop::security::tokens::random_id(9)
+            .to_lowercase()
+            .replace(['-', '_'], "x")
+    );
+    let mut admin = PgConnection::connect(&server_url()).await.unwrap();
+    // CREATE DATABASE … TEMPLATE needs the template to have no other session: retry briefly.
+    for attempt in 0.. {
+        match sqlx::query(&format!(
+            "CREATE DATABASE {name} TEMPLATE {}",
+            template_name()
+        ))
+        .execute(&mut admin)
+        .await
+        {
+            Ok(_) => break,
+            Err(_) if attempt < 50 => {
+                tokio::time::sleep(std::time::Duration::from_millis(100)).await
+            }
+            Err(e) => panic!("cannot create test database: {e}"),
+        }
+    }
+    let url = url_for(&name);
+    let pool = startup::connect(&url).await.unwrap();
+    (url, pool)
+}
+
+pub struct TestApp {
+    pub addr: std::net::SocketAddr,
+    pub base: String,
+    pub db: PgPool,
+    pub db_url: String,
+    pub state: AppState,
+    pub client: reqwest::Client,
+    server: Option<Server>,
+}
+
+pub fn client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .cookie_store(true)
+        .redirect(Policy::none())
+        .build()
+        .unwrap()
+}
+
+pub async fn spawn_app() -> TestApp {
+    let (db_url, db) = fresh_database().await;
+    spawn_on(db_url, db).await
+}
+
+pub async fn spawn_on(db_url: String, db: PgPool) -> TestApp {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let config = Config {
+        database_url: Some(db_url.clone()),
+        data_dir: "/nonexistent".into(),
+        bind: addr,
+        base_url: format!("http://{addr}"),
+        admin_email: None,
+        admin_password: None,
+        smtp_url: None,
+        mail_from: "shop@example.org".into(),
+        payment_secret: Some("test-gateway-secret".into()),
+        secure_cookies: false,
+        demo: false,
+    };
+    lms_shop::operators::ensure(&db, OPERATOR_EMAIL, OPERATOR_PASSWORD)
+        .await
+        .unwrap();
+    let state = startup::build_state(db.clone(), config).await.unwrap();
+    let server = Server::start(state.clone(), listener).await.unwrap();
+    TestApp {
+        addr,
+        base: format!("http://{addr}"),
+        db,
+        db_url,
+        state,
+        client: client(),
+        server: Some(server),
+    }
+}
+
+/// A response read whole, so tests can look at status, headers and body together.
+pub struct Page {
+    pub status: u16,
+    pub headers: reqwest::header::HeaderMap,
+    pub body: String,
+}
+
+impl Page {
+    pub fn location(&self) -> Option<&str> {
+        self.headers.get("location").and_then(|v| v.to_str().ok())
+    }
+
+    pub fn csrf(&self) -> Option<String> {
+        extract_between(&self.body, "name=\"csrf_token\" value=\"", "\"")
+    }
+}
+
+pub fn extract_between(text: &str, start: &str, end: &str) -> Option<String> {
+    let from = text.find(start)? + start.len();
+    let len = text[from..].find(end)?;
+    Some(text[from..from + len].to_owned())
+}
+
+async fn read(response: reqwest::Response) -> Page {
+    Page {
+        status: response.status().as_u16(),
+        headers: response.headers().clone(),
+        body: response.text().await.unwrap(),
+    }
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    pub async fn get_with(&self, client: &reqwest::Client, path: &str) -> Page {
+        read(client.get(self.url(path)).send().await.unwrap()).await
+    }
+
+    pub async fn get(&self, path: &str) -> Page {
+        self.get_with(&self.client, path).await
+    }
+
+    /// The CSRF token this client's forms carry.
+    pub async fn csrf_for(&self, client: &reqwest::Client) -> String {
+        self.get_with(client, "/login")
+            .await
+            .csrf()
+            .expect("login page has a CSRF token")
+    }
+
+    /// Posts a form as a browser would, with the CSRF token of `client`.
+    pub async fn post_with(
+        &self,
+        client: &reqwest::Client,
+        path: &str,
+        form: &[(&str, &str)],
+    ) -> Page {
+        let token = self.csrf_for(client).await;
+        let mut fields: Vec<(&str, &str)> = form.to_vec();
+        fields.push(("csrf_token", &token));
+        self.post_raw(client, path, &fields).await
+    }
+
+    pub async fn post(&self, path: &str, form: &[(&str, &str)]) -> Page {
+        self.post_with(&self.client, path, form).await
+    }
+
+    /// Posts exactly `form`: no token added.
+    pub async fn post_raw(
+        &self,
+        client: &reqwest::Client,
+        path: &str,
+        form: &[(&str, &str)],
+    ) -> Page {
+        let body = serde_urlencoded::to_string(form).unwrap();
+        read(
+            client
+                .post(self.url(path))
+                .header("content-type", "application/x-www-form-urlencoded")
+                .body(body)
+                .send()
+                .await
+                .unwrap(),
+        )
+        .await
+    }
+
+    pub async fn login_with(&self, client: &reqwest::Client, email: &str, password: &str) -> Page {
+        self.post_with(
+            client,
+            "/login",
+            &[("email", email), ("password", password)],
+        )
+        .await
+    }
+
+    pub async fn login_operator(&self) {
+        let page = self
+            .login_with(&self.client, OPERATOR_EMAIL, OPERATOR_PASSWORD)
+            .await;
+        assert_eq!(page.status, 303, "operator login failed: {}", page.body);
+    }
+
+    /// Outbox messages to `recipient`, oldest first: (subject, body).
+    pub async fn mails_to(&self, recipient: &str) -> Vec<(String, String)> {
+        sqlx::query_as(
+            "SELECT subject, body FROM outbox WHERE lower(recipient) = lower($1) ORDER BY id",
+        )
+        .bind(recipient)
+        .fetch_all(&self.db)
+        .await
+        .unwrap()
+    }
+
+    pub async fn stop(mut self) {
+        if let Some(server) = self.server.take() {
+            server.stop().await.unwrap();
+        }
+    }
+}
+
+/// The first link in `body` that starts with `prefix` (e.g. a set-password link in a mail).
+pub fn find_link(body: &str, prefix: &str) -> Option<String> {
+    let start = body.find(prefix)?;
+    let rest = &body[start..];
+    let end = rest.find(|c: char| c.is_whitespace()).unwrap_or(rest.len());
+    Some(rest[..end].to_owned())
+}

@@ -1,0 +1,6 @@
+//! Integration tests: the real app over HTTP, a real PostgreSQL, a fresh database per test.
+
+mod helpers;
+
+mod auth;
+mod basics;

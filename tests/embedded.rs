@@ -1,0 +1,206 @@
+//! The binary's embedded-PostgreSQL mode, end to end: first run, second instance refused,
+//! clean stop, restart keeps the data.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+struct Shop {
+    child: Child,
+    lines: std::sync::mpsc::Receiver<String>,
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn start(data_dir: &std::path::Path, port: u16) -> Shop {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_lms-shop"))
+        .env_remove("DATABASE_URL")
+        .env("SHOP_DATA_DIR", data_dir)
+        .env("SHOP_BIND", format!("127.0.0.1:{port}"))
+        .env("SHOP_ADMIN_EMAIL", "boss@example.org")
+        .env("SHOP_ADMIN_PASSWORD", "boss-password-123")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    for stream in [
+        Box::new(child.stdout.take().unwrap()) as Box<dyn std::io::Read + Send>,
+        Box::new(child.stderr.take().unwrap()),
+    ] {
+        let tx = tx.clone();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stream).lines().map_while(Result::ok) {
+                let _ = tx.send(line);
+            }
+        });
+    }
+    Shop { child, lines: rx }
+}
+
+impl Shop {
+    /// Lines printed until one contains `needle` (panics after 90 s).
+    fn wait_for(&self, needle: &str) -> Vec<String> {
+        let deadline = Instant::now() + Duration::from_secs(90);
+        let mut seen = Vec::new();
+        while Instant::now() < deadline {
+            if let Ok(line) = self.lines.recv_timeout(Duration::from_millis(200)) {
+                let done = line.contains(needle);
+                seen.push(line);
+                if done {
+                    return seen;
+                }
+            }
+        }
+        panic!("never printed {needle:?}; got {seen:?}");
+    }
+
+    fn terminate(mut self) -> std::process::ExitStatus {
+        nix::sys::signal::kill(
+            nix::unistd::Pid::from_raw(self.child.id() as i32),
+            nix::sys::signal::Signal::SIGTERM,
+        )
+        .unwrap();
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return status;
+            }
+            assert!(Instant::now() < deadline, "shop did not stop on SIGTERM");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+/// PostgreSQL processes whose command line names this data directory.
+fn postgres_processes(data_dir: &std::path::Path) -> usize {
+    let needle = data_dir.to_string_lossy().to_string();
+    std::fs::read_dir("/proc")
+        .unwrap()
+        .filter_map(Result::ok)
+        .filter_map(|e| std::fs::read(e.path().join("cmdline")).ok())
+        .map(|c| String::from_utf8_lossy(&c).replace('\0', " "))
+        .filter(|c| c.contains("postgres") && c.contains(&needle))
+        .count()
+}
+
+async fn login_works(port: u16, email: &str, password: &str) -> bool {
+    let client = reqwest::Client::builder()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let base = format!("http://127.0.0.1:{port}");
+    let page = client
+        .get(format!("{base}/login"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let token = page
+        .split("name=\"csrf_token\" value=\"")
+        .nth(1)
+        .unwrap()
+        .split('"')
+        .next()
+        .unwrap()
+        .to_owned();
+    let res = client
+        .post(format!("{base}/login"))
+        .form(&[
+            ("email", email),
+            ("password", password),
+            ("csrf_token", &token),
+        ])
+        .send()
+        .await
+        .unwrap();
+    if res.status() != 303 {
+        return false;
+    }
+    client
+        .get(format!("{base}/admin"))
+        .send()
+        .await
+        .unwrap()
+        .status()
+        == 200
+}
+
+#[tokio::test]
+async fn embedded_database_lifecycle() {
+    let dir = std::env::temp_dir().join(format!("lms-shop-embedded-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let port = free_port();
+
+    // First run: initialises the cluster, loads the demo, prints the generated operator.
+    let shop = start(&dir, port);
+    let printed = shop.wait_for("lms-shop is running at");
+    let creds_line = shop.wait_for("operator login (shown once)").pop().unwrap();
+    let creds = creds_line
+        .split("(shown once): ")
+        .nth(1)
+        .unwrap()
+        .split("  ->")
+        .next()
+        .unwrap();
+    let (email, password) = creds.split_once(" / ").unwrap();
+    let body = reqwest::get(format!("http://127.0.0.1:{port}/shop"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        body.contains("A51-1123K-FI"),
+        "demo catalogue served; printed {printed:?}"
+    );
+    assert!(
+        login_works(port, email, password).await,
+        "printed operator can log in"
+    );
+    assert!(
+        login_works(port, "boss@example.org", "boss-password-123").await,
+        "SHOP_ADMIN_* operator exists"
+    );
+
+    // A second instance on the same data directory is refused with a clear message.
+    let second = start(&dir, free_port());
+    let said = second.wait_for("already in use");
+    assert!(said.iter().any(|l| l.contains("already in use")));
+    let status = second.terminate();
+    assert!(!status.success());
+
+    // SIGTERM stops the shop and its PostgreSQL.
+    assert!(postgres_processes(&dir) > 0);
+    assert!(shop.terminate().success());
+    assert_eq!(postgres_processes(&dir), 0, "no PostgreSQL left behind");
+
+    // Restart: data kept, no new credentials printed.
+    let shop = start(&dir, port);
+    let printed = shop.wait_for("lms-shop is running at");
+    assert!(
+        login_works(port, email, password).await,
+        "data survived the restart"
+    );
+    std::thread::sleep(Duration::from_millis(300));
+    let more: Vec<String> = shop.lines.try_iter().collect();
+    assert!(
+        !printed
+            .iter()
+            .chain(more.iter())
+            .any(|l| l.contains("shown once")),
+        "credentials are printed once only"
+    );
+    assert!(shop.terminate().success());
+    assert_eq!(postgres_processes(&dir), 0);
+    let _ = std::fs::remove_dir_all(&dir);
+}

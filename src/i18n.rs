@@ -89,6 +89,77 @@ mod tests {
         assert_eq!(best_accepted("fr;q=0"), None);
     }
 
+    /// Literal keys in templates and code: `t("…")` calls and quoted `area.key` strings.
+    fn keys_used_in_sources() -> std::collections::BTreeSet<String> {
+        const AREAS: &[&str] = &[
+            "errors.",
+            "auth.",
+            "admin.",
+            "handlers.",
+            "shop.",
+            "nav.",
+            "common.",
+            "checkout.",
+            "customer.",
+            "learner.",
+            "cart.",
+            "bill.",
+            "seat.",
+            "mail.",
+        ];
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+        let mut files = Vec::new();
+        let mut dirs = vec![root.join("src"), root.join("templates")];
+        while let Some(dir) = dirs.pop() {
+            for entry in std::fs::read_dir(dir).unwrap().flatten() {
+                let path = entry.path();
+                if path.is_dir() {
+                    dirs.push(path)
+                } else {
+                    files.push(path)
+                }
+            }
+        }
+        let mut keys = std::collections::BTreeSet::new();
+        for file in files {
+            let text = std::fs::read_to_string(&file).unwrap_or_default();
+            for piece in text.split('"').skip(1).step_by(2) {
+                let is_key = AREAS.iter().any(|a| piece.starts_with(a))
+                    && piece.len() > 4
+                    && !piece.ends_with('.')
+                    && piece.chars().all(|c| {
+                        c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '.'
+                    });
+                if is_key {
+                    keys.insert(piece.to_owned());
+                }
+            }
+        }
+        keys
+    }
+
+    #[test]
+    fn every_key_used_exists_in_english_and_french() {
+        let keys = keys_used_in_sources();
+        assert!(keys.len() > 100, "the scan finds the keys ({})", keys.len());
+        // The detection itself: a key that does not exist comes back as itself.
+        assert!(
+            Locale::En
+                .t("errors.surely_absent")
+                .ends_with("errors.surely_absent")
+        );
+        let mut missing = Vec::new();
+        for key in &keys {
+            for locale in Locale::ALL {
+                let text = locale.t(key);
+                if text.ends_with(key.as_str()) {
+                    missing.push(format!("{}: {key}", locale.code()));
+                }
+            }
+        }
+        assert!(missing.is_empty(), "missing translations: {missing:#?}");
+    }
+
     #[test]
     fn every_key_exists_in_both_languages() {
         for key in ["nav.shop", "nav.cart", "errors.not_found", "auth.login"] {

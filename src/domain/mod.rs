@@ -2,6 +2,7 @@
 
 pub mod bill_state;
 pub mod countries;
+pub mod course;
 pub mod customer;
 pub mod email;
 pub mod form;

@@ -48,6 +48,41 @@ pub fn routes() -> Router<AppState> {
         .route("/healthz", get(health::healthz))
         .route("/admin", get(admin::index))
         .route("/admin/mail", get(admin::mail::index))
+        .route(
+            "/admin/courses",
+            get(admin::courses::index).post(admin::courses::create),
+        )
+        .route("/admin/courses/import", post(admin::courses::import))
+        .route(
+            "/admin/courses/{id}",
+            get(admin::courses::edit).post(admin::courses::update),
+        )
+        .route(
+            "/admin/categories",
+            get(admin::settings::categories).post(admin::settings::create_category),
+        )
+        .route(
+            "/admin/categories/{id}",
+            post(admin::settings::update_category),
+        )
+        .route(
+            "/admin/taxes",
+            get(admin::settings::taxes).post(admin::settings::create_tax),
+        )
+        .route("/admin/taxes/{id}", post(admin::settings::update_tax))
+        .route(
+            "/admin/settings",
+            get(admin::settings::settings).post(admin::settings::save_settings),
+        )
+        .route(
+            "/admin/products",
+            get(admin::products::index).post(admin::products::create),
+        )
+        .route("/admin/products/new", get(admin::products::new))
+        .route(
+            "/admin/products/{id}",
+            get(admin::products::edit).post(admin::products::update),
+        )
 }
 
 pub fn router(state: AppState, sessions: PostgresStore) -> Router {

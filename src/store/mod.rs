@@ -2,7 +2,9 @@
 
 pub mod catalogue;
 pub mod courses;
+pub mod lms;
 pub mod outbox;
+pub mod seats;
 pub mod secrets;
 pub mod settings;
 pub mod tokens;

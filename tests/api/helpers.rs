@@ -301,3 +301,59 @@ pub fn find_link(body: &str, prefix: &str) -> Option<String> {
     let end = rest.find(|c: char| c.is_whitespace()).unwrap_or(rest.len());
     Some(rest[..end].to_owned())
 }
+
+/// A customer-side user with a password, for authorisation tests.
+pub async fn create_user(app: &TestApp, email: &str, password: &str) -> i64 {
+    let email = lms_shop::domain::Email::parse(email).unwrap();
+    let hash = lms_shop::security::password::hash(password.into())
+        .await
+        .unwrap();
+    lms_shop::store::users::insert(
+        &app.db,
+        lms_shop::store::users::NewUser {
+            email: &email,
+            firstname: "Test",
+            lastname: "User",
+            password_hash: Some(&hash),
+            is_operator: false,
+        },
+    )
+    .await
+    .unwrap()
+    .unwrap()
+}
+
+impl TestApp {
+    /// Creates the courses of the catalogue issue's scenario as an operator would.
+    pub async fn create_courses(&self, shortnames: &[&str]) {
+        for s in shortnames {
+            let page = self
+                .post(
+                    "/admin/courses",
+                    &[("shortname", s), ("fullname", &format!("Course {s}"))],
+                )
+                .await;
+            assert_eq!(page.status, 303, "course {s}: {}", page.body);
+        }
+    }
+
+    pub async fn create_product(
+        &self,
+        code: &str,
+        price1: &str,
+        handler: &str,
+        params: &str,
+    ) -> Page {
+        self.post(
+            "/admin/products",
+            &[
+                ("code", code),
+                ("name", &format!("Product {code}")),
+                ("price1", price1),
+                ("handler", handler),
+                ("handlerparams", params),
+            ],
+        )
+        .await
+    }
+}

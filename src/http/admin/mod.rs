@@ -1,6 +1,9 @@
 //! The operators' back-office. Every handler takes `RequireOperator`.
 
+pub mod courses;
 pub mod mail;
+pub mod products;
+pub mod settings;
 
 use askama::Template;
 use axum::extract::State;

@@ -1,0 +1,262 @@
+//! Courses: list, create, edit, CSV import (all or nothing, with a per-line report).
+
+use std::collections::HashSet;
+
+use askama::Template;
+use axum::Form;
+use axum::extract::{Multipart, Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use tower_sessions::Session;
+
+use crate::domain::course::{CourseDraft, CourseForm, ImportLine, parse_course_csv};
+use crate::domain::form::FieldErrors;
+use crate::error::{AppError, AppResult};
+use crate::http::context::{Page, flash};
+use crate::http::extract::RequireOperator;
+use crate::http::render::{html, html_status};
+use crate::state::AppState;
+use crate::store::courses::{self, Course, CourseInput};
+
+#[derive(Template)]
+#[template(path = "admin/courses.html")]
+struct CoursesPage {
+    page: Page,
+    courses: Vec<Course>,
+    roles: Vec<String>,
+    form: CourseForm,
+    errors: FieldErrors,
+    report: Vec<ImportLine>,
+    import_error: Option<String>,
+}
+
+async fn list_page(
+    state: &AppState,
+    page: Page,
+    form: CourseForm,
+    errors: FieldErrors,
+) -> AppResult<CoursesPage> {
+    Ok(CoursesPage {
+        page,
+        courses: courses::all(&state.db).await?,
+        roles: courses::role_names(&state.db).await?,
+        form: CourseForm {
+            visible: if form.visible.is_empty() && errors.is_empty() {
+                "1".into()
+            } else {
+                form.visible.clone()
+            },
+            ..form
+        },
+        errors,
+        report: Vec::new(),
+        import_error: None,
+    })
+}
+
+pub async fn index(
+    State(state): State<AppState>,
+    RequireOperator(_): RequireOperator,
+    page: Page,
+) -> AppResult<Response> {
+    html(list_page(&state, page, CourseForm::default(), FieldErrors::default()).await?)
+}
+
+fn input(d: &CourseDraft) -> CourseInput<'_> {
+    CourseInput {
+        shortname: &d.shortname,
+        fullname: &d.fullname,
+        visible: d.visible,
+        startdate: d.startdate,
+    }
+}
+
+/// The contract's `POST /admin/courses` (`shortname`, `fullname`) and the list page's form
+/// (which also sends `form=1` so that an unticked "visible" box means hidden).
+pub async fn create(
+    State(state): State<AppState>,
+    RequireOperator(_): RequireOperator,
+    session: Session,
+    page: Page,
+    Form(form): Form<CourseFormWithFlag>,
+) -> AppResult<Response> {
+    let CourseFormWithFlag {
+        course: form,
+        form: flag,
+    } = form;
+    let draft = CourseDraft::parse(&form, flag.is_some());
+    let mut errors = match draft {
+        Ok(draft) => {
+            if courses::insert(&state.db, &input(&draft)).await?.is_some() {
+                state.catalogue.invalidate();
+                flash(
+                    &session,
+                    page.tf("admin.course_created", &[("name", &draft.shortname)]),
+                )
+                .await?;
+                return Ok(Redirect::to("/admin/courses").into_response());
+            }
+            let mut e = FieldErrors::default();
+            e.add("shortname", "errors.shortname_taken");
+            e
+        }
+        Err(e) => e,
+    };
+    if errors.is_empty() {
+        errors.add("shortname", "errors.required");
+    }
+    html_status(
+        StatusCode::UNPROCESSABLE_ENTITY,
+        list_page(&state, page, form, errors).await?,
+    )
+}
+
+#[derive(serde::Deserialize)]
+pub struct CourseFormWithFlag {
+    #[serde(flatten)]
+    course: CourseForm,
+    #[serde(default)]
+    form: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "admin/course_edit.html")]
+struct EditPage {
+    page: Page,
+    id: i64,
+    form: CourseForm,
+    errors: FieldErrors,
+}
+
+pub async fn edit(
+    State(state): State<AppState>,
+    RequireOperator(_): RequireOperator,
+    page: Page,
+    Path(id): Path<i64>,
+) -> AppResult<Response> {
+    let course = courses::find(&state.db, id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let form = CourseForm {
+        shortname: course.shortname,
+        fullname: course.fullname,
+        visible: if course.visible {
+            "1".into()
+        } else {
+            String::new()
+        },
+        startdate: course.startdate.map(|d| d.to_string()).unwrap_or_default(),
+    };
+    html(EditPage {
+        page,
+        id,
+        form,
+        errors: FieldErrors::default(),
+    })
+}
+
+pub async fn update(
+    State(state): State<AppState>,
+    RequireOperator(_): RequireOperator,
+    session: Session,
+    page: Page,
+    Path(id): Path<i64>,
+    Form(form): Form<CourseForm>,
+) -> AppResult<Response> {
+    courses::find(&state.db, id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let errors = match CourseDraft::parse(&form, true) {
+        Ok(draft) => {
+            if courses::update(&state.db, id, &input(&draft)).await? {
+                state.catalogue.invalidate();
+                flash(
+                    &session,
+                    page.tf("admin.course_saved", &[("name", &draft.shortname)]),
+                )
+                .await?;
+                return Ok(Redirect::to("/admin/courses").into_response());
+            }
+            let mut e = FieldErrors::default();
+            e.add("shortname", "errors.shortname_taken");
+            e
+        }
+        Err(e) => e,
+    };
+    html_status(
+        StatusCode::UNPROCESSABLE_ENTITY,
+        EditPage {
+            page,
+            id,
+            form,
+            errors,
+        },
+    )
+}
+
+/// Multipart upload (`csv` file); its CSRF token travels in the query string.
+pub async fn import(
+    State(state): State<AppState>,
+    RequireOperator(_): RequireOperator,
+    session: Session,
+    page: Page,
+    mut multipart: Multipart,
+) -> AppResult<Response> {
+    let mut data = Vec::new();
+    while let Some(field) = multipart
+        .next_field()
+        .await
+        .map_err(|_| AppError::bad_request("errors.bad_form"))?
+    {
+        if field.name() == Some("csv") {
+            data = field
+                .bytes()
+                .await
+                .map_err(|_| AppError::bad_request("errors.bad_form"))?
+                .to_vec();
+        }
+    }
+    let existing: HashSet<String> = courses::all(&state.db)
+        .await?
+        .into_iter()
+        .map(|c| c.shortname)
+        .collect();
+    let lines = match parse_course_csv(&data, &existing) {
+        Ok(lines) if lines.is_empty() => Err("errors.csv_empty".to_owned()),
+        other => other,
+    };
+    let lines = match lines {
+        Ok(lines) => lines,
+        Err(key) => {
+            let mut p =
+                list_page(&state, page, CourseForm::default(), FieldErrors::default()).await?;
+            p.import_error = Some(p.page.t(&key).into_owned());
+            return html_status(StatusCode::UNPROCESSABLE_ENTITY, p);
+        }
+    };
+    if lines.iter().any(|l| l.result.is_err()) {
+        let mut p = list_page(&state, page, CourseForm::default(), FieldErrors::default()).await?;
+        p.import_error = Some(p.page.t("admin.import_nothing_done").into_owned());
+        p.report = lines;
+        return html_status(StatusCode::UNPROCESSABLE_ENTITY, p);
+    }
+    let mut tx = state.db.begin().await?;
+    for line in &lines {
+        if let Ok(draft) = &line.result
+            && courses::insert(&mut *tx, &input(draft)).await?.is_none()
+        {
+            // Taken between the check and now: nothing is kept.
+            return Err(AppError::Conflict(
+                page.t("errors.shortname_taken").into_owned(),
+            ));
+        }
+    }
+    tx.commit().await?;
+    state.catalogue.invalidate();
+    flash(
+        &session,
+        page.tf("admin.import_done", &[("count", &lines.len().to_string())]),
+    )
+    .await?;
+    Ok(Redirect::to("/admin/courses").into_response())
+}

@@ -1,0 +1,298 @@
+//! Categories, taxes and shop settings.
+
+use askama::Template;
+use axum::Form;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use serde::Deserialize;
+use tower_sessions::Session;
+
+use crate::domain::TaxRate;
+use crate::domain::countries::is_country_code;
+use crate::domain::form::{FieldErrors, required};
+use crate::error::AppResult;
+use crate::http::context::{Page, flash};
+use crate::http::extract::RequireOperator;
+use crate::http::render::{html, html_status};
+use crate::state::AppState;
+use crate::store::catalogue::{self, Category, Tax};
+use crate::store::courses::{self, Course};
+use crate::store::settings::{self, Settings};
+
+// ----------------------------------------------------------------------------- categories
+
+#[derive(Template)]
+#[template(path = "admin/categories.html")]
+struct CategoriesPage {
+    page: Page,
+    categories: Vec<Category>,
+    error: Option<String>,
+}
+
+pub async fn categories(
+    State(state): State<AppState>,
+    RequireOperator(_): RequireOperator,
+    page: Page,
+) -> AppResult<Response> {
+    html(CategoriesPage {
+        page,
+        categories: catalogue::categories(&state.db).await?,
+        error: None,
+    })
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct CategoryForm {
+    name: String,
+    sortorder: String,
+    visible: String,
+}
+
+async fn save_category(
+    state: &AppState,
+    session: &Session,
+    page: Page,
+    id: Option<i64>,
+    form: CategoryForm,
+) -> AppResult<Response> {
+    let name = form.name.trim();
+    if name.is_empty() || name.chars().count() > 255 {
+        let error = Some(page.t("errors.category_name").into_owned());
+        let categories = catalogue::categories(&state.db).await?;
+        return html_status(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            CategoriesPage {
+                page,
+                categories,
+                error,
+            },
+        );
+    }
+    let sortorder = form.sortorder.trim().parse().unwrap_or(0);
+    let saved =
+        catalogue::save_category(&state.db, id, name, sortorder, form.visible == "1").await?;
+    if saved.is_none() {
+        return Err(crate::error::AppError::NotFound);
+    }
+    state.catalogue.invalidate();
+    flash(session, page.t("admin.saved")).await?;
+    Ok(Redirect::to("/admin/categories").into_response())
+}
+
+pub async fn create_category(
+    State(state): State<AppState>,
+    RequireOperator(_): RequireOperator,
+    session: Session,
+    page: Page,
+    Form(form): Form<CategoryForm>,
+) -> AppResult<Response> {
+    save_category(&state, &session, page, None, form).await
+}
+
+pub async fn update_category(
+    State(state): State<AppState>,
+    RequireOperator(_): RequireOperator,
+    session: Session,
+    page: Page,
+    Path(id): Path<i64>,
+    Form(form): Form<CategoryForm>,
+) -> AppResult<Response> {
+    save_category(&state, &session, page, Some(id), form).await
+}
+
+// ----------------------------------------------------------------------------- taxes
+
+#[derive(Template)]
+#[template(path = "admin/taxes.html")]
+struct TaxesPage {
+    page: Page,
+    taxes: Vec<Tax>,
+    form: TaxForm,
+    errors: FieldErrors,
+}
+
+impl TaxesPage {
+    fn rate(&self, tax: &Tax) -> String {
+        u32::try_from(tax.rate_bp)
+            .ok()
+            .and_then(TaxRate::from_basis_points)
+            .map(|r| r.to_string())
+            .unwrap_or_default()
+    }
+}
+
+#[derive(Deserialize, Default, Clone)]
+#[serde(default)]
+pub struct TaxForm {
+    code: String,
+    name: String,
+    rate: String,
+    country: String,
+}
+
+pub async fn taxes(
+    State(state): State<AppState>,
+    RequireOperator(_): RequireOperator,
+    page: Page,
+) -> AppResult<Response> {
+    html(TaxesPage {
+        page,
+        taxes: catalogue::taxes(&state.db).await?,
+        form: TaxForm::default(),
+        errors: FieldErrors::default(),
+    })
+}
+
+async fn save_tax(
+    state: &AppState,
+    session: &Session,
+    page: Page,
+    id: Option<i64>,
+    form: TaxForm,
+) -> AppResult<Response> {
+    let mut errors = FieldErrors::default();
+    let code = required(&mut errors, "code", &form.code, 32);
+    let name = required(&mut errors, "name", &form.name, 100);
+    let rate = TaxRate::parse_percent(&form.rate)
+        .map_err(|_| errors.add("rate", "errors.rate"))
+        .ok();
+    let country = form.country.trim().to_uppercase();
+    if !country.is_empty() && !is_country_code(&country) {
+        errors.add("country", "errors.country");
+    }
+    if let (Some(rate), true) = (rate, errors.is_empty()) {
+        let bp = i32::try_from(rate.basis_points()).unwrap_or(0);
+        if catalogue::save_tax(&state.db, id, &code, &name, bp, &country)
+            .await?
+            .is_some()
+        {
+            state.catalogue.invalidate();
+            flash(session, page.t("admin.saved")).await?;
+            return Ok(Redirect::to("/admin/taxes").into_response());
+        }
+        errors.add("code", "errors.code_taken");
+    }
+    let taxes = catalogue::taxes(&state.db).await?;
+    html_status(
+        StatusCode::UNPROCESSABLE_ENTITY,
+        TaxesPage {
+            page,
+            taxes,
+            form,
+            errors,
+        },
+    )
+}
+
+pub async fn create_tax(
+    State(state): State<AppState>,
+    RequireOperator(_): RequireOperator,
+    session: Session,
+    page: Page,
+    Form(form): Form<TaxForm>,
+) -> AppResult<Response> {
+    save_tax(&state, &session, page, None, form).await
+}
+
+pub async fn update_tax(
+    State(state): State<AppState>,
+    RequireOperator(_): RequireOperator,
+    session: Session,
+    page: Page,
+    Path(id): Path<i64>,
+    Form(form): Form<TaxForm>,
+) -> AppResult<Response> {
+    save_tax(&state, &session, page, Some(id), form).await
+}
+
+// ----------------------------------------------------------------------------- settings
+
+pub const PAYMODES: [&str; 3] = ["test", "transfer", "free"];
+
+#[derive(Template)]
+#[template(path = "admin/settings.html")]
+struct SettingsPage {
+    page: Page,
+    settings: Settings,
+    courses: Vec<Course>,
+    errors: FieldErrors,
+}
+
+impl SettingsPage {
+    fn is_default_support(&self, course: &Course) -> bool {
+        self.settings.default_support_course_id == Some(course.id)
+    }
+
+    fn paymode_on(&self, mode: &&str) -> bool {
+        self.settings.paymodes.iter().any(|m| m == *mode)
+    }
+}
+
+pub async fn settings(
+    State(state): State<AppState>,
+    RequireOperator(_): RequireOperator,
+    page: Page,
+) -> AppResult<Response> {
+    html(SettingsPage {
+        page,
+        settings: settings::load(&state.db).await?,
+        courses: courses::all(&state.db).await?,
+        errors: FieldErrors::default(),
+    })
+}
+
+pub async fn save_settings(
+    State(state): State<AppState>,
+    RequireOperator(_): RequireOperator,
+    session: Session,
+    page: Page,
+    Form(pairs): Form<Vec<(String, String)>>,
+) -> AppResult<Response> {
+    let field = |name: &str| {
+        pairs
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.trim().to_owned())
+            .unwrap_or_default()
+    };
+    let mut errors = FieldErrors::default();
+    let shop_name = required(&mut errors, "shop_name", &field("shop_name"), 100);
+    let currency = field("currency").to_uppercase();
+    if currency.len() != 3 || !currency.chars().all(|c| c.is_ascii_uppercase()) {
+        errors.add("currency", "errors.currency");
+    }
+    let default_support_course_id = field("default_support_course_id").parse::<i64>().ok();
+    let paymodes: Vec<String> = pairs
+        .iter()
+        .filter(|(k, v)| k == "paymodes" && PAYMODES.contains(&v.as_str()))
+        .map(|(_, v)| v.clone())
+        .collect();
+    if paymodes.is_empty() {
+        errors.add("paymodes", "errors.paymodes");
+    }
+    let new = Settings {
+        shop_name,
+        currency,
+        default_support_course_id,
+        sales_conditions: field("sales_conditions"),
+        paymodes,
+    };
+    if errors.is_empty() {
+        settings::save(&state.db, &new).await?;
+        state.catalogue.invalidate();
+        flash(&session, page.t("admin.saved")).await?;
+        return Ok(Redirect::to("/admin/settings").into_response());
+    }
+    let courses = courses::all(&state.db).await?;
+    html_status(
+        StatusCode::UNPROCESSABLE_ENTITY,
+        SettingsPage {
+            page,
+            settings: new,
+            courses,
+            errors,
+        },
+    )
+}

@@ -14,6 +14,7 @@ pub mod i18n;
 pub mod mail;
 pub mod operators;
 pub mod security;
+pub mod services;
 pub mod startup;
 pub mod state;
 pub mod store;

@@ -101,6 +101,10 @@ fn spawn_workers(state: &AppState, shutdown: &watch::Receiver<bool>) {
     if let Some(url) = state.config.smtp_url.clone() {
         tokio::spawn(mail::worker::run(state.clone(), url, shutdown.clone()));
     }
+    tokio::spawn(crate::services::production::recovery_worker(
+        state.clone(),
+        shutdown.clone(),
+    ));
     let throttle_state = state.clone();
     let mut stop = shutdown.clone();
     tokio::spawn(async move {

@@ -1,6 +1,7 @@
 //! Pure domain types and rules: no I/O here, everything unit-tested.
 
 pub mod bill_state;
+pub mod cart;
 pub mod countries;
 pub mod course;
 pub mod customer;
@@ -9,6 +10,7 @@ pub mod form;
 pub mod handler_params;
 pub mod money;
 pub mod password;
+pub mod paymode;
 pub mod price;
 pub mod product;
 pub mod seat_reference;

@@ -2,10 +2,13 @@
 
 pub mod admin;
 pub mod auth;
+pub mod cart;
+pub mod checkout;
 pub mod context;
 pub mod csrf;
 pub mod errors;
 pub mod extract;
+pub mod gateway;
 pub mod headers;
 pub mod health;
 pub mod lang;
@@ -34,6 +37,23 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/", get(|| async { Redirect::to("/shop") }))
         .route("/shop", get(shop::index))
+        .route("/cart", get(cart::show))
+        .route("/cart/items", post(cart::add))
+        .route("/cart/update", post(cart::update))
+        .route("/cart/remove", post(cart::remove))
+        .route(
+            "/checkout/customer",
+            get(checkout::customer_form).post(checkout::save_customer),
+        )
+        .route(
+            "/checkout/order",
+            get(checkout::order_form).post(checkout::place_order),
+        )
+        .route("/checkout/done/{bill}", get(checkout::done))
+        .route("/payment/test/notify", post(gateway::notify))
+        .route("/payment/test/{bill}", get(gateway::show))
+        .route("/payment/test/{bill}/pay", post(gateway::pay))
+        .route("/payment/test/{bill}/decline", post(gateway::decline))
         .route("/login", get(auth::login_form).post(auth::login))
         .route("/logout", post(auth::logout))
         .route(
@@ -48,6 +68,13 @@ pub fn routes() -> Router<AppState> {
         .route("/healthz", get(health::healthz))
         .route("/admin", get(admin::index))
         .route("/admin/mail", get(admin::mail::index))
+        .route("/admin/bills", get(admin::bills::index))
+        .route("/admin/bills/{id}", get(admin::bills::show))
+        .route("/admin/bills/{id}/paid", post(admin::bills::mark_paid))
+        .route("/admin/bills/{id}/cancel", post(admin::bills::cancel))
+        .route("/admin/bills/{id}/retry", post(admin::bills::retry))
+        .route("/admin/customers", get(admin::bills::customers))
+        .route("/admin/customers/{id}", get(admin::bills::customer))
         .route(
             "/admin/courses",
             get(admin::courses::index).post(admin::courses::create),

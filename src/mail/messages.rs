@@ -27,6 +27,69 @@ pub fn welcome(locale: Locale, shop: &str, name: &str, link: &str) -> Message {
     )
 }
 
+pub fn transfer_instructions(locale: Locale, shop: &str, bill: &str, total: &str) -> Message {
+    compose(
+        locale,
+        "transfer",
+        &[("shop", shop), ("bill", bill), ("total", total)],
+    )
+}
+
+pub fn order_complete(
+    locale: Locale,
+    shop: &str,
+    bill: &str,
+    total: &str,
+    produced: &str,
+    space: &str,
+) -> Message {
+    compose(
+        locale,
+        "complete",
+        &[
+            ("shop", shop),
+            ("bill", bill),
+            ("total", total),
+            ("produced", produced),
+            ("space", space),
+        ],
+    )
+}
+
+pub fn sale_notification(
+    locale: Locale,
+    shop: &str,
+    bill: &str,
+    total: &str,
+    customer: &str,
+    produced: &str,
+) -> Message {
+    compose(
+        locale,
+        "sale",
+        &[
+            ("shop", shop),
+            ("bill", bill),
+            ("total", total),
+            ("customer", customer),
+            ("produced", produced),
+        ],
+    )
+}
+
+pub fn seat_assigned(locale: Locale, shop: &str, name: &str, course: &str, link: &str) -> Message {
+    compose(
+        locale,
+        "assigned",
+        &[
+            ("shop", shop),
+            ("name", name),
+            ("course", course),
+            ("link", link),
+        ],
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

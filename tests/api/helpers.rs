@@ -357,3 +357,120 @@ impl TestApp {
         .await
     }
 }
+
+pub const SEAT_PARAMS: &str =
+    "courselist=X-A%&packsize=5&supervisor=teacher&customersupport=X-SUPPORT";
+
+impl TestApp {
+    /// Courses X-A1, X-A2, X-SUPPORT and the seat pack `X-PACK5` (5 seats per unit, 1 200.00).
+    pub async fn seat_catalogue(&self) {
+        let op = client();
+        assert_eq!(
+            self.login_with(&op, OPERATOR_EMAIL, OPERATOR_PASSWORD)
+                .await
+                .status,
+            303
+        );
+        for s in ["X-A1", "X-A2", "X-SUPPORT"] {
+            let page = self
+                .post_with(
+                    &op,
+                    "/admin/courses",
+                    &[("shortname", s), ("fullname", &format!("Course {s}"))],
+                )
+                .await;
+            assert_eq!(page.status, 303);
+        }
+        let page = self
+            .post_with(
+                &op,
+                "/admin/products",
+                &[
+                    ("code", "X-PACK5"),
+                    ("name", "Pack of 5 seats"),
+                    ("price1", "1200"),
+                    ("handler", "std_generateseats"),
+                    ("handlerparams", SEAT_PARAMS),
+                ],
+            )
+            .await;
+        assert_eq!(page.status, 303, "{}", page.body);
+    }
+
+    /// Adds to the cart, fills the customer step, confirms with `paymode`. Returns the
+    /// response of the order confirmation (a redirect to the gateway or the done page).
+    pub async fn order(
+        &self,
+        buyer: &reqwest::Client,
+        code: &str,
+        quantity: &str,
+        email: &str,
+        paymode: &str,
+    ) -> Page {
+        let added = self
+            .post_with(
+                buyer,
+                "/cart/items",
+                &[("code", code), ("quantity", quantity)],
+            )
+            .await;
+        assert_eq!(added.status, 303, "add to cart: {}", added.body);
+        let details = self
+            .post_with(buyer, "/checkout/customer", &customer_form(email))
+            .await;
+        assert_eq!(details.status, 303, "customer step: {}", details.body);
+        self.post_with(
+            buyer,
+            "/checkout/order",
+            &[("accept_terms", "1"), ("paymode", paymode)],
+        )
+        .await
+    }
+
+    /// Orders with the test gateway and clicks Pay. Returns the bill's public id.
+    pub async fn buy_and_pay(
+        &self,
+        buyer: &reqwest::Client,
+        code: &str,
+        quantity: &str,
+        email: &str,
+    ) -> String {
+        let placed = self.order(buyer, code, quantity, email, "test").await;
+        assert_eq!(placed.status, 303, "{}", placed.body);
+        let gateway = placed.location().unwrap().to_owned();
+        assert!(gateway.starts_with("/payment/test/"), "{gateway}");
+        let public_id = gateway.trim_start_matches("/payment/test/").to_owned();
+        let paid = self.post_with(buyer, &format!("{gateway}/pay"), &[]).await;
+        assert_eq!(paid.status, 303);
+        assert_eq!(
+            paid.location(),
+            Some(format!("/checkout/done/{public_id}").as_str())
+        );
+        public_id
+    }
+
+    pub async fn bill_state(&self, public_id: &str) -> String {
+        sqlx::query_scalar("SELECT state FROM bills WHERE public_id = $1")
+            .bind(public_id)
+            .fetch_one(&self.db)
+            .await
+            .unwrap()
+    }
+
+    pub async fn count(&self, sql: &str) -> i64 {
+        sqlx::query_scalar(sql).fetch_one(&self.db).await.unwrap()
+    }
+}
+
+pub fn customer_form(email: &str) -> Vec<(&'static str, &str)> {
+    vec![
+        ("firstname", "Ada"),
+        ("lastname", "Lovelace"),
+        ("email", email),
+        ("organisation", "Analytical Engines Ltd"),
+        ("address", "1 rue de la Paix"),
+        ("zip", "75002"),
+        ("city", "Paris"),
+        ("country", "FR"),
+    ]
+}

@@ -1,5 +1,6 @@
 //! The operators' back-office. Every handler takes `RequireOperator`.
 
+pub mod bills;
 pub mod courses;
 pub mod mail;
 pub mod products;

@@ -1,0 +1,55 @@
+//! How a bill is paid.
+
+use std::str::FromStr;
+
+use super::Money;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Paymode {
+    /// The test gateway: an online payment with a signed notification.
+    Test,
+    /// Bank transfer: the bill waits (PENDING) until an operator marks it paid.
+    Transfer,
+    /// Nothing to pay.
+    Free,
+}
+
+impl Paymode {
+    pub const ALL: [Paymode; 3] = [Paymode::Test, Paymode::Transfer, Paymode::Free];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Paymode::Test => "test",
+            Paymode::Transfer => "transfer",
+            Paymode::Free => "free",
+        }
+    }
+
+    /// `free` is the only way to pay nothing, and cannot pay something.
+    pub fn fits(self, total: Money) -> bool {
+        (self == Paymode::Free) == (total == Money::ZERO)
+    }
+}
+
+impl FromStr for Paymode {
+    type Err = ();
+
+    fn from_str(s: &str) -> Result<Self, ()> {
+        Paymode::ALL.into_iter().find(|p| p.as_str() == s).ok_or(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn free_is_for_zero_totals_only() {
+        assert!(Paymode::Free.fits(Money::ZERO));
+        assert!(!Paymode::Free.fits(Money::from_minor(1)));
+        assert!(Paymode::Test.fits(Money::from_minor(1)));
+        assert!(!Paymode::Transfer.fits(Money::ZERO));
+        assert_eq!("transfer".parse(), Ok(Paymode::Transfer));
+        assert!("cash".parse::<Paymode>().is_err());
+    }
+}

@@ -1,0 +1,317 @@
+//! Bills for operators: list, detail with history, mark paid, cancel, retry production.
+
+use askama::Template;
+use axum::extract::{Path, Query, State};
+use axum::response::{IntoResponse, Redirect, Response};
+use serde::Deserialize;
+use tower_sessions::Session;
+
+use crate::domain::{BillState, Money, TaxRate};
+use crate::error::{AppError, AppResult};
+use crate::http::context::{Page, flash};
+use crate::http::extract::RequireOperator;
+use crate::http::render::html;
+use crate::services::payment;
+use crate::services::production::{self, Outcome, Wait};
+use crate::state::AppState;
+use crate::store::bills::{self, Bill, BillRow, Event, Item};
+use crate::store::customers::{self, Customer};
+
+const PER_PAGE: i64 = 50;
+
+#[derive(Template)]
+#[template(path = "admin/bills.html")]
+struct ListPage {
+    page: Page,
+    bills: Vec<BillRow>,
+    state: String,
+    q: String,
+    page_no: i64,
+    has_next: bool,
+}
+
+impl ListPage {
+    fn states(&self) -> [&'static str; 8] {
+        BillState::ALL.map(BillState::as_str)
+    }
+
+    fn money(&self, minor: &i64) -> Money {
+        Money::from_minor(*minor)
+    }
+
+    fn next_query(&self, delta: i64) -> String {
+        serde_urlencoded::to_string([
+            ("state", self.state.as_str()),
+            ("q", self.q.as_str()),
+            ("page", &(self.page_no + delta).to_string()),
+        ])
+        .unwrap_or_default()
+    }
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct ListQuery {
+    state: String,
+    q: String,
+    page: Option<i64>,
+}
+
+pub async fn index(
+    State(state): State<AppState>,
+    RequireOperator(_): RequireOperator,
+    page: Page,
+    Query(q): Query<ListQuery>,
+) -> AppResult<Response> {
+    let filter = q.state.parse::<BillState>().ok().map(BillState::as_str);
+    let page_no = q.page.unwrap_or(1).max(1);
+    let mut rows = bills::search(
+        &state.db,
+        filter,
+        &q.q,
+        None,
+        PER_PAGE + 1,
+        (page_no - 1) * PER_PAGE,
+    )
+    .await?;
+    let has_next = rows.len() as i64 > PER_PAGE;
+    rows.truncate(PER_PAGE as usize);
+    html(ListPage {
+        page,
+        bills: rows,
+        state: filter.unwrap_or("").to_owned(),
+        q: q.q,
+        page_no,
+        has_next,
+    })
+}
+
+#[derive(Template)]
+#[template(path = "admin/bill.html")]
+struct DetailPage {
+    page: Page,
+    bill: Bill,
+    customer: Customer,
+    items: Vec<Item>,
+    events: Vec<Event>,
+    seats: i64,
+}
+
+impl DetailPage {
+    fn money(&self, minor: &i64) -> Money {
+        Money::from_minor(*minor)
+    }
+
+    fn rate(&self, bp: &i32) -> String {
+        u32::try_from(*bp)
+            .ok()
+            .and_then(TaxRate::from_basis_points)
+            .map(|r| r.to_string())
+            .unwrap_or_default()
+    }
+
+    fn state_label(&self) -> String {
+        self.page
+            .t(&format!("bill.state.{}", self.bill.state))
+            .into_owned()
+    }
+
+    fn can_mark_paid(&self) -> bool {
+        self.bill.state().awaits_payment()
+    }
+
+    fn can_cancel(&self) -> bool {
+        self.bill.state().can_become(BillState::Cancelled)
+    }
+
+    fn can_retry(&self) -> bool {
+        self.bill.state() == BillState::Failed
+    }
+}
+
+async fn load(state: &AppState, id: i64) -> AppResult<Bill> {
+    bills::find(&state.db, id).await?.ok_or(AppError::NotFound)
+}
+
+pub async fn show(
+    State(state): State<AppState>,
+    RequireOperator(_): RequireOperator,
+    page: Page,
+    Path(id): Path<i64>,
+) -> AppResult<Response> {
+    let bill = load(&state, id).await?;
+    let customer = customers::find(&state.db, bill.customer_id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let items = bills::items(&state.db, id).await?;
+    let events = bills::events(&state.db, id).await?;
+    let seats = sqlx::query_scalar!(
+        r#"SELECT count(*) AS "n!" FROM product_instances WHERE bill_id = $1"#,
+        id
+    )
+    .fetch_one(&state.db)
+    .await?;
+    html(DetailPage {
+        page,
+        bill,
+        customer,
+        items,
+        events,
+        seats,
+    })
+}
+
+fn back(id: i64) -> Response {
+    Redirect::to(&format!("/admin/bills/{id}")).into_response()
+}
+
+async fn say_outcome(session: &Session, page: &Page, outcome: Outcome) -> AppResult<()> {
+    let message = match outcome {
+        Outcome::Completed => page.t("admin.bill_produced").into_owned(),
+        Outcome::Failed(reason) => page.tf("admin.bill_failed", &[("reason", &reason)]),
+        Outcome::NothingToDo | Outcome::Busy => page.t("admin.bill_unchanged").into_owned(),
+    };
+    flash(session, message).await
+}
+
+/// An offline payment arrived: PAID, then produced.
+pub async fn mark_paid(
+    State(state): State<AppState>,
+    RequireOperator(op): RequireOperator,
+    session: Session,
+    page: Page,
+    Path(id): Path<i64>,
+) -> AppResult<Response> {
+    let bill = load(&state, id).await?;
+    if !bill.state().awaits_payment() {
+        return Err(AppError::Conflict(
+            page.t("admin.bill_not_awaiting").into_owned(),
+        ));
+    }
+    payment::mark_paid(
+        &state,
+        id,
+        "payment received (marked by an operator)",
+        &op.email,
+    )
+    .await?;
+    let outcome = production::produce(&state, id, Wait::Yes).await?;
+    say_outcome(&session, &page, outcome).await?;
+    Ok(back(id))
+}
+
+pub async fn retry(
+    State(state): State<AppState>,
+    RequireOperator(op): RequireOperator,
+    session: Session,
+    page: Page,
+    Path(id): Path<i64>,
+) -> AppResult<Response> {
+    let bill = load(&state, id).await?;
+    if bill.state() != BillState::Failed {
+        return Err(AppError::Conflict(
+            page.t("admin.bill_not_failed").into_owned(),
+        ));
+    }
+    payment::mark_paid(&state, id, "production retried by an operator", &op.email).await?;
+    let outcome = production::produce(&state, id, Wait::Yes).await?;
+    say_outcome(&session, &page, outcome).await?;
+    Ok(back(id))
+}
+
+pub async fn cancel(
+    State(state): State<AppState>,
+    RequireOperator(op): RequireOperator,
+    session: Session,
+    page: Page,
+    Path(id): Path<i64>,
+) -> AppResult<Response> {
+    let mut tx = state.db.begin().await?;
+    let bill = bills::lock(&mut tx, id).await?.ok_or(AppError::NotFound)?;
+    if bills::transition(
+        &mut tx,
+        &bill,
+        BillState::Cancelled,
+        "cancelled by an operator",
+        &op.email,
+    )
+    .await
+    .is_err()
+    {
+        return Err(AppError::Conflict(
+            page.t("admin.bill_cannot_cancel").into_owned(),
+        ));
+    }
+    tx.commit().await?;
+    flash(&session, page.t("admin.bill_cancelled")).await?;
+    Ok(back(id))
+}
+
+// ----------------------------------------------------------------------------- customers
+
+#[derive(Template)]
+#[template(path = "admin/customers.html")]
+struct CustomersPage {
+    page: Page,
+    customers: Vec<customers::CustomerRow>,
+    q: String,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct Search {
+    q: String,
+}
+
+pub async fn customers(
+    State(state): State<AppState>,
+    RequireOperator(_): RequireOperator,
+    page: Page,
+    Query(q): Query<Search>,
+) -> AppResult<Response> {
+    let list = customers::search(&state.db, q.q.trim(), 200).await?;
+    html(CustomersPage {
+        page,
+        customers: list,
+        q: q.q,
+    })
+}
+
+#[derive(Template)]
+#[template(path = "admin/customer.html")]
+struct CustomerPage {
+    page: Page,
+    customer: Customer,
+    bills: Vec<BillRow>,
+    seats: i64,
+}
+
+impl CustomerPage {
+    fn money(&self, minor: &i64) -> Money {
+        Money::from_minor(*minor)
+    }
+}
+
+pub async fn customer(
+    State(state): State<AppState>,
+    RequireOperator(_): RequireOperator,
+    page: Page,
+    Path(id): Path<i64>,
+) -> AppResult<Response> {
+    let customer = customers::find(&state.db, id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let bills = bills::search(&state.db, None, "", Some(id), 500, 0).await?;
+    let seats = sqlx::query_scalar!(
+        r#"SELECT count(*) AS "n!" FROM product_instances WHERE customer_id = $1"#,
+        id
+    )
+    .fetch_one(&state.db)
+    .await?;
+    html(CustomerPage {
+        page,
+        customer,
+        bills,
+        seats,
+    })
+}

@@ -1,0 +1,467 @@
+//! Checkout: customer details, order review, confirmation.
+
+use askama::Template;
+use axum::Form;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use serde::Deserialize;
+use tower_sessions::Session;
+
+use crate::domain::countries::COUNTRIES;
+use crate::domain::customer::{CustomerDetails, CustomerForm};
+use crate::domain::form::FieldErrors;
+use crate::domain::paymode::Paymode;
+use crate::domain::{BillState, Money};
+use crate::error::{AppError, AppResult};
+use crate::http::auth::sign_in;
+use crate::http::cart::{self, CartView};
+use crate::http::context::Page;
+use crate::http::extract::MaybeUser;
+use crate::http::render::{html, html_status};
+use crate::services::ordering::{self, OrderError, OrderRequest};
+use crate::services::pricing::price_cart;
+use crate::state::AppState;
+use crate::store::bills::{self, Bill};
+use crate::store::customers::{self, Customer};
+use crate::store::users::{self, User};
+
+const CUSTOMER_ID: &str = "customer_id";
+/// Public ids of the bills this browser placed: the right to see their confirmation page.
+const PLACED_BILLS: &str = "placed_bills";
+
+// ----------------------------------------------------------------------------- customer step
+
+#[derive(Template)]
+#[template(path = "checkout/customer.html")]
+struct CustomerPage {
+    page: Page,
+    form: CustomerForm,
+    errors: FieldErrors,
+    /// Set when an anonymous buyer typed the email of an existing account.
+    existing_account: bool,
+}
+
+impl CustomerPage {
+    fn countries(&self) -> &'static [(&'static str, &'static str)] {
+        COUNTRIES
+    }
+
+    fn error(&self, field: &str) -> Option<String> {
+        self.errors.get(field).map(|k| self.page.t(k).into_owned())
+    }
+
+    /// What was typed in `field`, for re-display.
+    fn value(&self, field: &str) -> &str {
+        let f = &self.form;
+        match field {
+            "firstname" => &f.firstname,
+            "lastname" => &f.lastname,
+            "email" => &f.email,
+            "organisation" => &f.organisation,
+            "address" => &f.address,
+            "zip" => &f.zip,
+            "city" => &f.city,
+            "invoice_organisation" => &f.invoice_organisation,
+            "invoice_address" => &f.invoice_address,
+            "invoice_zip" => &f.invoice_zip,
+            "invoice_city" => &f.invoice_city,
+            _ => "",
+        }
+    }
+}
+
+/// The customer account this buyer fills in: the signed-in user's, else the one this
+/// browser created earlier in the checkout (if still unlinked).
+async fn current_customer(
+    state: &AppState,
+    session: &Session,
+    user: Option<&User>,
+) -> AppResult<Option<Customer>> {
+    if let Some(user) = user {
+        return Ok(customers::find_by_user(&state.db, user.id).await?);
+    }
+    let Some(id) = session.get::<i64>(CUSTOMER_ID).await? else {
+        return Ok(None);
+    };
+    Ok(customers::find(&state.db, id)
+        .await?
+        .filter(|c| c.user_id.is_none()))
+}
+
+pub async fn customer_form(
+    State(state): State<AppState>,
+    session: Session,
+    MaybeUser(user): MaybeUser,
+    page: Page,
+) -> AppResult<Response> {
+    if cart::load(&session).await?.is_empty() {
+        return Ok(Redirect::to("/cart").into_response());
+    }
+    let form = match current_customer(&state, &session, user.as_ref()).await? {
+        Some(customer) => customer.form(),
+        None => match &user {
+            // Rule 2: a signed-in buyer without customer account starts from their user.
+            Some(u) => CustomerForm {
+                firstname: u.firstname.clone(),
+                lastname: u.lastname.clone(),
+                email: u.email.clone(),
+                ..Default::default()
+            },
+            None => CustomerForm::default(),
+        },
+    };
+    html(CustomerPage {
+        page,
+        form,
+        errors: FieldErrors::default(),
+        existing_account: false,
+    })
+}
+
+pub async fn save_customer(
+    State(state): State<AppState>,
+    session: Session,
+    MaybeUser(user): MaybeUser,
+    page: Page,
+    Form(form): Form<CustomerForm>,
+) -> AppResult<Response> {
+    let details = match CustomerDetails::parse(&form) {
+        Ok(d) => d,
+        Err(errors) => {
+            return html_status(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                CustomerPage {
+                    page,
+                    form,
+                    errors,
+                    existing_account: false,
+                },
+            );
+        }
+    };
+    match &user {
+        Some(user) => match customers::find_by_user(&state.db, user.id).await? {
+            // Rule 2: edits are saved back to the signed-in buyer's customer account.
+            Some(existing) => customers::update(&state.db, existing.id, &details).await?,
+            None => {
+                customers::insert(&state.db, &details, Some(user.id)).await?;
+            }
+        },
+        None => {
+            // Rule 3: an existing account's email asks for a login; nothing of that account
+            // is read out or changed, and what was typed stays in the form.
+            if users::find_by_email(&state.db, details.email.as_str())
+                .await?
+                .is_some()
+            {
+                return html_status(
+                    StatusCode::CONFLICT,
+                    CustomerPage {
+                        page,
+                        form,
+                        errors: FieldErrors::default(),
+                        existing_account: true,
+                    },
+                );
+            }
+            match current_customer(&state, &session, None).await? {
+                Some(existing) => customers::update(&state.db, existing.id, &details).await?,
+                None => {
+                    let id = customers::insert(&state.db, &details, None).await?;
+                    session.insert(CUSTOMER_ID, id).await?;
+                }
+            }
+        }
+    }
+    Ok(Redirect::to("/checkout/order").into_response())
+}
+
+// ----------------------------------------------------------------------------- order step
+
+#[derive(Template)]
+#[template(path = "checkout/order.html")]
+struct OrderPage {
+    page: Page,
+    customer: Customer,
+    cart: CartView,
+    conditions: Vec<(String, String)>,
+    paymodes: Vec<&'static str>,
+    paymode: String,
+    accepted: bool,
+    error: Option<String>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct OrderForm {
+    accept_terms: String,
+    paymode: String,
+}
+
+async fn order_page(
+    state: &AppState,
+    session: &Session,
+    user: Option<&User>,
+    page: Page,
+    form: OrderForm,
+    error: Option<String>,
+) -> AppResult<Result<OrderPage, Response>> {
+    let cart = cart::load(session).await?;
+    if cart.is_empty() {
+        return Ok(Err(Redirect::to("/cart").into_response()));
+    }
+    let Some(customer) = current_customer(state, session, user).await? else {
+        return Ok(Err(Redirect::to("/checkout/customer").into_response()));
+    };
+    let catalogue = state.catalogue.get(&state.db).await?;
+    let priced = price_cart(&cart, &catalogue, page.signed_in(), page.is_operator())
+        .map_err(|_| AppError::bad_request(page.t("checkout.amount_too_large")))?;
+    let total = priced.totals.total;
+    let paymodes: Vec<&'static str> = Paymode::ALL
+        .into_iter()
+        .filter(|m| {
+            m.fits(total)
+                && (*m == Paymode::Free
+                    || catalogue.settings.paymodes.iter().any(|e| e == m.as_str()))
+        })
+        .map(Paymode::as_str)
+        .collect();
+    let mut conditions = Vec::new();
+    if !catalogue.settings.sales_conditions.trim().is_empty() {
+        conditions.push((
+            page.t("checkout.general_conditions").into_owned(),
+            catalogue.settings.sales_conditions.clone(),
+        ));
+    }
+    for line in &priced.lines {
+        if !line.product.sales_conditions.trim().is_empty() {
+            conditions.push((
+                format!("[{}] {}", line.product.code, line.product.name),
+                line.product.sales_conditions.clone(),
+            ));
+        }
+    }
+    let paymode = if paymodes.contains(&form.paymode.as_str()) {
+        form.paymode
+    } else {
+        paymodes
+            .first()
+            .map(|m| (*m).to_owned())
+            .unwrap_or_default()
+    };
+    Ok(Ok(OrderPage {
+        page,
+        customer,
+        cart: CartView::new(&priced),
+        conditions,
+        paymodes,
+        paymode,
+        accepted: is_checked(&form.accept_terms),
+        error,
+    }))
+}
+
+fn is_checked(value: &str) -> bool {
+    matches!(value, "1" | "on" | "yes" | "true")
+}
+
+pub async fn order_form(
+    State(state): State<AppState>,
+    session: Session,
+    MaybeUser(user): MaybeUser,
+    page: Page,
+) -> AppResult<Response> {
+    match order_page(
+        &state,
+        &session,
+        user.as_ref(),
+        page,
+        OrderForm::default(),
+        None,
+    )
+    .await?
+    {
+        Ok(p) => html(p),
+        Err(redirect) => Ok(redirect),
+    }
+}
+
+pub async fn place_order(
+    State(state): State<AppState>,
+    session: Session,
+    MaybeUser(user): MaybeUser,
+    page: Page,
+    Form(form): Form<OrderForm>,
+) -> AppResult<Response> {
+    let cart = cart::load(&session).await?;
+    let Some(customer) = current_customer(&state, &session, user.as_ref()).await? else {
+        return Ok(Redirect::to("/checkout/customer").into_response());
+    };
+    let request = OrderRequest {
+        cart: &cart,
+        customer_id: customer.id,
+        buyer: user.as_ref(),
+        paymode: &form.paymode,
+        accept_terms: is_checked(&form.accept_terms),
+        locale: page.locale,
+    };
+    let bill = match ordering::place(&state, request).await {
+        Ok(bill) => bill,
+        Err(e @ (OrderError::Db(_) | OrderError::Internal(_))) => {
+            return Err(AppError::Internal(anyhow::anyhow!(e)));
+        }
+        Err(e) => {
+            let message = page.t(e.message_key()).into_owned();
+            return match order_page(&state, &session, user.as_ref(), page, form, Some(message))
+                .await?
+            {
+                Ok(p) => html_status(StatusCode::UNPROCESSABLE_ENTITY, p),
+                Err(redirect) => Ok(redirect),
+            };
+        }
+    };
+    let mut placed = session
+        .get::<Vec<String>>(PLACED_BILLS)
+        .await?
+        .unwrap_or_default();
+    placed.push(bill.public_id.clone());
+    // A browser keeps the right to its last few confirmations, not an unbounded list.
+    let keep_from = placed.len().saturating_sub(20);
+    session.insert(PLACED_BILLS, &placed[keep_from..]).await?;
+    let next = match bill.state() {
+        BillState::Placed => format!("/payment/test/{}", bill.public_id),
+        _ => format!("/checkout/done/{}", bill.public_id),
+    };
+    Ok(Redirect::to(&next).into_response())
+}
+
+// ----------------------------------------------------------------------------- confirmation
+
+#[derive(Template)]
+#[template(path = "checkout/done.html")]
+struct DonePage {
+    page: Page,
+    bill: Bill,
+    produced: Vec<String>,
+    total: Money,
+}
+
+impl DonePage {
+    fn state_label(&self) -> String {
+        self.page
+            .t(&format!("bill.state.{}", self.bill.state))
+            .into_owned()
+    }
+
+    fn transfer_instructions(&self) -> String {
+        let total = format!("{} {}", self.total, self.bill.currency);
+        self.page.tf(
+            "checkout.transfer_instructions",
+            &[("bill", &self.bill.reference()), ("total", &total)],
+        )
+    }
+}
+
+/// A bill's confirmation is shown to the browser that placed it and to its customer's user;
+/// to anyone else it does not exist.
+async fn visible_bill(
+    state: &AppState,
+    session: &Session,
+    user: Option<&User>,
+    public_id: &str,
+) -> AppResult<(Bill, bool)> {
+    let bill = bills::find_by_public_id(&state.db, public_id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let placed_here = session
+        .get::<Vec<String>>(PLACED_BILLS)
+        .await?
+        .unwrap_or_default()
+        .iter()
+        .any(|p| p == public_id);
+    if placed_here {
+        return Ok((bill, true));
+    }
+    if let Some(user) = user
+        && let Some(customer) = customers::find(&state.db, bill.customer_id).await?
+        && customer.user_id == Some(user.id)
+    {
+        return Ok((bill, false));
+    }
+    Err(AppError::NotFound)
+}
+
+pub async fn done(
+    State(state): State<AppState>,
+    session: Session,
+    MaybeUser(user): MaybeUser,
+    mut page: Page,
+    Path(public_id): Path<String>,
+) -> AppResult<Response> {
+    let (bill, placed_here) = visible_bill(&state, &session, user.as_ref(), &public_id).await?;
+    if placed_here
+        && matches!(
+            bill.state(),
+            BillState::Complete | BillState::Paid | BillState::Pending | BillState::Failed
+        )
+    {
+        session
+            .remove::<crate::domain::cart::Cart>(cart::CART)
+            .await?;
+    }
+    // Rule 4: the buyer who just paid online is signed in to the account the purchase created.
+    if placed_here
+        && user.is_none()
+        && bill.state() == BillState::Complete
+        && let Some(new_user) = bill.created_user_id
+        && let Some(u) = users::find(&state.db, new_user).await?
+    {
+        sign_in(&session, &u).await?;
+        page.user = Some(crate::http::context::SessionUser {
+            id: u.id,
+            name: u.display_name(),
+            is_operator: u.is_operator,
+        });
+    }
+    let produced = produced_lines(&state, &page, &bill).await?;
+    let total = Money::from_minor(bill.total);
+    html(DonePage {
+        page,
+        bill,
+        produced,
+        total,
+    })
+}
+
+async fn produced_lines(state: &AppState, page: &Page, bill: &Bill) -> AppResult<Vec<String>> {
+    let rows = sqlx::query!(
+        r#"SELECT i.code, i.name, pi.kind, count(*) AS "n!", min(c.shortname) AS course
+           FROM product_instances pi JOIN bill_items i ON i.id = pi.bill_item_id
+           LEFT JOIN courses c ON c.id = pi.assigned_course_id
+           WHERE pi.bill_id = $1 GROUP BY i.line_no, i.code, i.name, pi.kind ORDER BY i.line_no"#,
+        bill.id
+    )
+    .fetch_all(&state.db)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| {
+            let product = format!("[{}] {}", r.code, r.name);
+            if r.kind == "seat" {
+                page.tf(
+                    "checkout.produced_seats",
+                    &[("count", &r.n.to_string()), ("product", &product)],
+                )
+            } else {
+                page.tf(
+                    "checkout.produced_enrolment",
+                    &[
+                        ("course", r.course.as_deref().unwrap_or("")),
+                        ("product", &product),
+                    ],
+                )
+            }
+        })
+        .collect())
+}

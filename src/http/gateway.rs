@@ -1,0 +1,94 @@
+//! The test payment gateway: a page standing for an external provider, and the shop's
+//! endpoint for its signed notifications.
+
+use askama::Template;
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Redirect, Response};
+
+use crate::domain::{BillState, Money};
+use crate::error::{AppError, AppResult};
+use crate::http::context::Page;
+use crate::http::render::html;
+use crate::security::signature::HEADER;
+use crate::services::payment::{self, NotifyError, Received};
+use crate::state::AppState;
+use crate::store::bills::{self, Bill};
+
+#[derive(Template)]
+#[template(path = "checkout/gateway.html")]
+struct GatewayPage {
+    page: Page,
+    bill: Bill,
+    total: Money,
+}
+
+async fn payable(state: &AppState, public_id: &str) -> AppResult<Bill> {
+    bills::find_by_public_id(&state.db, public_id)
+        .await?
+        .ok_or(AppError::NotFound)
+}
+
+pub async fn show(
+    State(state): State<AppState>,
+    page: Page,
+    Path(public_id): Path<String>,
+) -> AppResult<Response> {
+    let bill = payable(&state, &public_id).await?;
+    if bill.state() != BillState::Placed {
+        return Ok(Redirect::to(&format!("/checkout/done/{public_id}")).into_response());
+    }
+    let total = Money::from_minor(bill.total);
+    html(GatewayPage { page, bill, total })
+}
+
+/// The provider's side of a click on Pay or Decline: it signs a notification and delivers it
+/// to the shop (in-process here, an HTTP call for a real provider; both reach `payment::receive`),
+/// then sends the buyer back to the shop.
+async fn answer(state: &AppState, public_id: &str, paid: bool) -> AppResult<Response> {
+    let bill = payable(state, public_id).await?;
+    let (signature, body) =
+        payment::notification_for(&state.gateway_key, &bill.public_id, bill.total, paid);
+    payment::receive(state, Some(&signature), body.as_bytes())
+        .await
+        .map_err(|e| AppError::Internal(anyhow::anyhow!(e)))?;
+    Ok(Redirect::to(&format!("/checkout/done/{public_id}")).into_response())
+}
+
+pub async fn pay(
+    State(state): State<AppState>,
+    Path(public_id): Path<String>,
+) -> AppResult<Response> {
+    answer(&state, &public_id, true).await
+}
+
+pub async fn decline(
+    State(state): State<AppState>,
+    Path(public_id): Path<String>,
+) -> AppResult<Response> {
+    answer(&state, &public_id, false).await
+}
+
+/// `POST /payment/test/notify`: server to server, authenticated by its HMAC signature
+/// (hence exempt from CSRF). Plain-text answers, as providers expect.
+pub async fn notify(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+    let signature = headers.get(HEADER).and_then(|v| v.to_str().ok());
+    match payment::receive(&state, signature, &body).await {
+        Ok(Received::Duplicate) => (StatusCode::OK, "duplicate").into_response(),
+        Ok(Received::Ignored) => (StatusCode::OK, "ignored").into_response(),
+        Ok(_) => (StatusCode::OK, "ok").into_response(),
+        Err(NotifyError::Signature(e)) => {
+            tracing::warn!(error = %e, "refused a payment notification");
+            (StatusCode::UNAUTHORIZED, "bad signature").into_response()
+        }
+        Err(NotifyError::BadBody | NotifyError::AmountMismatch) => {
+            (StatusCode::BAD_REQUEST, "bad notification").into_response()
+        }
+        Err(NotifyError::UnknownBill) => (StatusCode::NOT_FOUND, "unknown bill").into_response(),
+        Err(e) => {
+            tracing::error!(error = %e, "payment notification failed");
+            (StatusCode::SERVICE_UNAVAILABLE, "retry later").into_response()
+        }
+    }
+}

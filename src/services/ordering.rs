@@ -1,0 +1,185 @@
+//! Turning a cart into a bill.
+
+use crate::domain::Money;
+use crate::domain::cart::Cart;
+use crate::domain::paymode::Paymode;
+use crate::i18n::Locale;
+use crate::mail::messages;
+use crate::security::tokens::random_id;
+use crate::services::pricing::price_cart;
+use crate::services::{payment, production};
+use crate::state::AppState;
+use crate::store::bills::{self, Bill, NewBill, NewItem};
+use crate::store::users::User;
+use crate::store::{courses, customers, lms, outbox};
+
+#[derive(Debug, thiserror::Error)]
+pub enum OrderError {
+    #[error("the cart is empty")]
+    EmptyCart,
+    #[error("the sales conditions were not accepted")]
+    TermsNotAccepted,
+    #[error("this payment method is not available for this order")]
+    PaymodeNotAllowed,
+    #[error("already enrolled in the course of {0}")]
+    AlreadyEnrolled(String),
+    #[error("the order amount is too large")]
+    Amount,
+    #[error(transparent)]
+    Db(#[from] sqlx::Error),
+    #[error(transparent)]
+    Internal(#[from] anyhow::Error),
+}
+
+impl OrderError {
+    pub fn message_key(&self) -> &'static str {
+        match self {
+            OrderError::EmptyCart => "checkout.empty_cart",
+            OrderError::TermsNotAccepted => "checkout.accept_terms_required",
+            OrderError::PaymodeNotAllowed => "checkout.paymode_not_allowed",
+            OrderError::AlreadyEnrolled(_) => "checkout.already_enrolled",
+            OrderError::Amount => "checkout.amount_too_large",
+            OrderError::Db(_) | OrderError::Internal(_) => "errors.internal",
+        }
+    }
+}
+
+pub struct OrderRequest<'a> {
+    pub cart: &'a Cart,
+    pub customer_id: i64,
+    pub buyer: Option<&'a User>,
+    pub paymode: &'a str,
+    pub accept_terms: bool,
+    pub locale: Locale,
+}
+
+/// Whether the signed-in buyer already follows the course a one-course product sells.
+pub async fn already_enrolled(
+    state: &AppState,
+    user_id: i64,
+    handler: &str,
+    params: &str,
+) -> sqlx::Result<bool> {
+    if handler != "std_enrolonecourse" {
+        return Ok(false);
+    }
+    let params = crate::domain::handler_params::HandlerParams::parse(params).unwrap_or_default();
+    let Some(shortname) = params.get("coursename") else {
+        return Ok(false);
+    };
+    match courses::find_by_shortname(&state.db, shortname).await? {
+        Some(course) => lms::is_enrolled(&state.db, course.id, user_id).await,
+        None => Ok(false),
+    }
+}
+
+/// Creates the bill (PLACED) from the catalogue's prices; a transfer bill goes PENDING with
+/// its instructions mailed; a free bill is paid and produced at once.
+pub async fn place(state: &AppState, req: OrderRequest<'_>) -> Result<Bill, OrderError> {
+    if !req.accept_terms {
+        return Err(OrderError::TermsNotAccepted);
+    }
+    let catalogue = state.catalogue.get(&state.db).await?;
+    let signed_in = req.buyer.is_some();
+    let operator = req.buyer.is_some_and(|u| u.is_operator);
+    let priced =
+        price_cart(req.cart, &catalogue, signed_in, operator).map_err(|_| OrderError::Amount)?;
+    if priced.is_empty() {
+        return Err(OrderError::EmptyCart);
+    }
+    let paymode: Paymode = req
+        .paymode
+        .parse()
+        .map_err(|()| OrderError::PaymodeNotAllowed)?;
+    let enabled = catalogue
+        .settings
+        .paymodes
+        .iter()
+        .any(|m| m == paymode.as_str())
+        || paymode == Paymode::Free;
+    if !enabled || !paymode.fits(priced.totals.total) {
+        return Err(OrderError::PaymodeNotAllowed);
+    }
+    if let Some(user) = req.buyer {
+        for line in &priced.lines {
+            if already_enrolled(
+                state,
+                user.id,
+                &line.product.handler,
+                &line.product.handler_params,
+            )
+            .await?
+            {
+                return Err(OrderError::AlreadyEnrolled(line.product.code.clone()));
+            }
+        }
+    }
+
+    let mut tx = state.db.begin().await?;
+    let public_id = random_id(16);
+    let bill = bills::insert(
+        &mut tx,
+        &NewBill {
+            public_id: &public_id,
+            customer_id: req.customer_id,
+            buyer_user_id: req.buyer.map(|u| u.id),
+            paymode: paymode.as_str(),
+            currency: &catalogue.settings.currency,
+            untaxed: priced.totals.untaxed.minor(),
+            tax: priced.totals.tax.minor(),
+            total: priced.totals.total.minor(),
+            locale: req.locale.code(),
+        },
+    )
+    .await?;
+    for (i, line) in priced.lines.iter().enumerate() {
+        let p = &line.product;
+        bills::insert_item(
+            &mut *tx,
+            &NewItem {
+                bill_id: bill.id,
+                line_no: i32::try_from(i + 1).unwrap_or(i32::MAX),
+                product_id: p.id,
+                code: &p.code,
+                name: &p.name,
+                quantity: i32::try_from(line.priced.quantity).unwrap_or(i32::MAX),
+                unit_price: line.priced.unit_price.minor(),
+                tax_rate_bp: i32::try_from(line.priced.tax_rate.basis_points()).unwrap_or(0),
+                untaxed: line.priced.untaxed.minor(),
+                tax: line.priced.tax.minor(),
+                handler: &p.handler,
+                handler_params: &p.handler_params,
+            },
+        )
+        .await?;
+    }
+    if paymode == Paymode::Transfer {
+        bills::transition(
+            &mut tx,
+            &bill,
+            crate::domain::BillState::Pending,
+            "awaiting bank transfer",
+            "buyer",
+        )
+        .await
+        .map_err(|e| anyhow::anyhow!(e))?;
+        if let Some(customer) = customers::find(&mut *tx, req.customer_id).await? {
+            let total = format!("{} {}", Money::from_minor(bill.total), bill.currency);
+            let m = messages::transfer_instructions(
+                req.locale,
+                &catalogue.settings.shop_name,
+                &bill.reference(),
+                &total,
+            );
+            outbox::enqueue(&mut *tx, &customer.email, &m.subject, &m.body).await?;
+        }
+    }
+    tx.commit().await?;
+    state.mail_queued.notify_one();
+
+    if paymode == Paymode::Free {
+        payment::mark_paid(state, bill.id, "free order", "system").await?;
+        production::produce(state, bill.id, production::Wait::Yes).await?;
+    }
+    Ok(bills::find(&state.db, bill.id).await?.unwrap_or(bill))
+}

@@ -1,0 +1,83 @@
+//! A cart priced from the catalogue. Posted prices do not exist: only codes and quantities
+//! come from the buyer.
+
+use crate::cache::ShopCatalogue;
+use crate::domain::cart::{Cart, MAX_LINE_QUANTITY};
+use crate::domain::price::{AmountOverflow, PricedLine, Totals, price_line};
+use crate::domain::product::ProductStatus;
+use crate::handlers;
+use crate::store::catalogue::Product;
+
+pub struct PricedCartLine {
+    pub product: Product,
+    pub priced: PricedLine,
+    pub limit: u32,
+}
+
+pub struct PricedCart {
+    pub lines: Vec<PricedCartLine>,
+    pub totals: Totals,
+    /// Codes in the cart no longer on sale to this buyer; they are left out of the order.
+    pub dropped: Vec<String>,
+}
+
+impl PricedCart {
+    pub fn is_empty(&self) -> bool {
+        self.lines.is_empty()
+    }
+}
+
+/// The most one order may hold of `product`: its own limit, its handler's, and the shop's.
+pub fn quantity_limit(product: &Product) -> u32 {
+    let own = product
+        .max_quantity
+        .and_then(|m| u32::try_from(m).ok())
+        .unwrap_or(u32::MAX);
+    let handler = handlers::find(&product.handler)
+        .and_then(|h| h.max_quantity())
+        .unwrap_or(u32::MAX);
+    own.min(handler).min(MAX_LINE_QUANTITY)
+}
+
+/// Why a buyer may not put `product` in a cart, as a translation key.
+pub fn refusal(product: &Product, signed_in: bool, operator: bool) -> Option<&'static str> {
+    match product.status() {
+        ProductStatus::Suspended => return Some("cart.not_on_sale"),
+        ProductStatus::Preview if !operator => return Some("cart.not_on_sale"),
+        _ => {}
+    }
+    (product.logged_in_only && !signed_in).then_some("cart.login_first")
+}
+
+pub fn price_cart(
+    cart: &Cart,
+    catalogue: &ShopCatalogue,
+    signed_in: bool,
+    operator: bool,
+) -> Result<PricedCart, AmountOverflow> {
+    let mut lines = Vec::new();
+    let mut dropped = Vec::new();
+    for line in &cart.lines {
+        let Some(product) = catalogue
+            .product_by_code(&line.code)
+            .filter(|p| refusal(p, signed_in, operator).is_none())
+        else {
+            dropped.push(line.code.clone());
+            continue;
+        };
+        let limit = quantity_limit(product);
+        let quantity = line.quantity.min(limit);
+        let priced = price_line(&product.tiers(), quantity, catalogue.tax_rate(product))?;
+        lines.push(PricedCartLine {
+            product: product.clone(),
+            priced,
+            limit,
+        });
+    }
+    let totals = Totals::of(lines.iter().map(|l| &l.priced))?;
+    Ok(PricedCart {
+        lines,
+        totals,
+        dropped,
+    })
+}

@@ -1,0 +1,386 @@
+//! Bills, their lines, their history, and payment notifications.
+
+use sqlx::{PgConnection, PgExecutor};
+use time::OffsetDateTime;
+
+use crate::domain::bill_state::{BillState, IllegalTransition};
+
+#[derive(Debug, Clone)]
+pub struct Bill {
+    pub id: i64,
+    pub number: i64,
+    pub public_id: String,
+    pub customer_id: i64,
+    pub buyer_user_id: Option<i64>,
+    pub state: String,
+    pub paymode: String,
+    pub currency: String,
+    pub untaxed: i64,
+    pub tax: i64,
+    pub total: i64,
+    pub failure_reason: Option<String>,
+    pub created_at: OffsetDateTime,
+    pub paid_at: Option<OffsetDateTime>,
+    pub completed_at: Option<OffsetDateTime>,
+    pub locale: String,
+    pub created_user_id: Option<i64>,
+}
+
+impl Bill {
+    pub fn state(&self) -> BillState {
+        // The CHECK constraint keeps the column to known states.
+        self.state.parse().unwrap_or(BillState::Failed)
+    }
+
+    /// `B0000000123`: what customers and operators read and quote.
+    pub fn reference(&self) -> String {
+        reference(self.number)
+    }
+}
+
+pub fn reference(number: i64) -> String {
+    format!("B{number:010}")
+}
+
+pub struct NewBill<'a> {
+    pub public_id: &'a str,
+    pub customer_id: i64,
+    pub buyer_user_id: Option<i64>,
+    pub paymode: &'a str,
+    pub currency: &'a str,
+    pub untaxed: i64,
+    pub tax: i64,
+    pub total: i64,
+    pub locale: &'a str,
+}
+
+pub async fn insert(db: &mut PgConnection, b: &NewBill<'_>) -> sqlx::Result<Bill> {
+    let bill = sqlx::query_as!(
+        Bill,
+        "INSERT INTO bills (public_id, customer_id, buyer_user_id, state, paymode, currency, untaxed, tax, total, locale)
+         VALUES ($1, $2, $3, 'PLACED', $4, $5, $6, $7, $8, $9)
+         RETURNING id, number, public_id, customer_id, buyer_user_id, state, paymode, currency, untaxed, tax,
+           total, failure_reason, created_at, paid_at, completed_at, locale, created_user_id",
+        b.public_id,
+        b.customer_id,
+        b.buyer_user_id,
+        b.paymode,
+        b.currency,
+        b.untaxed,
+        b.tax,
+        b.total,
+        b.locale
+    )
+    .fetch_one(&mut *db)
+    .await?;
+    event(&mut *db, bill.id, None, BillState::Placed, "", "buyer").await?;
+    Ok(bill)
+}
+
+pub struct NewItem<'a> {
+    pub bill_id: i64,
+    pub line_no: i32,
+    pub product_id: i64,
+    pub code: &'a str,
+    pub name: &'a str,
+    pub quantity: i32,
+    pub unit_price: i64,
+    pub tax_rate_bp: i32,
+    pub untaxed: i64,
+    pub tax: i64,
+    pub handler: &'a str,
+    pub handler_params: &'a str,
+}
+
+pub async fn insert_item(db: impl PgExecutor<'_>, i: &NewItem<'_>) -> sqlx::Result<()> {
+    sqlx::query!(
+        "INSERT INTO bill_items (bill_id, line_no, product_id, code, name, quantity, unit_price, tax_rate_bp,
+            untaxed, tax, handler, handler_params)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+        i.bill_id,
+        i.line_no,
+        i.product_id,
+        i.code,
+        i.name,
+        i.quantity,
+        i.unit_price,
+        i.tax_rate_bp,
+        i.untaxed,
+        i.tax,
+        i.handler,
+        i.handler_params
+    )
+    .execute(db)
+    .await?;
+    Ok(())
+}
+
+pub async fn find(db: impl PgExecutor<'_>, id: i64) -> sqlx::Result<Option<Bill>> {
+    sqlx::query_as!(
+        Bill,
+        "SELECT id, number, public_id, customer_id, buyer_user_id, state, paymode, currency, untaxed, tax,
+           total, failure_reason, created_at, paid_at, completed_at, locale, created_user_id
+         FROM bills WHERE id = $1",
+        id
+    )
+    .fetch_optional(db)
+    .await
+}
+
+pub async fn find_by_public_id(
+    db: impl PgExecutor<'_>,
+    public_id: &str,
+) -> sqlx::Result<Option<Bill>> {
+    sqlx::query_as!(
+        Bill,
+        "SELECT id, number, public_id, customer_id, buyer_user_id, state, paymode, currency, untaxed, tax,
+           total, failure_reason, created_at, paid_at, completed_at, locale, created_user_id
+         FROM bills WHERE public_id = $1",
+        public_id
+    )
+    .fetch_optional(db)
+    .await
+}
+
+/// Locks the bill row for the rest of the transaction: one producer at a time per bill.
+pub async fn lock(db: &mut PgConnection, id: i64) -> sqlx::Result<Option<Bill>> {
+    sqlx::query_as!(
+        Bill,
+        "SELECT id, number, public_id, customer_id, buyer_user_id, state, paymode, currency, untaxed, tax,
+           total, failure_reason, created_at, paid_at, completed_at, locale, created_user_id
+         FROM bills WHERE id = $1 FOR UPDATE",
+        id
+    )
+    .fetch_optional(db)
+    .await
+}
+
+/// Like [`lock`], but gives up at once when another transaction holds the bill (workers).
+pub async fn try_lock(db: &mut PgConnection, id: i64) -> sqlx::Result<Option<Bill>> {
+    sqlx::query_as!(
+        Bill,
+        "SELECT id, number, public_id, customer_id, buyer_user_id, state, paymode, currency, untaxed, tax,
+           total, failure_reason, created_at, paid_at, completed_at, locale, created_user_id
+         FROM bills WHERE id = $1 FOR UPDATE SKIP LOCKED",
+        id
+    )
+    .fetch_optional(db)
+    .await
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum TransitionError {
+    #[error(transparent)]
+    Illegal(#[from] IllegalTransition),
+    #[error(transparent)]
+    Db(#[from] sqlx::Error),
+}
+
+/// Moves a bill (locked by the caller) from `from` to `to`, with its history line.
+/// The domain decides legality; the `state = from` guard makes a stale caller a no-op error.
+pub async fn transition(
+    db: &mut PgConnection,
+    bill: &Bill,
+    to: BillState,
+    note: &str,
+    actor: &str,
+) -> Result<(), TransitionError> {
+    let from = bill.state();
+    from.transition(to)?;
+    let updated = sqlx::query!(
+        "UPDATE bills SET state = $3, updated_at = now(),
+            paid_at = CASE WHEN $3 = 'PAID' AND paid_at IS NULL THEN now() ELSE paid_at END,
+            completed_at = CASE WHEN $3 = 'COMPLETE' THEN now() ELSE completed_at END,
+            failure_reason = CASE WHEN $3 = 'FAILED' THEN $4 WHEN $3 = 'COMPLETE' THEN NULL ELSE failure_reason END
+         WHERE id = $1 AND state = $2",
+        bill.id,
+        from.as_str(),
+        to.as_str(),
+        note
+    )
+    .execute(&mut *db)
+    .await?;
+    if updated.rows_affected() != 1 {
+        return Err(IllegalTransition { from, to }.into());
+    }
+    event(&mut *db, bill.id, Some(from), to, note, actor).await?;
+    Ok(())
+}
+
+pub async fn event(
+    db: impl PgExecutor<'_>,
+    bill_id: i64,
+    from: Option<BillState>,
+    to: BillState,
+    note: &str,
+    actor: &str,
+) -> sqlx::Result<()> {
+    sqlx::query!(
+        "INSERT INTO bill_events (bill_id, from_state, to_state, note, actor) VALUES ($1, $2, $3, $4, $5)",
+        bill_id,
+        from.map(BillState::as_str),
+        to.as_str(),
+        note,
+        actor
+    )
+    .execute(db)
+    .await?;
+    Ok(())
+}
+
+pub async fn set_created_user(
+    db: impl PgExecutor<'_>,
+    bill_id: i64,
+    user_id: i64,
+) -> sqlx::Result<()> {
+    sqlx::query!(
+        "UPDATE bills SET created_user_id = $2 WHERE id = $1",
+        bill_id,
+        user_id
+    )
+    .execute(db)
+    .await?;
+    Ok(())
+}
+
+#[derive(Debug, Clone)]
+pub struct Item {
+    pub id: i64,
+    pub line_no: i32,
+    pub product_id: i64,
+    pub code: String,
+    pub name: String,
+    pub quantity: i32,
+    pub unit_price: i64,
+    pub tax_rate_bp: i32,
+    pub untaxed: i64,
+    pub tax: i64,
+    pub handler: String,
+    pub handler_params: String,
+}
+
+pub async fn items(db: impl PgExecutor<'_>, bill_id: i64) -> sqlx::Result<Vec<Item>> {
+    sqlx::query_as!(
+        Item,
+        "SELECT id, line_no, product_id, code, name, quantity, unit_price, tax_rate_bp, untaxed, tax, handler, handler_params
+         FROM bill_items WHERE bill_id = $1 ORDER BY line_no",
+        bill_id
+    )
+    .fetch_all(db)
+    .await
+}
+
+#[derive(Debug, Clone)]
+pub struct Event {
+    pub from_state: Option<String>,
+    pub to_state: String,
+    pub note: String,
+    pub actor: String,
+    pub created_at: OffsetDateTime,
+}
+
+pub async fn events(db: impl PgExecutor<'_>, bill_id: i64) -> sqlx::Result<Vec<Event>> {
+    sqlx::query_as!(
+        Event,
+        "SELECT from_state, to_state, note, actor, created_at FROM bill_events WHERE bill_id = $1 ORDER BY id",
+        bill_id
+    )
+    .fetch_all(db)
+    .await
+}
+
+/// Records a gateway notification; `false` when this transaction id was seen before (replay).
+pub async fn record_notification(
+    db: impl PgExecutor<'_>,
+    bill_id: i64,
+    txn_id: &str,
+    status: &str,
+) -> sqlx::Result<bool> {
+    let r = sqlx::query!(
+        "INSERT INTO payment_notifications (bill_id, txn_id, status) VALUES ($1, $2, $3) ON CONFLICT (txn_id) DO NOTHING",
+        bill_id,
+        txn_id,
+        status
+    )
+    .execute(db)
+    .await?;
+    Ok(r.rows_affected() == 1)
+}
+
+/// Paid bills still waiting for production (a crash between payment and production).
+pub async fn stranded_paid(db: impl PgExecutor<'_>, limit: i64) -> sqlx::Result<Vec<i64>> {
+    sqlx::query_scalar!(
+        "SELECT id FROM bills WHERE state = 'PAID' AND updated_at < now() - interval '2 seconds' ORDER BY id LIMIT $1",
+        limit
+    )
+    .fetch_all(db)
+    .await
+}
+
+pub struct BillRow {
+    pub id: i64,
+    pub number: i64,
+    pub public_id: String,
+    pub state: String,
+    pub paymode: String,
+    pub total: i64,
+    pub created_at: OffsetDateTime,
+    pub customer_id: i64,
+    pub customer: String,
+}
+
+impl BillRow {
+    pub fn reference(&self) -> String {
+        reference(self.number)
+    }
+}
+
+/// Bills for the back-office: optional state, and a search on number, name, email, organisation.
+pub async fn search(
+    db: impl PgExecutor<'_>,
+    state: Option<&str>,
+    q: &str,
+    customer_id: Option<i64>,
+    limit: i64,
+    offset: i64,
+) -> sqlx::Result<Vec<BillRow>> {
+    let number: Option<i64> = q.trim().trim_start_matches(['B', 'b']).parse().ok();
+    let like = format!(
+        "%{}%",
+        q.trim()
+            .replace('\\', "\\\\")
+            .replace('%', "\\%")
+            .replace('_', "\\_")
+    );
+    sqlx::query_as!(
+        BillRow,
+        r#"SELECT b.id, b.number, b.public_id, b.state, b.paymode, b.total, b.created_at, b.customer_id,
+              c.firstname || ' ' || c.lastname || ' <' || c.email || '>' AS "customer!"
+           FROM bills b JOIN customers c ON c.id = b.customer_id
+           WHERE ($1::TEXT IS NULL OR b.state = $1)
+             AND ($5::BIGINT IS NULL OR b.customer_id = $5)
+             AND ($2 = '%%' OR b.number = $3 OR c.email ILIKE $2 OR c.lastname ILIKE $2 OR c.organisation ILIKE $2)
+           ORDER BY b.id DESC LIMIT $4 OFFSET $6"#,
+        state,
+        like,
+        number,
+        limit,
+        customer_id,
+        offset
+    )
+    .fetch_all(db)
+    .await
+}
+
+/// Bills of one customer, newest first.
+pub async fn for_customer(db: impl PgExecutor<'_>, customer_id: i64) -> sqlx::Result<Vec<Bill>> {
+    sqlx::query_as!(
+        Bill,
+        "SELECT id, number, public_id, customer_id, buyer_user_id, state, paymode, currency, untaxed, tax,
+           total, failure_reason, created_at, paid_at, completed_at, locale, created_user_id
+         FROM bills WHERE customer_id = $1 ORDER BY id DESC",
+        customer_id
+    )
+    .fetch_all(db)
+    .await
+}

@@ -1,0 +1,199 @@
+//! Customer accounts: created at the checkout's customer step, linked to a user at completion.
+
+use sqlx::PgExecutor;
+
+use crate::domain::customer::{CustomerDetails, CustomerForm, InvoiceDetails};
+
+#[derive(Debug, Clone)]
+pub struct Customer {
+    pub id: i64,
+    pub user_id: Option<i64>,
+    pub firstname: String,
+    pub lastname: String,
+    pub email: String,
+    pub organisation: String,
+    pub address: String,
+    pub zip: String,
+    pub city: String,
+    pub country: String,
+    pub invoice_organisation: Option<String>,
+    pub invoice_address: Option<String>,
+    pub invoice_zip: Option<String>,
+    pub invoice_city: Option<String>,
+    pub invoice_country: Option<String>,
+}
+
+impl Customer {
+    pub fn form(&self) -> CustomerForm {
+        CustomerForm {
+            firstname: self.firstname.clone(),
+            lastname: self.lastname.clone(),
+            email: self.email.clone(),
+            organisation: self.organisation.clone(),
+            address: self.address.clone(),
+            zip: self.zip.clone(),
+            city: self.city.clone(),
+            country: self.country.clone(),
+            invoice_distinct: if self.invoice_address.is_some() {
+                "1".into()
+            } else {
+                String::new()
+            },
+            invoice_organisation: self.invoice_organisation.clone().unwrap_or_default(),
+            invoice_address: self.invoice_address.clone().unwrap_or_default(),
+            invoice_zip: self.invoice_zip.clone().unwrap_or_default(),
+            invoice_city: self.invoice_city.clone().unwrap_or_default(),
+            invoice_country: self.invoice_country.clone().unwrap_or_default(),
+        }
+    }
+
+    pub fn name(&self) -> String {
+        format!("{} {}", self.firstname, self.lastname)
+    }
+}
+
+pub async fn find(db: impl PgExecutor<'_>, id: i64) -> sqlx::Result<Option<Customer>> {
+    sqlx::query_as!(
+        Customer,
+        "SELECT id, user_id, firstname, lastname, email, organisation, address, zip, city, country,
+            invoice_organisation, invoice_address, invoice_zip, invoice_city, invoice_country
+         FROM customers WHERE id = $1",
+        id
+    )
+    .fetch_optional(db)
+    .await
+}
+
+pub async fn find_by_user(db: impl PgExecutor<'_>, user_id: i64) -> sqlx::Result<Option<Customer>> {
+    sqlx::query_as!(
+        Customer,
+        "SELECT id, user_id, firstname, lastname, email, organisation, address, zip, city, country,
+            invoice_organisation, invoice_address, invoice_zip, invoice_city, invoice_country
+         FROM customers WHERE user_id = $1",
+        user_id
+    )
+    .fetch_optional(db)
+    .await
+}
+
+/// The optional invoicing columns, all set or all NULL.
+struct InvoiceColumns<'a> {
+    organisation: Option<&'a str>,
+    address: Option<&'a str>,
+    zip: Option<&'a str>,
+    city: Option<&'a str>,
+    country: Option<&'a str>,
+}
+
+fn invoice(d: &CustomerDetails) -> InvoiceColumns<'_> {
+    let i: Option<&InvoiceDetails> = d.invoice.as_ref();
+    InvoiceColumns {
+        organisation: i.map(|i| i.organisation.as_str()),
+        address: i.map(|i| i.address.as_str()),
+        zip: i.map(|i| i.zip.as_str()),
+        city: i.map(|i| i.city.as_str()),
+        country: i.map(|i| i.country.as_str()),
+    }
+}
+
+pub async fn insert(
+    db: impl PgExecutor<'_>,
+    d: &CustomerDetails,
+    user_id: Option<i64>,
+) -> sqlx::Result<i64> {
+    let inv = invoice(d);
+    sqlx::query_scalar!(
+        "INSERT INTO customers (user_id, firstname, lastname, email, organisation, address, zip, city, country,
+            invoice_organisation, invoice_address, invoice_zip, invoice_city, invoice_country)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) RETURNING id",
+        user_id,
+        d.firstname,
+        d.lastname,
+        d.email.as_str(),
+        d.organisation,
+        d.address,
+        d.zip,
+        d.city,
+        d.country,
+        inv.organisation,
+        inv.address,
+        inv.zip,
+        inv.city,
+        inv.country
+    )
+    .fetch_one(db)
+    .await
+}
+
+pub async fn update(db: impl PgExecutor<'_>, id: i64, d: &CustomerDetails) -> sqlx::Result<()> {
+    let inv = invoice(d);
+    sqlx::query!(
+        "UPDATE customers SET firstname = $2, lastname = $3, email = $4, organisation = $5, address = $6,
+            zip = $7, city = $8, country = $9, invoice_organisation = $10, invoice_address = $11,
+            invoice_zip = $12, invoice_city = $13, invoice_country = $14, updated_at = now()
+         WHERE id = $1",
+        id,
+        d.firstname,
+        d.lastname,
+        d.email.as_str(),
+        d.organisation,
+        d.address,
+        d.zip,
+        d.city,
+        d.country,
+        inv.organisation,
+        inv.address,
+        inv.zip,
+        inv.city,
+        inv.country
+    )
+    .execute(db)
+    .await?;
+    Ok(())
+}
+
+/// Links an unlinked customer account to `user_id`; `false` when it was linked already.
+pub async fn link_user(db: impl PgExecutor<'_>, id: i64, user_id: i64) -> sqlx::Result<bool> {
+    let r = sqlx::query!(
+        "UPDATE customers SET user_id = $2, updated_at = now() WHERE id = $1 AND user_id IS NULL",
+        id,
+        user_id
+    )
+    .execute(db)
+    .await?;
+    Ok(r.rows_affected() == 1)
+}
+
+pub struct CustomerRow {
+    pub id: i64,
+    pub name: String,
+    pub email: String,
+    pub organisation: String,
+    pub user_id: Option<i64>,
+    pub bills: i64,
+}
+
+pub async fn search(
+    db: impl PgExecutor<'_>,
+    q: &str,
+    limit: i64,
+) -> sqlx::Result<Vec<CustomerRow>> {
+    let like = format!(
+        "%{}%",
+        q.replace('\\', "\\\\")
+            .replace('%', "\\%")
+            .replace('_', "\\_")
+    );
+    sqlx::query_as!(
+        CustomerRow,
+        r#"SELECT c.id, c.firstname || ' ' || c.lastname AS "name!", c.email, c.organisation, c.user_id,
+              (SELECT count(*) FROM bills b WHERE b.customer_id = c.id) AS "bills!"
+           FROM customers c
+           WHERE $1 = '%%' OR c.email ILIKE $1 OR c.lastname ILIKE $1 OR c.organisation ILIKE $1
+           ORDER BY c.id DESC LIMIT $2"#,
+        like,
+        limit
+    )
+    .fetch_all(db)
+    .await
+}

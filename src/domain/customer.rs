@@ -27,6 +27,26 @@ pub struct CustomerForm {
     pub invoice_country: String,
 }
 
+impl CustomerForm {
+    /// The typed value of a text field by name, for re-display.
+    pub fn field(&self, name: &str) -> &str {
+        match name {
+            "firstname" => &self.firstname,
+            "lastname" => &self.lastname,
+            "email" => &self.email,
+            "organisation" => &self.organisation,
+            "address" => &self.address,
+            "zip" => &self.zip,
+            "city" => &self.city,
+            "invoice_organisation" => &self.invoice_organisation,
+            "invoice_address" => &self.invoice_address,
+            "invoice_zip" => &self.invoice_zip,
+            "invoice_city" => &self.invoice_city,
+            _ => "",
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct InvoiceDetails {
     pub organisation: String,

@@ -1,6 +1,7 @@
 //! Pure domain types and rules: no I/O here, everything unit-tested.
 
 pub mod bill_state;
+pub mod bulk;
 pub mod cart;
 pub mod countries;
 pub mod course;
@@ -13,6 +14,7 @@ pub mod password;
 pub mod paymode;
 pub mod price;
 pub mod product;
+pub mod seat;
 pub mod seat_reference;
 
 pub use bill_state::BillState;

@@ -50,25 +50,6 @@ impl CustomerPage {
     fn error(&self, field: &str) -> Option<String> {
         self.errors.get(field).map(|k| self.page.t(k).into_owned())
     }
-
-    /// What was typed in `field`, for re-display.
-    fn value(&self, field: &str) -> &str {
-        let f = &self.form;
-        match field {
-            "firstname" => &f.firstname,
-            "lastname" => &f.lastname,
-            "email" => &f.email,
-            "organisation" => &f.organisation,
-            "address" => &f.address,
-            "zip" => &f.zip,
-            "city" => &f.city,
-            "invoice_organisation" => &f.invoice_organisation,
-            "invoice_address" => &f.invoice_address,
-            "invoice_zip" => &f.invoice_zip,
-            "invoice_city" => &f.invoice_city,
-            _ => "",
-        }
-    }
 }
 
 /// The customer account this buyer fills in: the signed-in user's, else the one this

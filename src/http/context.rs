@@ -62,6 +62,24 @@ impl Page {
         self.user.as_ref().map_or("", |u| u.name.as_str())
     }
 
+    /// `2026/11/22 14:05`, the seed's format (UTC).
+    pub fn datetime(&self, t: &time::OffsetDateTime) -> String {
+        format!(
+            "{:04}/{:02}/{:02} {:02}:{:02}",
+            t.year(),
+            u8::from(t.month()),
+            t.day(),
+            t.hour(),
+            t.minute()
+        )
+    }
+
+    /// An end date, or "N.C." (non communiquée) when there is none.
+    pub fn end_date(&self, t: &Option<time::OffsetDateTime>) -> String {
+        t.as_ref()
+            .map_or_else(|| "N.C.".to_owned(), |t| self.datetime(t))
+    }
+
     pub fn current(&self, prefix: &str) -> bool {
         self.path == prefix || self.path.starts_with(&format!("{prefix}/"))
     }

@@ -6,12 +6,14 @@ pub mod cart;
 pub mod checkout;
 pub mod context;
 pub mod csrf;
+pub mod customer;
 pub mod errors;
 pub mod extract;
 pub mod gateway;
 pub mod headers;
 pub mod health;
 pub mod lang;
+pub mod learner;
 pub mod render;
 pub mod shop;
 
@@ -54,6 +56,31 @@ pub fn routes() -> Router<AppState> {
         .route("/payment/test/{bill}", get(gateway::show))
         .route("/payment/test/{bill}/pay", post(gateway::pay))
         .route("/payment/test/{bill}/decline", post(gateway::decline))
+        .route("/customer", get(customer::index))
+        .route(
+            "/customer/details",
+            get(customer::details_form).post(customer::save_details),
+        )
+        .route("/customer/bills/{bill}", get(customer::bill))
+        .route(
+            "/customer/products/bulk",
+            get(customer::bulk_form).post(customer::bulk_upload),
+        )
+        .route(
+            "/customer/products/bulk/template.csv",
+            get(customer::bulk_template),
+        )
+        .route("/customer/products/{reference}", get(customer::product))
+        .route(
+            "/customer/products/{reference}/assign",
+            post(customer::assign),
+        )
+        .route(
+            "/customer/products/{reference}/unassign",
+            post(customer::unassign),
+        )
+        .route("/my/courses", get(learner::my_courses))
+        .route("/course/{shortname}", get(learner::course))
         .route("/login", get(auth::login_form).post(auth::login))
         .route("/logout", post(auth::logout))
         .route(
@@ -68,6 +95,8 @@ pub fn routes() -> Router<AppState> {
         .route("/healthz", get(health::healthz))
         .route("/admin", get(admin::index))
         .route("/admin/mail", get(admin::mail::index))
+        .route("/admin/seats", get(admin::seats::index))
+        .route("/admin/seats/{id}/unassign", post(admin::seats::unassign))
         .route("/admin/bills", get(admin::bills::index))
         .route("/admin/bills/{id}", get(admin::bills::show))
         .route("/admin/bills/{id}/paid", post(admin::bills::mark_paid))

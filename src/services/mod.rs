@@ -6,3 +6,4 @@ pub mod ordering;
 pub mod payment;
 pub mod pricing;
 pub mod production;
+pub mod seats;

@@ -75,3 +75,89 @@ pub async fn add_to_group(
     .await?;
     Ok(())
 }
+
+/// Removes a student's enrolment if they never opened the course; `false` otherwise.
+pub async fn unenrol_unused(
+    db: impl PgExecutor<'_>,
+    course_id: i64,
+    user_id: i64,
+) -> sqlx::Result<bool> {
+    let r = sqlx::query!(
+        "DELETE FROM enrolments WHERE course_id = $1 AND user_id = $2 AND first_access_at IS NULL",
+        course_id,
+        user_id
+    )
+    .execute(db)
+    .await?;
+    Ok(r.rows_affected() == 1)
+}
+
+pub async fn remove_from_group(
+    db: impl PgExecutor<'_>,
+    course_id: i64,
+    name: &str,
+    user_id: i64,
+) -> sqlx::Result<()> {
+    sqlx::query!(
+        "DELETE FROM group_members WHERE user_id = $3
+           AND group_id IN (SELECT id FROM course_groups WHERE course_id = $1 AND name = $2)",
+        course_id,
+        name,
+        user_id
+    )
+    .execute(db)
+    .await?;
+    Ok(())
+}
+
+pub struct MyCourse {
+    pub shortname: String,
+    pub fullname: String,
+    pub role: String,
+    pub first_access_at: Option<OffsetDateTime>,
+    pub end_at: Option<OffsetDateTime>,
+}
+
+pub async fn courses_of(db: impl PgExecutor<'_>, user_id: i64) -> sqlx::Result<Vec<MyCourse>> {
+    sqlx::query_as!(
+        MyCourse,
+        "SELECT c.shortname, c.fullname, e.role, e.first_access_at, e.end_at
+         FROM enrolments e JOIN courses c ON c.id = e.course_id
+         WHERE e.user_id = $1 ORDER BY c.fullname",
+        user_id
+    )
+    .fetch_all(db)
+    .await
+}
+
+/// Records the first time `user_id` opens the course (what locks a seat); returns whether
+/// they are enrolled at all.
+pub async fn record_access(
+    db: impl PgExecutor<'_>,
+    course_id: i64,
+    user_id: i64,
+) -> sqlx::Result<bool> {
+    let r = sqlx::query!(
+        "UPDATE enrolments SET first_access_at = COALESCE(first_access_at, now()) WHERE course_id = $1 AND user_id = $2",
+        course_id,
+        user_id
+    )
+    .execute(db)
+    .await?;
+    Ok(r.rows_affected() == 1)
+}
+
+pub async fn groups_of(
+    db: impl PgExecutor<'_>,
+    course_id: i64,
+    user_id: i64,
+) -> sqlx::Result<Vec<String>> {
+    sqlx::query_scalar!(
+        "SELECT g.name FROM course_groups g JOIN group_members m ON m.group_id = g.id
+         WHERE g.course_id = $1 AND m.user_id = $2 ORDER BY g.name",
+        course_id,
+        user_id
+    )
+    .fetch_all(db)
+    .await
+}

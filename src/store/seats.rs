@@ -1,6 +1,6 @@
 //! Product instances: seats (assignable later) and enrolment products.
 
-use sqlx::PgExecutor;
+use sqlx::{PgConnection, PgExecutor};
 use time::OffsetDateTime;
 
 pub struct NewSeats<'a> {
@@ -76,4 +76,258 @@ pub async fn insert_enrolment_product(
     .execute(db)
     .await?;
     Ok(())
+}
+
+/// A seat or enrolment product as the customer space lists it.
+#[derive(Debug, Clone)]
+pub struct SeatRow {
+    pub id: i64,
+    pub reference: String,
+    pub kind: String,
+    pub bill_id: i64,
+    pub start_at: OffsetDateTime,
+    pub end_at: Option<OffsetDateTime>,
+    pub code: String,
+    pub name: String,
+    pub learner_first: Option<String>,
+    pub learner_last: Option<String>,
+    pub learner_email: Option<String>,
+    pub course_shortname: Option<String>,
+    pub course_fullname: Option<String>,
+    pub allowed_course_ids: Vec<i64>,
+    pub state: String,
+}
+
+pub struct SeatFilter<'a> {
+    pub state: Option<&'a str>,
+    pub course_id: Option<i64>,
+}
+
+/// One page of a customer's products. The course filter matches the assigned course or, for
+/// an unassigned seat, the courses it may be assigned to.
+pub async fn list_for_customer(
+    db: impl PgExecutor<'_>,
+    customer_id: i64,
+    f: &SeatFilter<'_>,
+    limit: i64,
+    offset: i64,
+) -> sqlx::Result<Vec<SeatRow>> {
+    sqlx::query_as!(
+        SeatRow,
+        r#"SELECT pi.id, pi.reference, pi.kind, pi.bill_id, pi.start_at, pi.end_at, p.code, p.name,
+              u.firstname AS "learner_first?", u.lastname AS "learner_last?", u.email AS "learner_email?",
+              c.shortname AS "course_shortname?", c.fullname AS "course_fullname?", pi.allowed_course_ids,
+              s.state AS "state!"
+           FROM product_instances pi
+           JOIN seat_states s ON s.id = pi.id
+           JOIN products p ON p.id = pi.product_id
+           LEFT JOIN users u ON u.id = pi.assigned_user_id
+           LEFT JOIN courses c ON c.id = pi.assigned_course_id
+           WHERE pi.customer_id = $1
+             AND ($2::TEXT IS NULL OR s.state = $2)
+             AND ($3::BIGINT IS NULL OR pi.assigned_course_id = $3
+                  OR (pi.assigned_course_id IS NULL AND ($3 = ANY(pi.allowed_course_ids) OR cardinality(pi.allowed_course_ids) = 0)))
+           ORDER BY pi.id
+           LIMIT $4 OFFSET $5"#,
+        customer_id,
+        f.state,
+        f.course_id,
+        limit,
+        offset
+    )
+    .fetch_all(db)
+    .await
+}
+
+pub async fn count_for_customer(
+    db: impl PgExecutor<'_>,
+    customer_id: i64,
+    f: &SeatFilter<'_>,
+) -> sqlx::Result<i64> {
+    sqlx::query_scalar!(
+        r#"SELECT count(*) AS "n!" FROM product_instances pi JOIN seat_states s ON s.id = pi.id
+           WHERE pi.customer_id = $1
+             AND ($2::TEXT IS NULL OR s.state = $2)
+             AND ($3::BIGINT IS NULL OR pi.assigned_course_id = $3
+                  OR (pi.assigned_course_id IS NULL AND ($3 = ANY(pi.allowed_course_ids) OR cardinality(pi.allowed_course_ids) = 0)))"#,
+        customer_id,
+        f.state,
+        f.course_id
+    )
+    .fetch_one(db)
+    .await
+}
+
+/// How many products a customer holds in each state.
+pub async fn states_for_customer(
+    db: impl PgExecutor<'_>,
+    customer_id: i64,
+) -> sqlx::Result<Vec<(String, i64)>> {
+    let rows = sqlx::query!(
+        r#"SELECT s.state AS "state!", count(*) AS "n!" FROM seat_states s WHERE s.customer_id = $1 GROUP BY s.state"#,
+        customer_id
+    )
+    .fetch_all(db)
+    .await?;
+    Ok(rows.into_iter().map(|r| (r.state, r.n)).collect())
+}
+
+/// A customer's product by reference; another customer's is `None`, as if it did not exist.
+pub async fn find_for_customer(
+    db: impl PgExecutor<'_>,
+    customer_id: i64,
+    reference: &str,
+) -> sqlx::Result<Option<SeatRow>> {
+    sqlx::query_as!(
+        SeatRow,
+        r#"SELECT pi.id, pi.reference, pi.kind, pi.bill_id, pi.start_at, pi.end_at, p.code, p.name,
+              u.firstname AS "learner_first?", u.lastname AS "learner_last?", u.email AS "learner_email?",
+              c.shortname AS "course_shortname?", c.fullname AS "course_fullname?", pi.allowed_course_ids,
+              s.state AS "state!"
+           FROM product_instances pi
+           JOIN seat_states s ON s.id = pi.id
+           JOIN products p ON p.id = pi.product_id
+           LEFT JOIN users u ON u.id = pi.assigned_user_id
+           LEFT JOIN courses c ON c.id = pi.assigned_course_id
+           WHERE pi.customer_id = $1 AND pi.reference = $2"#,
+        customer_id,
+        reference
+    )
+    .fetch_optional(db)
+    .await
+}
+
+/// The seat row, locked for an assignment or a release.
+#[derive(Debug, Clone)]
+pub struct LockedSeat {
+    pub id: i64,
+    pub bill_id: i64,
+    pub customer_id: i64,
+    pub kind: String,
+    pub end_at: Option<OffsetDateTime>,
+    pub allowed_course_ids: Vec<i64>,
+    pub supervisor_role: String,
+    pub assigned_user_id: Option<i64>,
+    pub assigned_course_id: Option<i64>,
+}
+
+impl LockedSeat {
+    pub fn expired(&self, now: OffsetDateTime) -> bool {
+        self.end_at.is_some_and(|end| end <= now)
+    }
+
+    /// An empty list means any visible course.
+    pub fn allows(&self, course_id: i64) -> bool {
+        self.allowed_course_ids.is_empty() || self.allowed_course_ids.contains(&course_id)
+    }
+}
+
+pub async fn lock(db: &mut PgConnection, id: i64) -> sqlx::Result<Option<LockedSeat>> {
+    sqlx::query_as!(
+        LockedSeat,
+        "SELECT id, bill_id, customer_id, kind, end_at, allowed_course_ids, supervisor_role, assigned_user_id, assigned_course_id
+         FROM product_instances WHERE id = $1 FOR UPDATE",
+        id
+    )
+    .fetch_optional(db)
+    .await
+}
+
+/// A customer's assignable seats, locked, most restricted first (so a bulk assignment gives
+/// the narrow seats to the lines that need them and keeps the open ones for the rest).
+pub async fn lock_available(
+    db: &mut PgConnection,
+    customer_id: i64,
+) -> sqlx::Result<Vec<LockedSeat>> {
+    sqlx::query_as!(
+        LockedSeat,
+        "SELECT id, bill_id, customer_id, kind, end_at, allowed_course_ids, supervisor_role, assigned_user_id, assigned_course_id
+         FROM product_instances
+         WHERE customer_id = $1 AND kind = 'seat' AND assigned_user_id IS NULL AND (end_at IS NULL OR end_at > now())
+         ORDER BY CASE WHEN cardinality(allowed_course_ids) = 0 THEN 2147483647 ELSE cardinality(allowed_course_ids) END, id
+         FOR UPDATE",
+        customer_id
+    )
+    .fetch_all(db)
+    .await
+}
+
+/// Assigns a seat that is still free; `false` if someone else took it first.
+pub async fn set_assignment(
+    db: &mut PgConnection,
+    id: i64,
+    user_id: i64,
+    course_id: i64,
+) -> sqlx::Result<bool> {
+    let r = sqlx::query!(
+        "UPDATE product_instances SET assigned_user_id = $2, assigned_course_id = $3, assigned_at = now()
+         WHERE id = $1 AND assigned_user_id IS NULL",
+        id,
+        user_id,
+        course_id
+    )
+    .execute(db)
+    .await?;
+    Ok(r.rows_affected() == 1)
+}
+
+pub async fn clear_assignment(db: &mut PgConnection, id: i64) -> sqlx::Result<()> {
+    sqlx::query!("UPDATE product_instances SET assigned_user_id = NULL, assigned_course_id = NULL, assigned_at = NULL WHERE id = $1", id)
+        .execute(db)
+        .await?;
+    Ok(())
+}
+
+pub struct AdminSeatRow {
+    pub id: i64,
+    pub reference: String,
+    pub state: String,
+    pub customer_id: i64,
+    pub customer: String,
+    pub course: Option<String>,
+    pub learner: Option<String>,
+    pub end_at: Option<OffsetDateTime>,
+}
+
+/// Seats for operators, searchable by reference, customer, course and state.
+pub async fn admin_search(
+    db: impl PgExecutor<'_>,
+    q: &str,
+    course: &str,
+    state: Option<&str>,
+    limit: i64,
+    offset: i64,
+) -> sqlx::Result<Vec<AdminSeatRow>> {
+    let like = |s: &str| {
+        format!(
+            "%{}%",
+            s.trim()
+                .replace('\\', "\\\\")
+                .replace('%', "\\%")
+                .replace('_', "\\_")
+        )
+    };
+    sqlx::query_as!(
+        AdminSeatRow,
+        r#"SELECT pi.id, pi.reference, s.state AS "state!", pi.customer_id,
+              cu.firstname || ' ' || cu.lastname || ' <' || cu.email || '>' AS "customer!",
+              c.shortname AS "course?", u.email AS "learner?", pi.end_at
+           FROM product_instances pi
+           JOIN seat_states s ON s.id = pi.id
+           JOIN customers cu ON cu.id = pi.customer_id
+           LEFT JOIN courses c ON c.id = pi.assigned_course_id
+           LEFT JOIN users u ON u.id = pi.assigned_user_id
+           WHERE pi.kind = 'seat'
+             AND ($1 = '%%' OR pi.reference ILIKE $1 OR cu.email ILIKE $1 OR cu.lastname ILIKE $1 OR cu.organisation ILIKE $1 OR u.email ILIKE $1)
+             AND ($2 = '%%' OR c.shortname ILIKE $2)
+             AND ($3::TEXT IS NULL OR s.state = $3)
+           ORDER BY pi.id DESC LIMIT $4 OFFSET $5"#,
+        like(q),
+        like(course),
+        state,
+        limit,
+        offset
+    )
+    .fetch_all(db)
+    .await
 }

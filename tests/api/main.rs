@@ -6,3 +6,4 @@ mod auth;
 mod basics;
 mod catalogue;
 mod checkout;
+mod seats;

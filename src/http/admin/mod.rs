@@ -4,6 +4,7 @@ pub mod bills;
 pub mod courses;
 pub mod mail;
 pub mod products;
+pub mod seats;
 pub mod settings;
 
 use askama::Template;

@@ -1,0 +1,135 @@
+//! Bulk seat assignment from a CSV `email,firstname,lastname,course`.
+
+use std::collections::HashSet;
+
+use super::email::Email;
+
+pub const TEMPLATE: &str = "email,firstname,lastname,course\n";
+pub const MAX_LINES: usize = 5_000;
+
+/// One line as read, and what is wrong with it so far (translation keys).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BulkLine {
+    pub line: usize,
+    pub email: String,
+    pub firstname: String,
+    pub lastname: String,
+    pub course: String,
+    pub problems: Vec<String>,
+}
+
+impl BulkLine {
+    pub fn parsed_email(&self) -> Option<Email> {
+        Email::parse(&self.email).ok()
+    }
+}
+
+/// Reads the file; per-line problems found without the database (shape, email, duplicates).
+pub fn parse(data: &[u8]) -> Result<Vec<BulkLine>, &'static str> {
+    let text = std::str::from_utf8(data).map_err(|_| "errors.csv_encoding")?;
+    let text = text.trim_start_matches('\u{feff}');
+    let first = text.lines().next().unwrap_or("");
+    let delimiter = if first.contains(';') && !first.contains(',') {
+        b';'
+    } else {
+        b','
+    };
+    let mut reader = csv::ReaderBuilder::new()
+        .delimiter(delimiter)
+        .flexible(true)
+        .trim(csv::Trim::All)
+        .from_reader(text.as_bytes());
+    let headers: Vec<String> = reader
+        .headers()
+        .map_err(|_| "errors.csv_header")?
+        .iter()
+        .map(str::to_lowercase)
+        .collect();
+    let col = |name: &str| headers.iter().position(|h| h == name);
+    let (Some(c_email), Some(c_first), Some(c_last), Some(c_course)) = (
+        col("email"),
+        col("firstname"),
+        col("lastname"),
+        col("course"),
+    ) else {
+        return Err("errors.csv_bulk_header");
+    };
+    let mut lines = Vec::new();
+    let mut seen = HashSet::new();
+    for (i, record) in reader.records().enumerate() {
+        let line = i + 2;
+        let Ok(record) = record else {
+            lines.push(BulkLine {
+                line,
+                email: String::new(),
+                firstname: String::new(),
+                lastname: String::new(),
+                course: String::new(),
+                problems: vec!["errors.csv_line".into()],
+            });
+            continue;
+        };
+        let get = |c: usize| record.get(c).unwrap_or("").to_owned();
+        let mut l = BulkLine {
+            line,
+            email: get(c_email),
+            firstname: get(c_first),
+            lastname: get(c_last),
+            course: get(c_course),
+            problems: Vec::new(),
+        };
+        if l.email.is_empty()
+            && l.course.is_empty()
+            && l.firstname.is_empty()
+            && l.lastname.is_empty()
+        {
+            continue; // blank line
+        }
+        match l.parsed_email() {
+            None => l.problems.push("errors.email".into()),
+            Some(email) => {
+                if !seen.insert((email.as_str().to_lowercase(), l.course.clone())) {
+                    l.problems.push("errors.bulk_duplicate".into());
+                }
+            }
+        }
+        if l.course.is_empty() {
+            l.problems.push("errors.bulk_course_required".into());
+        }
+        if l.firstname.chars().count() > 100 || l.lastname.chars().count() > 100 {
+            l.problems.push("errors.too_long".into());
+        }
+        lines.push(l);
+        if lines.len() > MAX_LINES {
+            return Err("errors.bulk_too_many_lines");
+        }
+    }
+    if lines.is_empty() {
+        return Err("errors.csv_empty");
+    }
+    Ok(lines)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_lines_and_flags_shape_problems() {
+        let csv = "email,firstname,lastname,course\na@x.fr,Ann,A,X-A1\n\nbad,Bob,B,X-A1\na@x.fr,Ann,A,X-A1\nc@x.fr,,,\n";
+        let lines = parse(csv.as_bytes()).unwrap();
+        assert_eq!(lines.len(), 4);
+        assert!(lines[0].problems.is_empty());
+        assert_eq!(lines[1].line, 4);
+        assert_eq!(lines[1].problems, vec!["errors.email"]);
+        assert_eq!(lines[2].problems, vec!["errors.bulk_duplicate"]);
+        assert_eq!(lines[3].problems, vec!["errors.bulk_course_required"]);
+    }
+
+    #[test]
+    fn refuses_files_it_cannot_read() {
+        assert_eq!(parse(b"mail,name\nx,y\n"), Err("errors.csv_bulk_header"));
+        assert_eq!(parse(TEMPLATE.as_bytes()), Err("errors.csv_empty"));
+        assert_eq!(parse(&[0xff]), Err("errors.csv_encoding"));
+    }
+}

@@ -1,0 +1,78 @@
+//! Seat states and what may be done in each.
+
+use std::fmt;
+use std::str::FromStr;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SeatState {
+    /// Unassigned, still valid: can be assigned.
+    Available,
+    /// Assigned; the learner has not opened the course yet: can be unassigned.
+    InUse,
+    /// The learner opened the course: the seat is spent.
+    Locked,
+    /// Unassigned past its end date: can no longer be assigned.
+    Expired,
+}
+
+impl SeatState {
+    pub const ALL: [SeatState; 4] = [
+        SeatState::Available,
+        SeatState::InUse,
+        SeatState::Locked,
+        SeatState::Expired,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SeatState::Available => "available",
+            SeatState::InUse => "in_use",
+            SeatState::Locked => "locked",
+            SeatState::Expired => "expired",
+        }
+    }
+
+    pub fn can_assign(self) -> bool {
+        self == SeatState::Available
+    }
+
+    pub fn can_unassign(self) -> bool {
+        self == SeatState::InUse
+    }
+}
+
+impl fmt::Display for SeatState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for SeatState {
+    type Err = ();
+
+    fn from_str(s: &str) -> Result<Self, ()> {
+        SeatState::ALL
+            .into_iter()
+            .find(|x| x.as_str() == s)
+            .ok_or(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_available_seats_are_assigned_and_only_unused_ones_released() {
+        assert!(SeatState::Available.can_assign());
+        for s in [SeatState::InUse, SeatState::Locked, SeatState::Expired] {
+            assert!(!s.can_assign(), "{s}");
+        }
+        assert!(SeatState::InUse.can_unassign());
+        assert!(!SeatState::Locked.can_unassign());
+        assert!(!SeatState::Available.can_unassign());
+        for s in SeatState::ALL {
+            assert_eq!(s.as_str().parse(), Ok(s));
+        }
+    }
+}

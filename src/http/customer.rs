@@ -1,0 +1,617 @@
+//! The customer space: transactions, products (seats), assignment, account details.
+
+use askama::Template;
+use axum::Form;
+use axum::extract::{Multipart, Path, Query, State};
+use axum::http::StatusCode;
+use axum::http::header::{CONTENT_DISPOSITION, CONTENT_TYPE};
+use axum::response::{IntoResponse, Redirect, Response};
+use serde::Deserialize;
+use tower_sessions::Session;
+
+use crate::domain::bulk::{self, BulkLine};
+use crate::domain::countries::COUNTRIES;
+use crate::domain::customer::{CustomerDetails, CustomerForm};
+use crate::domain::form::FieldErrors;
+use crate::domain::seat::SeatState;
+use crate::domain::{Email, Money, SeatReference, TaxRate};
+use crate::error::{AppError, AppResult};
+use crate::http::context::{Page, flash};
+use crate::http::extract::RequireUser;
+use crate::http::render::{html, html_status};
+use crate::services::seats::{self as seat_service, AssignError, Assigner, Learner};
+use crate::state::AppState;
+use crate::store::bills::{self, Bill, Item};
+use crate::store::courses::{self, Course};
+use crate::store::customers::{self, Customer};
+use crate::store::seats::{self, SeatFilter, SeatRow};
+use crate::store::users::User;
+
+const PER_PAGE: i64 = 50;
+
+/// The signed-in user's customer account. A user who never bought has none: the space
+/// says so instead of failing.
+async fn customer_of(state: &AppState, user: &User) -> AppResult<Option<Customer>> {
+    Ok(customers::find_by_user(&state.db, user.id).await?)
+}
+
+async fn require_customer(state: &AppState, user: &User) -> AppResult<Customer> {
+    customer_of(state, user).await?.ok_or(AppError::NotFound)
+}
+
+fn assigner(customer: &Customer, user: &User, page: &Page) -> Assigner {
+    Assigner {
+        customer_id: customer.id,
+        customer_user_id: user.id,
+        locale: page.locale,
+    }
+}
+
+// ----------------------------------------------------------------------------- space
+
+#[derive(Template)]
+#[template(path = "customer/index.html")]
+struct SpacePage {
+    page: Page,
+    customer: Option<Customer>,
+    bills: Vec<Bill>,
+    products: Vec<SeatRow>,
+    counts: Vec<(String, i64)>,
+    courses: Vec<Course>,
+    state: String,
+    course: String,
+    page_no: i64,
+    pages: i64,
+    total: i64,
+}
+
+impl SpacePage {
+    fn money(&self, minor: &i64) -> Money {
+        Money::from_minor(*minor)
+    }
+
+    fn states(&self) -> [&'static str; 4] {
+        SeatState::ALL.map(SeatState::as_str)
+    }
+
+    fn showing(&self) -> String {
+        self.page
+            .tf("customer.showing", &[("count", &self.total.to_string())])
+    }
+
+    fn count_of(&self, state: &str) -> i64 {
+        self.counts
+            .iter()
+            .find(|(s, _)| s == state)
+            .map_or(0, |(_, n)| *n)
+    }
+
+    fn query(&self, page_no: i64) -> String {
+        serde_urlencoded::to_string([
+            ("state", self.state.as_str()),
+            ("course", self.course.as_str()),
+            ("page", &page_no.to_string()),
+        ])
+        .unwrap_or_default()
+    }
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct SpaceQuery {
+    state: String,
+    course: String,
+    page: Option<i64>,
+}
+
+pub async fn index(
+    State(state): State<AppState>,
+    RequireUser(user): RequireUser,
+    page: Page,
+    Query(q): Query<SpaceQuery>,
+) -> AppResult<Response> {
+    let Some(customer) = customer_of(&state, &user).await? else {
+        let p = SpacePage {
+            page,
+            customer: None,
+            bills: vec![],
+            products: vec![],
+            counts: vec![],
+            courses: vec![],
+            state: String::new(),
+            course: String::new(),
+            page_no: 1,
+            pages: 1,
+            total: 0,
+        };
+        return html(p);
+    };
+    let state_filter = q.state.parse::<SeatState>().ok();
+    let course_filter = q.course.parse::<i64>().ok();
+    let filter = SeatFilter {
+        state: state_filter.map(SeatState::as_str),
+        course_id: course_filter,
+    };
+    let total = seats::count_for_customer(&state.db, customer.id, &filter).await?;
+    let pages = ((total + PER_PAGE - 1) / PER_PAGE).max(1);
+    let page_no = q.page.unwrap_or(1).clamp(1, pages);
+    let products = seats::list_for_customer(
+        &state.db,
+        customer.id,
+        &filter,
+        PER_PAGE,
+        (page_no - 1) * PER_PAGE,
+    )
+    .await?;
+    let counts = seats::states_for_customer(&state.db, customer.id).await?;
+    let bills = bills::for_customer(&state.db, customer.id).await?;
+    let courses = courses::all(&state.db)
+        .await?
+        .into_iter()
+        .filter(|c| c.visible)
+        .collect();
+    html(SpacePage {
+        page,
+        customer: Some(customer),
+        bills,
+        products,
+        counts,
+        courses,
+        state: state_filter
+            .map(|s| s.as_str().to_owned())
+            .unwrap_or_default(),
+        course: course_filter.map(|c| c.to_string()).unwrap_or_default(),
+        page_no,
+        pages,
+        total,
+    })
+}
+
+// ----------------------------------------------------------------------------- invoice
+
+#[derive(Template)]
+#[template(path = "customer/bill.html")]
+struct BillPage {
+    page: Page,
+    bill: Bill,
+    customer: Customer,
+    items: Vec<Item>,
+}
+
+impl BillPage {
+    fn money(&self, minor: &i64) -> Money {
+        Money::from_minor(*minor)
+    }
+
+    fn rate(&self, bp: &i32) -> String {
+        u32::try_from(*bp)
+            .ok()
+            .and_then(TaxRate::from_basis_points)
+            .map(|r| r.to_string())
+            .unwrap_or_default()
+    }
+
+    fn state_label(&self) -> String {
+        self.page
+            .t(&format!("bill.state.{}", self.bill.state))
+            .into_owned()
+    }
+}
+
+/// `{bill}` is the bill's public id; another customer's bill is a 404.
+pub async fn bill(
+    State(state): State<AppState>,
+    RequireUser(user): RequireUser,
+    page: Page,
+    Path(public_id): Path<String>,
+) -> AppResult<Response> {
+    let customer = require_customer(&state, &user).await?;
+    let bill = bills::find_by_public_id(&state.db, &public_id)
+        .await?
+        .filter(|b| b.customer_id == customer.id)
+        .ok_or(AppError::NotFound)?;
+    let items = bills::items(&state.db, bill.id).await?;
+    html(BillPage {
+        page,
+        bill,
+        customer,
+        items,
+    })
+}
+
+// ----------------------------------------------------------------------------- one product
+
+#[derive(Template)]
+#[template(path = "customer/product.html")]
+struct ProductPage {
+    page: Page,
+    seat: SeatRow,
+    courses: Vec<Course>,
+    form: AssignForm,
+    error: Option<String>,
+}
+
+impl ProductPage {
+    fn state_label(&self) -> String {
+        self.page
+            .t(&format!("seat.state.{}", self.seat.state))
+            .into_owned()
+    }
+
+    fn state(&self) -> SeatState {
+        self.seat.state.parse().unwrap_or(SeatState::Locked)
+    }
+}
+
+#[derive(Deserialize, Default, Clone)]
+#[serde(default)]
+pub struct AssignForm {
+    course: String,
+    email: String,
+    firstname: String,
+    lastname: String,
+}
+
+/// The seat of this customer with this reference; anything else (typo, another customer's
+/// seat, a reference that does not parse) is a 404.
+async fn seat_of(state: &AppState, customer: &Customer, reference: &str) -> AppResult<SeatRow> {
+    let reference: SeatReference = reference.parse().map_err(|_| AppError::NotFound)?;
+    seats::find_for_customer(&state.db, customer.id, reference.as_str())
+        .await?
+        .ok_or(AppError::NotFound)
+}
+
+/// The courses a seat may be assigned to: its allowed ones, or every visible course.
+async fn assignable_courses(state: &AppState, seat: &SeatRow) -> AppResult<Vec<Course>> {
+    let all = courses::all(&state.db).await?;
+    Ok(all
+        .into_iter()
+        .filter(|c| {
+            c.visible
+                && (seat.allowed_course_ids.is_empty() || seat.allowed_course_ids.contains(&c.id))
+        })
+        .collect())
+}
+
+async fn product_page(
+    state: &AppState,
+    customer: &Customer,
+    page: Page,
+    reference: &str,
+    form: AssignForm,
+    error: Option<String>,
+    status: StatusCode,
+) -> AppResult<Response> {
+    let seat = seat_of(state, customer, reference).await?;
+    let courses = assignable_courses(state, &seat).await?;
+    html_status(
+        status,
+        ProductPage {
+            page,
+            seat,
+            courses,
+            form,
+            error,
+        },
+    )
+}
+
+pub async fn product(
+    State(state): State<AppState>,
+    RequireUser(user): RequireUser,
+    page: Page,
+    Path(reference): Path<String>,
+) -> AppResult<Response> {
+    let customer = require_customer(&state, &user).await?;
+    product_page(
+        &state,
+        &customer,
+        page,
+        &reference,
+        AssignForm::default(),
+        None,
+        StatusCode::OK,
+    )
+    .await
+}
+
+pub async fn assign(
+    State(state): State<AppState>,
+    RequireUser(user): RequireUser,
+    session: Session,
+    page: Page,
+    Path(reference): Path<String>,
+    Form(form): Form<AssignForm>,
+) -> AppResult<Response> {
+    let customer = require_customer(&state, &user).await?;
+    let seat = seat_of(&state, &customer, &reference).await?;
+    let refuse = |page: Page, key: &str, status: StatusCode| {
+        let message = page.t(key).into_owned();
+        (page, message, status)
+    };
+    let checked = async {
+        let Some(course) = assignable_courses(&state, &seat)
+            .await?
+            .into_iter()
+            .find(|c| c.id.to_string() == form.course)
+        else {
+            return Ok(Err(refuse(
+                page,
+                "seat.choose_course",
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )));
+        };
+        let Ok(email) = Email::parse(&form.email) else {
+            return Ok(Err(refuse(
+                page,
+                "errors.email",
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )));
+        };
+        let learner = Learner {
+            email,
+            firstname: form.firstname.clone(),
+            lastname: form.lastname.clone(),
+        };
+        match seat_service::assign(
+            &state,
+            &assigner(&customer, &user, &page),
+            seat.id,
+            &course,
+            &learner,
+        )
+        .await
+        {
+            Ok(()) => Ok(Ok((page, course, learner))),
+            Err(AssignError::Db(e)) => Err(AppError::Db(e)),
+            Err(e @ AssignError::AlreadyEnrolled) => {
+                Ok(Err(refuse(page, e.message_key(), StatusCode::CONFLICT)))
+            }
+            Err(e @ (AssignError::NotAvailable | AssignError::Expired)) => {
+                Ok(Err(refuse(page, e.message_key(), StatusCode::CONFLICT)))
+            }
+            Err(e) => Ok(Err(refuse(
+                page,
+                e.message_key(),
+                StatusCode::UNPROCESSABLE_ENTITY,
+            ))),
+        }
+    }
+    .await?;
+    match checked {
+        Ok((page, course, learner)) => {
+            flash(
+                &session,
+                page.tf(
+                    "seat.assigned",
+                    &[
+                        ("learner", learner.email.as_str()),
+                        ("course", &course.shortname),
+                    ],
+                ),
+            )
+            .await?;
+            Ok(Redirect::to(&format!("/customer/products/{}", seat.reference)).into_response())
+        }
+        Err((page, message, status)) => {
+            product_page(
+                &state,
+                &customer,
+                page,
+                &reference,
+                form,
+                Some(message),
+                status,
+            )
+            .await
+        }
+    }
+}
+
+pub async fn unassign(
+    State(state): State<AppState>,
+    RequireUser(user): RequireUser,
+    session: Session,
+    page: Page,
+    Path(reference): Path<String>,
+) -> AppResult<Response> {
+    let customer = require_customer(&state, &user).await?;
+    let seat = seat_of(&state, &customer, &reference).await?;
+    match seat_service::unassign(&state, Some(customer.id), seat.id).await {
+        Ok(()) => {
+            flash(&session, page.t("seat.released")).await?;
+            Ok(Redirect::to(&format!("/customer/products/{}", seat.reference)).into_response())
+        }
+        Err(seat_service::UnassignError::Db(e)) => Err(AppError::Db(e)),
+        Err(e) => {
+            let message = page.t(e.message_key()).into_owned();
+            product_page(
+                &state,
+                &customer,
+                page,
+                &reference,
+                AssignForm::default(),
+                Some(message),
+                StatusCode::CONFLICT,
+            )
+            .await
+        }
+    }
+}
+
+// ----------------------------------------------------------------------------- bulk
+
+#[derive(Template)]
+#[template(path = "customer/bulk.html")]
+struct BulkPage {
+    page: Page,
+    available: i64,
+    report: Vec<BulkLine>,
+    error: Option<String>,
+}
+
+impl BulkPage {
+    fn intro(&self) -> String {
+        self.page
+            .tf("seat.bulk_intro", &[("count", &self.available.to_string())])
+    }
+}
+
+async fn available_count(state: &AppState, customer: &Customer) -> AppResult<i64> {
+    Ok(seats::count_for_customer(
+        &state.db,
+        customer.id,
+        &SeatFilter {
+            state: Some("available"),
+            course_id: None,
+        },
+    )
+    .await?)
+}
+
+pub async fn bulk_form(
+    State(state): State<AppState>,
+    RequireUser(user): RequireUser,
+    page: Page,
+) -> AppResult<Response> {
+    let customer = require_customer(&state, &user).await?;
+    let available = available_count(&state, &customer).await?;
+    html(BulkPage {
+        page,
+        available,
+        report: vec![],
+        error: None,
+    })
+}
+
+pub async fn bulk_template() -> Response {
+    (
+        [
+            (CONTENT_TYPE, "text/csv; charset=utf-8"),
+            (CONTENT_DISPOSITION, "attachment; filename=\"seats.csv\""),
+        ],
+        bulk::TEMPLATE,
+    )
+        .into_response()
+}
+
+/// Multipart upload (`csv`); the CSRF token travels in the query string.
+pub async fn bulk_upload(
+    State(state): State<AppState>,
+    RequireUser(user): RequireUser,
+    session: Session,
+    page: Page,
+    mut multipart: Multipart,
+) -> AppResult<Response> {
+    let customer = require_customer(&state, &user).await?;
+    let mut data = Vec::new();
+    while let Some(field) = multipart
+        .next_field()
+        .await
+        .map_err(|_| AppError::bad_request("errors.bad_form"))?
+    {
+        if field.name() == Some("csv") {
+            data = field
+                .bytes()
+                .await
+                .map_err(|_| AppError::bad_request("errors.bad_form"))?
+                .to_vec();
+        }
+    }
+    let lines = match bulk::parse(&data) {
+        Ok(lines) => lines,
+        Err(key) => {
+            let available = available_count(&state, &customer).await?;
+            let error = Some(page.t(key).into_owned());
+            return html_status(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                BulkPage {
+                    page,
+                    available,
+                    report: vec![],
+                    error,
+                },
+            );
+        }
+    };
+    match seat_service::bulk_assign(&state, &assigner(&customer, &user, &page), lines).await {
+        Ok(n) => {
+            flash(
+                &session,
+                page.tf("seat.bulk_done", &[("count", &n.to_string())]),
+            )
+            .await?;
+            Ok(Redirect::to("/customer?state=in_use").into_response())
+        }
+        Err((report, summary)) => {
+            let available = available_count(&state, &customer).await?;
+            let mut error = page.t("seat.bulk_nothing_done").into_owned();
+            if let Some(key) = summary {
+                error = format!("{error} {}", page.t(key));
+            }
+            html_status(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                BulkPage {
+                    page,
+                    available,
+                    report,
+                    error: Some(error),
+                },
+            )
+        }
+    }
+}
+
+// ----------------------------------------------------------------------------- details
+
+#[derive(Template)]
+#[template(path = "customer/details.html")]
+struct DetailsPage {
+    page: Page,
+    form: CustomerForm,
+    errors: FieldErrors,
+}
+
+impl DetailsPage {
+    fn countries(&self) -> &'static [(&'static str, &'static str)] {
+        COUNTRIES
+    }
+
+    fn error(&self, field: &str) -> Option<String> {
+        self.errors.get(field).map(|k| self.page.t(k).into_owned())
+    }
+}
+
+pub async fn details_form(
+    State(state): State<AppState>,
+    RequireUser(user): RequireUser,
+    page: Page,
+) -> AppResult<Response> {
+    let customer = require_customer(&state, &user).await?;
+    html(DetailsPage {
+        page,
+        form: customer.form(),
+        errors: FieldErrors::default(),
+    })
+}
+
+pub async fn save_details(
+    State(state): State<AppState>,
+    RequireUser(user): RequireUser,
+    session: Session,
+    page: Page,
+    Form(form): Form<CustomerForm>,
+) -> AppResult<Response> {
+    let customer = require_customer(&state, &user).await?;
+    match CustomerDetails::parse(&form) {
+        Ok(details) => {
+            customers::update(&state.db, customer.id, &details).await?;
+            flash(&session, page.t("admin.saved")).await?;
+            Ok(Redirect::to("/customer").into_response())
+        }
+        Err(errors) => html_status(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            DetailsPage { page, form, errors },
+        ),
+    }
+}

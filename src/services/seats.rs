@@ -1,0 +1,300 @@
+//! Assigning seats to learners and releasing them.
+//!
+//! Every change happens under the seat's row lock, and the assignment itself is a
+//! conditional update backed by a unique index: one seat never goes to two learners, and a
+//! learner never holds two seats for one course, whatever the concurrency.
+
+use sqlx::PgConnection;
+use time::OffsetDateTime;
+
+use crate::domain::Email;
+use crate::domain::bulk::BulkLine;
+use crate::i18n::Locale;
+use crate::mail::messages;
+use crate::state::AppState;
+use crate::store::courses::{self, Course};
+use crate::store::seats::{self, LockedSeat};
+use crate::store::users::{self, NewUser};
+use crate::store::{bills, lms, outbox, settings, tokens};
+
+#[derive(Debug, thiserror::Error)]
+pub enum AssignError {
+    #[error("the seat is not available")]
+    NotAvailable,
+    #[error("the seat has expired")]
+    Expired,
+    #[error("this seat cannot be used for that course")]
+    CourseNotAllowed,
+    #[error("the learner is already enrolled in that course")]
+    AlreadyEnrolled,
+    #[error("first and last name are needed for a new learner")]
+    NamesRequired,
+    #[error(transparent)]
+    Db(#[from] sqlx::Error),
+}
+
+impl AssignError {
+    pub fn message_key(&self) -> &'static str {
+        match self {
+            AssignError::NotAvailable => "seat.not_available",
+            AssignError::Expired => "seat.expired",
+            AssignError::CourseNotAllowed => "seat.course_not_allowed",
+            AssignError::AlreadyEnrolled => "seat.already_enrolled",
+            AssignError::NamesRequired => "seat.names_required",
+            AssignError::Db(_) => "errors.internal",
+        }
+    }
+}
+
+pub struct Learner {
+    pub email: Email,
+    pub firstname: String,
+    pub lastname: String,
+}
+
+/// Who assigns: the customer's user (gets the supervisor role) and the mail language.
+pub struct Assigner {
+    pub customer_id: i64,
+    pub customer_user_id: i64,
+    pub locale: Locale,
+}
+
+/// Assigns one seat to a learner in a course, in its own transaction.
+pub async fn assign(
+    state: &AppState,
+    by: &Assigner,
+    seat_id: i64,
+    course: &Course,
+    learner: &Learner,
+) -> Result<(), AssignError> {
+    let mut tx = state.db.begin().await?;
+    let seat = seats::lock(&mut tx, seat_id)
+        .await?
+        .filter(|s| s.customer_id == by.customer_id)
+        .ok_or(AssignError::NotAvailable)?;
+    assign_locked(&mut tx, state, by, &seat, course, learner).await?;
+    tx.commit().await?;
+    state.mail_queued.notify_one();
+    Ok(())
+}
+
+/// The assignment itself, on a seat the caller has locked, in the caller's transaction.
+async fn assign_locked(
+    tx: &mut PgConnection,
+    state: &AppState,
+    by: &Assigner,
+    seat: &LockedSeat,
+    course: &Course,
+    learner: &Learner,
+) -> Result<(), AssignError> {
+    if seat.kind != "seat" || seat.assigned_user_id.is_some() {
+        return Err(AssignError::NotAvailable);
+    }
+    if seat.expired(OffsetDateTime::now_utc()) {
+        return Err(AssignError::Expired);
+    }
+    if !course.visible || !seat.allows(course.id) {
+        return Err(AssignError::CourseNotAllowed);
+    }
+    let shop = settings::load(&mut *tx).await?;
+    let learner_id = match users::find_by_email(&mut *tx, learner.email.as_str()).await? {
+        Some(user) => {
+            if lms::is_enrolled(&mut *tx, course.id, user.id).await? {
+                return Err(AssignError::AlreadyEnrolled);
+            }
+            user.id
+        }
+        None => {
+            if learner.firstname.trim().is_empty() || learner.lastname.trim().is_empty() {
+                return Err(AssignError::NamesRequired);
+            }
+            let new = NewUser {
+                email: &learner.email,
+                firstname: learner.firstname.trim(),
+                lastname: learner.lastname.trim(),
+                password_hash: None,
+                is_operator: false,
+            };
+            let id = match users::insert(&mut *tx, new).await? {
+                Some(id) => id,
+                // Created a moment ago by a concurrent assignment: use it.
+                None => {
+                    users::find_by_email(&mut *tx, learner.email.as_str())
+                        .await?
+                        .ok_or(AssignError::NotAvailable)?
+                        .id
+                }
+            };
+            let token = tokens::issue(&mut *tx, id).await?;
+            let link = format!("{}/password/set/{token}", state.config.base_url);
+            let m = messages::welcome(by.locale, &shop.shop_name, learner.firstname.trim(), &link);
+            outbox::enqueue(&mut *tx, learner.email.as_str(), &m.subject, &m.body).await?;
+            id
+        }
+    };
+    if !lms::enrol(&mut *tx, course.id, learner_id, "student", None, None).await? {
+        return Err(AssignError::AlreadyEnrolled);
+    }
+    lms::enrol(
+        &mut *tx,
+        course.id,
+        by.customer_user_id,
+        &seat.supervisor_role,
+        None,
+        None,
+    )
+    .await?;
+    let group_name = bills::find(&mut *tx, seat.bill_id)
+        .await?
+        .map(|b| b.reference())
+        .unwrap_or_default();
+    let group = lms::ensure_group(&mut *tx, course.id, &group_name).await?;
+    lms::add_to_group(&mut *tx, group, learner_id).await?;
+    lms::add_to_group(&mut *tx, group, by.customer_user_id).await?;
+    if !seats::set_assignment(&mut *tx, seat.id, learner_id, course.id).await? {
+        return Err(AssignError::NotAvailable);
+    }
+    let name = format!("{} {}", learner.firstname.trim(), learner.lastname.trim());
+    let link = format!("{}/course/{}", state.config.base_url, course.shortname);
+    let m = messages::seat_assigned(
+        by.locale,
+        &shop.shop_name,
+        name.trim(),
+        &format!("{} ({})", course.fullname, course.shortname),
+        &link,
+    );
+    outbox::enqueue(&mut *tx, learner.email.as_str(), &m.subject, &m.body).await?;
+    Ok(())
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum UnassignError {
+    #[error("the seat is not assigned")]
+    NotAssigned,
+    #[error("the learner has already opened the course")]
+    Locked,
+    #[error(transparent)]
+    Db(#[from] sqlx::Error),
+}
+
+impl UnassignError {
+    pub fn message_key(&self) -> &'static str {
+        match self {
+            UnassignError::NotAssigned => "seat.not_assigned",
+            UnassignError::Locked => "seat.locked",
+            UnassignError::Db(_) => "errors.internal",
+        }
+    }
+}
+
+/// Releases a seat whose learner never opened the course. `customer_id` restricts it to
+/// that customer's seats (`None` for operators).
+pub async fn unassign(
+    state: &AppState,
+    customer_id: Option<i64>,
+    seat_id: i64,
+) -> Result<(), UnassignError> {
+    let mut tx = state.db.begin().await?;
+    let seat = seats::lock(&mut tx, seat_id)
+        .await?
+        .filter(|s| customer_id.is_none_or(|c| c == s.customer_id))
+        .ok_or(UnassignError::NotAssigned)?;
+    let (Some(user_id), Some(course_id), "seat") = (
+        seat.assigned_user_id,
+        seat.assigned_course_id,
+        seat.kind.as_str(),
+    ) else {
+        return Err(UnassignError::NotAssigned);
+    };
+    // Deleting only an unopened enrolment is the check and the change in one statement.
+    if !lms::unenrol_unused(&mut *tx, course_id, user_id).await? {
+        return Err(UnassignError::Locked);
+    }
+    let group_name = bills::find(&mut *tx, seat.bill_id)
+        .await?
+        .map(|b| b.reference())
+        .unwrap_or_default();
+    lms::remove_from_group(&mut *tx, course_id, &group_name, user_id).await?;
+    seats::clear_assignment(&mut tx, seat.id).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Assigns one seat per CSV line, all in one transaction, or none. Returns the number
+/// assigned, or the lines with what is wrong with each.
+pub async fn bulk_assign(
+    state: &AppState,
+    by: &Assigner,
+    mut lines: Vec<BulkLine>,
+) -> Result<usize, (Vec<BulkLine>, Option<&'static str>)> {
+    let mut tx = match state.db.begin().await {
+        Ok(tx) => tx,
+        Err(_) => return Err((lines, Some("errors.internal"))),
+    };
+    let outcome: Result<usize, Option<&'static str>> = async {
+        let mut free = seats::lock_available(&mut tx, by.customer_id)
+            .await
+            .map_err(|_| Some("errors.internal"))?;
+        if free.len() < lines.len() {
+            return Err(Some("seat.bulk_not_enough"));
+        }
+        let all_courses = courses::all(&mut *tx)
+            .await
+            .map_err(|_| Some("errors.internal"))?;
+        let mut failed = lines.iter().any(|l| !l.problems.is_empty());
+        for line in lines.iter_mut().filter(|l| l.problems.is_empty()) {
+            let Some(course) = all_courses
+                .iter()
+                .find(|c| c.shortname == line.course && c.visible)
+            else {
+                line.problems.push("seat.unknown_course".into());
+                failed = true;
+                continue;
+            };
+            let Some(pos) = free.iter().position(|s| s.allows(course.id)) else {
+                line.problems.push("seat.bulk_no_seat_for_course".into());
+                failed = true;
+                continue;
+            };
+            let Some(email) = line.parsed_email() else {
+                continue;
+            };
+            let learner = Learner {
+                email,
+                firstname: line.firstname.clone(),
+                lastname: line.lastname.clone(),
+            };
+            // A savepoint per line: a refused line is reported and the others still checked.
+            let mut sp = sqlx::Connection::begin(&mut *tx)
+                .await
+                .map_err(|_| Some("errors.internal"))?;
+            match assign_locked(&mut sp, state, by, &free[pos], course, &learner).await {
+                Ok(()) => {
+                    sp.commit().await.map_err(|_| Some("errors.internal"))?;
+                    free.remove(pos);
+                }
+                Err(AssignError::Db(_)) => return Err(Some("errors.internal")),
+                Err(e) => {
+                    let _ = sp.rollback().await;
+                    line.problems.push(e.message_key().into());
+                    failed = true;
+                }
+            }
+        }
+        if failed { Err(None) } else { Ok(lines.len()) }
+    }
+    .await;
+    match outcome {
+        Ok(n) => match tx.commit().await {
+            Ok(()) => {
+                state.mail_queued.notify_one();
+                Ok(n)
+            }
+            Err(_) => Err((lines, Some("errors.internal"))),
+        },
+        Err(summary) => {
+            let _ = tx.rollback().await;
+            Err((lines, summary))
+        }
+    }
+}

@@ -1,0 +1,576 @@
+use crate::helpers::*;
+
+/// A customer (signed in on the returned client) holding 10 seats of X-PACK5.
+async fn customer_with_seats(app: &TestApp, email: &str) -> (reqwest::Client, Vec<String>) {
+    let buyer = client();
+    let public_id = app.buy_and_pay(&buyer, "X-PACK5", "2", email).await;
+    // The confirmation signs the buyer in (rule 4).
+    app.get_with(&buyer, &format!("/checkout/done/{public_id}"))
+        .await;
+    let refs: Vec<String> = sqlx::query_scalar("SELECT pi.reference FROM product_instances pi JOIN customers c ON c.id = pi.customer_id WHERE c.email = $1 ORDER BY pi.id")
+        .bind(email)
+        .fetch_all(&app.db)
+        .await
+        .unwrap();
+    assert_eq!(refs.len(), 10);
+    (buyer, refs)
+}
+
+async fn course_id(app: &TestApp, shortname: &str) -> String {
+    let id: i64 = sqlx::query_scalar("SELECT id FROM courses WHERE shortname = $1")
+        .bind(shortname)
+        .fetch_one(&app.db)
+        .await
+        .unwrap();
+    id.to_string()
+}
+
+async fn assign(
+    app: &TestApp,
+    c: &reqwest::Client,
+    reference: &str,
+    course: &str,
+    email: &str,
+) -> Page {
+    app.post_with(
+        c,
+        &format!("/customer/products/{reference}/assign"),
+        &[
+            ("course", course),
+            ("email", email),
+            ("firstname", "Ibrahima"),
+            ("lastname", "Dou"),
+        ],
+    )
+    .await
+}
+
+async fn seat_state(app: &TestApp, reference: &str) -> String {
+    sqlx::query_scalar("SELECT s.state FROM seat_states s JOIN product_instances pi ON pi.id = s.id WHERE pi.reference = $1")
+        .bind(reference)
+        .fetch_one(&app.db)
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn the_customer_space_lists_transactions_and_products() {
+    let app = spawn_app().await;
+    app.seat_catalogue().await;
+    let (customer, refs) = customer_with_seats(&app, "space@example.org").await;
+    let space = app.get_with(&customer, "/customer").await;
+    assert_eq!(space.status, 200);
+    assert!(space.body.contains("My transactions") && space.body.contains("B0000000001"));
+    assert!(space.body.contains(&refs[0]) && space.body.contains("N.C."));
+    assert!(space.body.contains("[X-PACK5] Pack of 5 seats"));
+    assert!(space.body.contains("Available: 10"));
+    let bill: String = sqlx::query_scalar("SELECT public_id FROM bills")
+        .fetch_one(&app.db)
+        .await
+        .unwrap();
+    let invoice = app
+        .get_with(&customer, &format!("/customer/bills/{bill}"))
+        .await;
+    assert_eq!(invoice.status, 200);
+    assert!(
+        invoice.body.contains("Invoice B0000000001") && invoice.body.contains("2\u{202f}400.00")
+    );
+}
+
+#[tokio::test]
+async fn assign_unassign_lock_and_the_already_enrolled_case() {
+    let app = spawn_app().await;
+    app.seat_catalogue().await;
+    let (customer, refs) = customer_with_seats(&app, "boss@example.org").await;
+    let a1 = course_id(&app, "X-A1").await;
+
+    let page = app
+        .get_with(&customer, &format!("/customer/products/{}", refs[0]))
+        .await;
+    assert!(page.body.contains("Assign this seat"));
+    assert!(
+        page.body.contains("X-A1")
+            && page.body.contains("X-A2")
+            && !page.body.contains("X-SUPPORT</option>"),
+        "only allowed courses offered"
+    );
+
+    let done = assign(&app, &customer, &refs[0], &a1, "learner@example.org").await;
+    assert_eq!(done.status, 303, "{}", done.body);
+    assert_eq!(seat_state(&app, &refs[0]).await, "in_use");
+    let learner: i64 =
+        sqlx::query_scalar("SELECT id FROM users WHERE email = 'learner@example.org'")
+            .fetch_one(&app.db)
+            .await
+            .unwrap();
+    let roles: Vec<(String, String)> = sqlx::query_as("SELECT u.email, e.role FROM enrolments e JOIN users u ON u.id = e.user_id JOIN courses c ON c.id = e.course_id WHERE c.shortname = 'X-A1' ORDER BY u.email")
+        .fetch_all(&app.db)
+        .await
+        .unwrap();
+    assert_eq!(
+        roles,
+        vec![
+            ("boss@example.org".into(), "teacher".into()),
+            ("learner@example.org".into(), "student".into())
+        ]
+    );
+    let group_members = app.count("SELECT count(*) FROM group_members m JOIN course_groups g ON g.id = m.group_id WHERE g.name = 'B0000000001'").await;
+    assert_eq!(group_members, 2, "customer and learner in the bill's group");
+    let mails = app.mails_to("learner@example.org").await;
+    assert!(
+        mails.iter().any(|(s, _)| s.contains("your account")),
+        "set-password mail"
+    );
+    assert!(
+        mails
+            .iter()
+            .any(|(s, b)| s.contains("you are enrolled in") && b.contains("/course/X-A1"))
+    );
+    let space = app.get_with(&customer, "/customer").await;
+    assert!(space.body.contains("learner@example.org") && space.body.contains("In use"));
+
+    // The same learner in the same course on another seat: refused, the seat stays available.
+    let again = assign(&app, &customer, &refs[1], &a1, "LEARNER@example.org").await;
+    assert_eq!(again.status, 409);
+    assert!(again.body.contains("already enrolled"));
+    assert!(
+        again.body.contains("value=\"LEARNER@example.org\""),
+        "typed values kept"
+    );
+    assert_eq!(seat_state(&app, &refs[1]).await, "available");
+
+    // Released before the learner opens the course.
+    let released = app
+        .post_with(
+            &customer,
+            &format!("/customer/products/{}/unassign", refs[0]),
+            &[],
+        )
+        .await;
+    assert_eq!(released.status, 303);
+    assert_eq!(seat_state(&app, &refs[0]).await, "available");
+    assert_eq!(
+        app.count(&format!(
+            "SELECT count(*) FROM enrolments WHERE user_id = {learner}"
+        ))
+        .await,
+        0
+    );
+    assert_eq!(
+        app.count(&format!(
+            "SELECT count(*) FROM group_members WHERE user_id = {learner}"
+        ))
+        .await,
+        0
+    );
+
+    // Assigned again; the learner sets a password, logs in and opens the course: locked.
+    assert_eq!(
+        assign(&app, &customer, &refs[0], &a1, "learner@example.org")
+            .await
+            .status,
+        303
+    );
+    let (_, body) = app
+        .mails_to("learner@example.org")
+        .await
+        .into_iter()
+        .find(|(s, _)| s.contains("your account"))
+        .unwrap();
+    let link = find_link(&body, &format!("{}/password/set/", app.base)).unwrap();
+    let learner_client = client();
+    let path = link.trim_start_matches(&app.base).to_owned();
+    app.post_with(
+        &learner_client,
+        &path,
+        &[
+            ("password", "learner-password"),
+            ("confirm", "learner-password"),
+        ],
+    )
+    .await;
+    let courses = app.get_with(&learner_client, "/my/courses").await;
+    assert!(courses.body.contains("/course/X-A1"));
+    assert_eq!(
+        app.get_with(&learner_client, "/course/X-A1").await.status,
+        200
+    );
+    assert_eq!(
+        app.get_with(&learner_client, "/course/X-A2").await.status,
+        404,
+        "not enrolled there"
+    );
+    assert_eq!(seat_state(&app, &refs[0]).await, "locked");
+    let product = app
+        .get_with(&customer, &format!("/customer/products/{}", refs[0]))
+        .await;
+    assert!(product.body.contains("Locked"));
+    let refused = app
+        .post_with(
+            &customer,
+            &format!("/customer/products/{}/unassign", refs[0]),
+            &[],
+        )
+        .await;
+    assert_eq!(refused.status, 409);
+    assert!(refused.body.contains("already opened the course"));
+    assert_eq!(seat_state(&app, &refs[0]).await, "locked");
+}
+
+#[tokio::test]
+async fn an_expired_seat_shows_expired_and_cannot_be_assigned() {
+    let app = spawn_app().await;
+    app.seat_catalogue().await;
+    let (customer, refs) = customer_with_seats(&app, "late@example.org").await;
+    sqlx::query(
+        "UPDATE product_instances SET end_at = now() - interval '1 day' WHERE reference = $1",
+    )
+    .bind(&refs[0])
+    .execute(&app.db)
+    .await
+    .unwrap();
+    assert_eq!(seat_state(&app, &refs[0]).await, "expired");
+    let page = app
+        .get_with(&customer, &format!("/customer/products/{}", refs[0]))
+        .await;
+    assert!(page.body.contains("Expired") && !page.body.contains("Assign this seat"));
+    let a1 = course_id(&app, "X-A1").await;
+    let refused = assign(&app, &customer, &refs[0], &a1, "someone@example.org").await;
+    assert_eq!(refused.status, 409);
+    assert!(refused.body.contains("expired"));
+    assert_eq!(
+        app.count("SELECT count(*) FROM users WHERE email = 'someone@example.org'")
+            .await,
+        0
+    );
+    let space = app.get_with(&customer, "/customer?state=expired").await;
+    assert!(space.body.contains(&refs[0]) && !space.body.contains(&refs[1]));
+}
+
+#[tokio::test]
+async fn a_course_outside_the_seat_and_a_new_learner_without_names_are_refused() {
+    let app = spawn_app().await;
+    app.seat_catalogue().await;
+    let (customer, refs) = customer_with_seats(&app, "strict@example.org").await;
+    let support = course_id(&app, "X-SUPPORT").await;
+    assert_eq!(
+        assign(&app, &customer, &refs[0], &support, "x@example.org")
+            .await
+            .status,
+        422
+    );
+    let a1 = course_id(&app, "X-A1").await;
+    let nameless = app
+        .post_with(
+            &customer,
+            &format!("/customer/products/{}/assign", refs[0]),
+            &[("course", &a1), ("email", "new@example.org")],
+        )
+        .await;
+    assert_eq!(nameless.status, 422);
+    assert!(nameless.body.contains("give a first and last name"));
+    assert_eq!(seat_state(&app, &refs[0]).await, "available");
+}
+
+async fn upload(app: &TestApp, c: &reqwest::Client, csv: &str) -> (u16, String) {
+    let token = app.csrf_for(c).await;
+    let form = reqwest::multipart::Form::new().part(
+        "csv",
+        reqwest::multipart::Part::bytes(csv.as_bytes().to_vec()).file_name("seats.csv"),
+    );
+    let res = c
+        .post(app.url(&format!("/customer/products/bulk?csrf_token={token}")))
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    (res.status().as_u16(), res.text().await.unwrap())
+}
+
+#[tokio::test]
+async fn bulk_csv_is_all_or_nothing_with_a_line_report() {
+    let app = spawn_app().await;
+    app.seat_catalogue().await;
+    let (customer, _) = customer_with_seats(&app, "bulk@example.org").await;
+    let template = app
+        .get_with(&customer, "/customer/products/bulk/template.csv")
+        .await;
+    assert_eq!(template.body, "email,firstname,lastname,course\n");
+
+    let bad = "email,firstname,lastname,course\na@example.org,Ann,A,X-A1\nnot-an-email,Bob,B,X-A1\nc@example.org,Cy,C,X-SUPPORT\nd@example.org,Di,D,NOPE\n";
+    let (status, body) = upload(&app, &customer, bad).await;
+    assert_eq!(status, 422);
+    assert!(body.contains("Nothing was assigned"));
+    assert!(
+        body.contains("<td>3</td>") && body.contains("Enter an email address"),
+        "{body}"
+    );
+    assert!(
+        body.contains("<td>4</td>")
+            && body.contains("No available seat can be used for this course")
+    );
+    assert!(body.contains("<td>5</td>") && body.contains("No visible course has this short name"));
+    assert_eq!(
+        app.count("SELECT count(*) FROM product_instances WHERE assigned_user_id IS NOT NULL")
+            .await,
+        0
+    );
+    assert_eq!(
+        app.count("SELECT count(*) FROM users WHERE email = 'a@example.org'")
+            .await,
+        0,
+        "the good line was rolled back too"
+    );
+
+    let too_many: String = std::iter::once("email,firstname,lastname,course\n".to_owned())
+        .chain((0..11).map(|i| format!("p{i}@example.org,P,{i},X-A1\n")))
+        .collect();
+    let (status, body) = upload(&app, &customer, &too_many).await;
+    assert_eq!(status, 422);
+    assert!(body.contains("more lines than available seats"));
+
+    let good = "email,firstname,lastname,course\na@example.org,Ann,A,X-A1\nb@example.org,Bob,B,X-A2\na@example.org,Ann,A,X-A2\n";
+    let (status, _) = upload(&app, &customer, good).await;
+    assert_eq!(status, 303);
+    assert_eq!(
+        app.count("SELECT count(*) FROM product_instances WHERE assigned_user_id IS NOT NULL")
+            .await,
+        3
+    );
+    assert_eq!(app.count("SELECT count(*) FROM enrolments e JOIN users u ON u.id = e.user_id WHERE u.email IN ('a@example.org', 'b@example.org')").await, 3);
+}
+
+#[tokio::test]
+async fn twenty_concurrent_assignments_of_one_seat_enrol_exactly_one_learner() {
+    let app = spawn_app().await;
+    app.seat_catalogue().await;
+    let (customer, refs) = customer_with_seats(&app, "race@example.org").await;
+    let a1 = course_id(&app, "X-A1").await;
+    let token = app.csrf_for(&customer).await;
+    let mut tasks = Vec::new();
+    for i in 0..20 {
+        let (c, url, token, a1) = (
+            customer.clone(),
+            app.url(&format!("/customer/products/{}/assign", refs[0])),
+            token.clone(),
+            a1.clone(),
+        );
+        tasks.push(tokio::spawn(async move {
+            let email = format!("racer{i}@example.org");
+            c.post(url)
+                .form(&[
+                    ("course", a1.as_str()),
+                    ("email", &email),
+                    ("firstname", "R"),
+                    ("lastname", "C"),
+                    ("csrf_token", &token),
+                ])
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .as_u16()
+        }));
+    }
+    let mut statuses = Vec::new();
+    for t in tasks {
+        statuses.push(t.await.unwrap());
+    }
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 303).count(),
+        1,
+        "{statuses:?}"
+    );
+    assert!(
+        statuses.iter().all(|s| *s == 303 || *s == 409),
+        "{statuses:?}"
+    );
+    assert_eq!(app.count("SELECT count(*) FROM enrolments e JOIN users u ON u.id = e.user_id WHERE u.email LIKE 'racer%'").await, 1);
+    assert_eq!(
+        app.count("SELECT count(*) FROM users WHERE email LIKE 'racer%'")
+            .await,
+        1,
+        "losers leave no account behind"
+    );
+}
+
+#[tokio::test]
+async fn fifty_concurrent_assignments_across_ten_seats_assign_exactly_ten() {
+    let app = spawn_app().await;
+    app.seat_catalogue().await;
+    let (customer, refs) = customer_with_seats(&app, "crowd@example.org").await;
+    let a1 = course_id(&app, "X-A1").await;
+    let token = app.csrf_for(&customer).await;
+    let mut tasks = Vec::new();
+    for i in 0..50 {
+        let (c, url, token, a1) = (
+            customer.clone(),
+            app.url(&format!("/customer/products/{}/assign", refs[i % 10])),
+            token.clone(),
+            a1.clone(),
+        );
+        tasks.push(tokio::spawn(async move {
+            let email = format!("learner{i}@crowd.example.org");
+            c.post(url)
+                .form(&[
+                    ("course", a1.as_str()),
+                    ("email", &email),
+                    ("firstname", "C"),
+                    ("lastname", "R"),
+                    ("csrf_token", &token),
+                ])
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .as_u16()
+        }));
+    }
+    let mut ok = 0;
+    for t in tasks {
+        if t.await.unwrap() == 303 {
+            ok += 1;
+        }
+    }
+    assert_eq!(ok, 10);
+    assert_eq!(
+        app.count("SELECT count(*) FROM product_instances WHERE assigned_user_id IS NOT NULL")
+            .await,
+        10
+    );
+    assert_eq!(app.count("SELECT count(*) FROM enrolments e JOIN users u ON u.id = e.user_id WHERE u.email LIKE '%@crowd.example.org' AND e.role = 'student'").await, 10);
+}
+
+#[tokio::test]
+async fn another_customer_gets_404_on_every_route_of_this_one() {
+    let app = spawn_app().await;
+    app.seat_catalogue().await;
+    let (owner, refs) = customer_with_seats(&app, "owner@example.org").await;
+    let a1 = course_id(&app, "X-A1").await;
+    assert_eq!(
+        assign(&app, &owner, &refs[1], &a1, "owned@example.org")
+            .await
+            .status,
+        303
+    );
+    let (intruder, _) = customer_with_seats(&app, "intruder@example.org").await;
+    let bill: String = sqlx::query_scalar("SELECT b.public_id FROM bills b JOIN customers c ON c.id = b.customer_id WHERE c.email = 'owner@example.org'").fetch_one(&app.db).await.unwrap();
+    assert_eq!(
+        app.get_with(&intruder, &format!("/customer/bills/{bill}"))
+            .await
+            .status,
+        404
+    );
+    assert_eq!(
+        app.get_with(&intruder, &format!("/customer/products/{}", refs[0]))
+            .await
+            .status,
+        404
+    );
+    assert_eq!(
+        assign(&app, &intruder, &refs[0], &a1, "stolen@example.org")
+            .await
+            .status,
+        404
+    );
+    assert_eq!(
+        app.post_with(
+            &intruder,
+            &format!("/customer/products/{}/unassign", refs[1]),
+            &[]
+        )
+        .await
+        .status,
+        404
+    );
+    assert_eq!(
+        app.get_with(&intruder, &format!("/checkout/done/{bill}"))
+            .await
+            .status,
+        404
+    );
+    assert_eq!(seat_state(&app, &refs[0]).await, "available");
+    assert_eq!(seat_state(&app, &refs[1]).await, "in_use");
+    // Guessed ids of the back-office are 404 for a customer too.
+    assert_eq!(app.get_with(&intruder, "/admin/bills/1").await.status, 404);
+    assert_eq!(app.get_with(&intruder, "/admin/seats").await.status, 404);
+    // Anonymous visitors are sent to log in.
+    let anon = app
+        .get_with(&client(), &format!("/customer/products/{}", refs[0]))
+        .await;
+    assert_eq!(anon.status, 303);
+}
+
+#[tokio::test]
+async fn a_post_without_csrf_token_changes_nothing() {
+    let app = spawn_app().await;
+    app.seat_catalogue().await;
+    let (customer, refs) = customer_with_seats(&app, "csrf@example.org").await;
+    let a1 = course_id(&app, "X-A1").await;
+    let page = app
+        .post_raw(
+            &customer,
+            &format!("/customer/products/{}/assign", refs[0]),
+            &[
+                ("course", &a1),
+                ("email", "x@example.org"),
+                ("firstname", "X"),
+                ("lastname", "Y"),
+            ],
+        )
+        .await;
+    assert_eq!(page.status, 403);
+    assert_eq!(seat_state(&app, &refs[0]).await, "available");
+}
+
+#[tokio::test]
+async fn operators_search_seats_and_release_an_unused_one() {
+    let app = spawn_app().await;
+    app.seat_catalogue().await;
+    let (customer, refs) = customer_with_seats(&app, "opsearch@example.org").await;
+    let a1 = course_id(&app, "X-A1").await;
+    assign(&app, &customer, &refs[3], &a1, "found@example.org").await;
+    app.login_operator().await;
+    let by_ref = app.get(&format!("/admin/seats?q={}", refs[3])).await;
+    assert!(by_ref.body.contains(&refs[3]) && !by_ref.body.contains(&refs[4]));
+    let in_use = app.get("/admin/seats?state=in_use&course=X-A1").await;
+    assert!(in_use.body.contains("found@example.org"));
+    let by_customer = app.get("/admin/seats?q=opsearch").await;
+    assert!(by_customer.body.contains(&refs[9]));
+    let id: i64 = sqlx::query_scalar("SELECT id FROM product_instances WHERE reference = $1")
+        .bind(&refs[3])
+        .fetch_one(&app.db)
+        .await
+        .unwrap();
+    assert_eq!(
+        app.post(&format!("/admin/seats/{id}/unassign"), &[])
+            .await
+            .status,
+        303
+    );
+    assert_eq!(seat_state(&app, &refs[3]).await, "available");
+}
+
+#[tokio::test]
+async fn the_space_filters_by_course_and_paginates() {
+    let app = spawn_app().await;
+    app.seat_catalogue().await;
+    let (customer, refs) = customer_with_seats(&app, "filter@example.org").await;
+    let a2 = course_id(&app, "X-A2").await;
+    assign(&app, &customer, &refs[2], &a2, "f@example.org").await;
+    let in_use = app.get_with(&customer, "/customer?state=in_use").await;
+    assert!(in_use.body.contains(&refs[2]) && !in_use.body.contains(&refs[3]));
+    let support = course_id(&app, "X-SUPPORT").await;
+    let none = app
+        .get_with(&customer, &format!("/customer?course={support}"))
+        .await;
+    assert!(none.body.contains("No product matches"));
+    // Typed-in references are accepted in any case and without dashes.
+    let lower = refs[2].to_lowercase().replace('-', "");
+    assert_eq!(
+        app.get_with(&customer, &format!("/customer/products/{lower}"))
+            .await
+            .status,
+        200
+    );
+}

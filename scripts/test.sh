@@ -9,12 +9,17 @@ ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1 || missing+=(postgresql)
 command -v chromium >/dev/null 2>&1 || missing+=(chromium)
 command -v chromedriver >/dev/null 2>&1 || missing+=(chromium-driver)
 command -v psql >/dev/null 2>&1 || missing+=(postgresql-client)
+command -v npm >/dev/null 2>&1 || missing+=(npm)
 if [ ${#missing[@]} -gt 0 ]; then
   echo "installing: ${missing[*]}"
   if [ "$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
+
+# axe-core for the accessibility checks of the browser journeys (npm registry).
+AXE_JS=$(scripts/e2e-tools.sh)
+export AXE_JS
 
 export TEST_PG_DIR=${TEST_PG_DIR:-/tmp/lms-shop-test-pg-$(id -u)}
 TEST_DATABASE_URL=$(scripts/test-pg.sh start)

@@ -1,0 +1,397 @@
+//! Browser journeys in headless Chromium, through WebDriver: what a person does, with a
+//! screenshot of every page (target/e2e/<lang>/) and the axe-core accessibility engine run
+//! on each (serious or critical violations fail the test).
+
+#[path = "api/helpers.rs"]
+mod helpers;
+
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use fantoccini::{Client, ClientBuilder, Locator};
+use helpers::{OPERATOR_EMAIL, OPERATOR_PASSWORD, TestApp, spawn_app};
+use serde_json::json;
+
+struct Driver {
+    process: Child,
+    _profile: PathBuf,
+}
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let _ = self.process.kill();
+        let _ = self.process.wait();
+        let _ = std::fs::remove_dir_all(&self._profile);
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+async fn browser(lang: &str) -> (Driver, Client) {
+    let port = free_port();
+    let process = Command::new("chromedriver")
+        .arg(format!("--port={port}"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("chromedriver (apt-get install chromium-driver)");
+    let profile = std::env::temp_dir().join(format!("lms-shop-e2e-{lang}-{port}"));
+    let caps = json!({
+        "goog:chromeOptions": {
+            "binary": "/usr/bin/chromium",
+            "args": ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                     "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                     "--window-size=1280,1000", format!("--user-data-dir={}", profile.display()),
+                     format!("--lang={lang}")],
+            "prefs": {"intl.accept_languages": lang}
+        }
+    });
+    let caps = match caps {
+        serde_json::Value::Object(map) => map,
+        _ => unreachable!(),
+    };
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let client = loop {
+        let connector = hyper_util::client::legacy::connect::HttpConnector::new();
+        match ClientBuilder::new(connector)
+            .capabilities(caps.clone())
+            .connect(&format!("http://127.0.0.1:{port}"))
+            .await
+        {
+            Ok(c) => break c,
+            Err(e) if Instant::now() < deadline => {
+                let _ = e;
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+            Err(e) => panic!("cannot start Chromium through chromedriver: {e}"),
+        }
+    };
+    (
+        Driver {
+            process,
+            _profile: profile,
+        },
+        client,
+    )
+}
+
+/// A journey step recorder: screenshots and accessibility checks, numbered.
+struct Journey<'a> {
+    c: &'a Client,
+    app: &'a TestApp,
+    dir: PathBuf,
+    step: usize,
+    axe: String,
+}
+
+impl<'a> Journey<'a> {
+    async fn go(&mut self, path: &str) {
+        self.c.goto(&self.app.url(path)).await.unwrap();
+    }
+
+    /// Fills an input; retried while a form submission is still replacing the page.
+    async fn fill(&self, css: &str, value: &str) {
+        let mut last = None;
+        for _ in 0..50 {
+            let attempt = async {
+                let e = self.c.find(Locator::Css(css)).await?;
+                e.clear().await?;
+                e.send_keys(value).await
+            };
+            match attempt.await {
+                Ok(()) => return,
+                Err(e) => last = Some(e),
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("{css}: {last:?}");
+    }
+
+    async fn select(&self, css: &str, value: &str) {
+        self.c
+            .find(Locator::Css(css))
+            .await
+            .unwrap()
+            .select_by_value(value)
+            .await
+            .unwrap();
+    }
+
+    /// Clicks something that loads a page, and waits until the new page has replaced the old.
+    async fn click(&self, css: &str) {
+        let old = self.c.find(Locator::Css("html")).await.unwrap();
+        self.tick(css).await;
+        for _ in 0..200 {
+            // The old document's element goes stale once the navigation has happened.
+            if old.tag_name().await.is_err() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        for _ in 0..200 {
+            if let Ok(v) = self.c.execute("return document.readyState", vec![]).await
+                && v.as_str() == Some("complete")
+            {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// Clicks something that does not navigate (a checkbox, a radio button).
+    async fn tick(&self, css: &str) {
+        let mut last = None;
+        for _ in 0..50 {
+            let attempt = async { self.c.find(Locator::Css(css)).await?.click().await };
+            match attempt.await {
+                Ok(()) => return,
+                Err(e) => last = Some(e),
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("{css}: {last:?}");
+    }
+
+    async fn text(&self) -> String {
+        self.c
+            .find(Locator::Css("main"))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap()
+    }
+
+    async fn expect(&self, needle: &str) {
+        let text = self.text().await;
+        assert!(
+            text.contains(needle),
+            "expected {needle:?} on {}:\n{text}",
+            self.c.current_url().await.unwrap()
+        );
+    }
+
+    /// Screenshot plus axe-core on the current page.
+    async fn check(&mut self, name: &str) {
+        self.step += 1;
+        let png = self.c.screenshot().await.unwrap();
+        std::fs::write(self.dir.join(format!("{:02}-{name}.png", self.step)), png).unwrap();
+        let script = format!(
+            "{}\nconst done = arguments[arguments.length - 1];\
+             axe.run(document, {{resultTypes: ['violations']}}).then(r => done(JSON.stringify(\
+               r.violations.filter(v => v.impact === 'serious' || v.impact === 'critical')\
+                .map(v => ({{id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.map(n => n.target.join(' '))}}))))\
+             ).catch(e => done('axe failed: ' + e));",
+            self.axe
+        );
+        let result = self.c.execute_async(&script, vec![]).await.unwrap();
+        let text = result.as_str().unwrap_or("").to_owned();
+        assert!(
+            text == "[]",
+            "accessibility violations on {name} ({}): {text}",
+            self.c.current_url().await.unwrap()
+        );
+    }
+
+    async fn logout(&mut self) {
+        self.click("form[action='/logout'] button").await;
+    }
+
+    async fn login(&mut self, email: &str, password: &str) {
+        self.go("/login").await;
+        self.fill("#email", email).await;
+        self.fill("#password", password).await;
+        self.click("main form button[type=submit]").await;
+    }
+
+    /// The set-password link last mailed to `to`, read from /admin/mail as an operator.
+    async fn link_from_mail(&mut self, to: &str) -> String {
+        self.login(OPERATOR_EMAIL, OPERATOR_PASSWORD).await;
+        self.go("/admin/mail").await;
+        self.check("admin-mail").await;
+        let articles = self.c.find_all(Locator::Css("article.mail")).await.unwrap();
+        let mut link = None;
+        for a in articles {
+            let t = a.text().await.unwrap();
+            if t.contains(to) && t.contains("/password/set/") {
+                let start = t.find("http").unwrap();
+                link = Some(t[start..].split_whitespace().next().unwrap().to_owned());
+                break;
+            }
+        }
+        self.logout().await;
+        link.unwrap_or_else(|| panic!("no set-password mail for {to}"))
+    }
+}
+
+struct Words {
+    lang: &'static str,
+    produced: &'static str,
+    locked: &'static str,
+    saved: &'static str,
+}
+
+async fn journey(words: Words) {
+    let app = spawn_app().await;
+    let axe_path = std::env::var("AXE_JS").unwrap_or_else(|_| {
+        concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/target/e2e-tools/node_modules/axe-core/axe.min.js"
+        )
+        .into()
+    });
+    let axe = std::fs::read_to_string(&axe_path)
+        .unwrap_or_else(|_| panic!("axe-core missing at {axe_path}: run scripts/e2e-tools.sh"));
+    let dir = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/target/e2e")).join(words.lang);
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let (_driver, c) = browser(words.lang).await;
+    let mut j = Journey {
+        c: &c,
+        app: &app,
+        dir,
+        step: 0,
+        axe,
+    };
+    j.go(&format!("/lang/{}?next=/shop", words.lang)).await;
+    j.check("empty-shop").await;
+
+    // (a) The operator creates courses and a seat-pack product.
+    j.login(OPERATOR_EMAIL, OPERATOR_PASSWORD).await;
+    j.check("admin-dashboard").await;
+    j.go("/admin/courses").await;
+    for (short, full) in [
+        ("E2E-A1", "Sûreté — agent"),
+        ("E2E-A2", "Sûreté — approvisionnement"),
+        ("E2E-SUPPORT", "Support client"),
+    ] {
+        j.fill("#shortname", short).await;
+        j.fill("#fullname", full).await;
+        j.click("form[action='/admin/courses'] button[type=submit]")
+            .await;
+    }
+    j.check("admin-courses").await;
+    j.go("/admin/products/new?handler=std_generateseats").await;
+    j.check("admin-new-product").await;
+    j.fill("#code", "E2E-PACK5").await;
+    j.fill("#name", "Pack 5 places sûreté").await;
+    j.select("#status", "available").await;
+    j.fill("#price1", "1440").await;
+    j.fill("#p_courselist", "E2E-A%").await;
+    j.fill("#p_packsize", "5").await;
+    j.select("#p_supervisor", "teacher").await;
+    j.select("#p_customersupport", "E2E-SUPPORT").await;
+    j.click("button[name=params_mode][value=fields]").await;
+    j.expect(words.saved).await;
+    j.check("admin-product-saved").await;
+    j.logout().await;
+
+    // (b) A new buyer buys 2 packs with the test gateway and assigns a seat.
+    j.go("/shop").await;
+    j.check("shop").await;
+    j.fill("#qty-E2E-PACK5", "2").await;
+    j.click("#product-E2E-PACK5 form button[type=submit]").await;
+    j.check("cart").await;
+    j.click("a[href='/checkout/customer']").await;
+    j.check("checkout-customer").await;
+    j.fill("#firstname", "Awa").await;
+    j.fill("#lastname", "Diallo").await;
+    j.fill("#email", &format!("awa.{}@example.org", words.lang))
+        .await;
+    j.fill("#organisation", "Aéroport de Test").await;
+    j.fill("#address", "1 avenue des Pistes").await;
+    j.fill("#zip", "95700").await;
+    j.fill("#city", "Roissy").await;
+    j.select("#country", "FR").await;
+    j.click("form[action='/checkout/customer'] > button[type=submit]")
+        .await;
+    j.check("checkout-order").await;
+    j.tick("input[name=accept_terms]").await;
+    j.tick("input[name=paymode][value=test]").await;
+    j.click("form[action='/checkout/order'] button[type=submit]")
+        .await;
+    j.check("gateway").await;
+    j.click("#pay").await;
+    j.expect(words.produced).await;
+    j.check("confirmation").await;
+    j.click("main a[href='/customer']").await;
+    j.check("customer-space").await;
+    j.click("table.products-table tbody tr:first-child a").await;
+    j.check("seat").await;
+    j.fill("#email", &format!("ibrahima.{}@example.org", words.lang))
+        .await;
+    j.fill("#firstname", "Ibrahima").await;
+    j.fill("#lastname", "Dou").await;
+    j.click("form[action$='/assign'] button[type=submit]").await;
+    j.check("seat-assigned").await;
+    let seat_url = j.c.current_url().await.unwrap().to_string();
+    j.logout().await;
+
+    // (c) The learner sets a password from the mail, logs in, opens the course.
+    let learner = format!("ibrahima.{}@example.org", words.lang);
+    let link = j.link_from_mail(&learner).await;
+    j.c.goto(&link).await.unwrap();
+    j.check("set-password").await;
+    j.fill("#password", "learner-password-1").await;
+    j.fill("#confirm", "learner-password-1").await;
+    j.click("main form button[type=submit]").await;
+    j.check("my-courses").await;
+    j.click("a[href='/course/E2E-A1']").await;
+    j.check("course").await;
+    j.logout().await;
+
+    // (d) The customer (password from their welcome mail) sees the seat Locked.
+    let customer = format!("awa.{}@example.org", words.lang);
+    let link = j.link_from_mail(&customer).await;
+    j.c.goto(&link).await.unwrap();
+    j.fill("#password", "customer-password-1").await;
+    j.fill("#confirm", "customer-password-1").await;
+    j.click("main form button[type=submit]").await;
+    j.c.goto(&seat_url).await.unwrap();
+    let state =
+        j.c.find(Locator::Css("#seat-state"))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+    assert_eq!(state, words.locked);
+    j.check("seat-locked").await;
+    j.go("/customer").await;
+    j.check("customer-space-locked").await;
+
+    c.close().await.unwrap();
+    assert_eq!(
+        app.count("SELECT count(*) FROM product_instances").await,
+        10
+    );
+}
+
+#[tokio::test]
+async fn journey_in_english() {
+    journey(Words {
+        lang: "en",
+        produced: "10 unassigned seats have been added",
+        locked: "Locked",
+        saved: "Saved.",
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn journey_in_french() {
+    journey(Words {
+        lang: "fr",
+        produced: "10 sièges non attribués ont été ajoutés",
+        locked: "Verrouillé",
+        saved: "Enregistré.",
+    })
+    .await;
+}

@@ -63,7 +63,7 @@ async fn run() -> Result<()> {
         let fresh = embedded.as_ref().is_some_and(|pg| pg.fresh);
         let outcome = match command {
             "add-operator" => add_operator(&db, args.get(1)).await,
-            _ => serve(&db, config.clone(), fresh).await,
+            _ => serve(&db, &url, config.clone(), fresh).await,
         };
         db.close().await;
         outcome
@@ -90,7 +90,7 @@ async fn add_operator(db: &PgPool, email: Option<&String>) -> Result<()> {
     Ok(())
 }
 
-async fn serve(db: &PgPool, config: Config, fresh: bool) -> Result<()> {
+async fn serve(db: &PgPool, url: &str, config: Config, fresh: bool) -> Result<()> {
     let mut generated = None;
     if fresh || config.demo {
         demo::seed(db).await.context("loading the demo catalogue")?;
@@ -104,7 +104,8 @@ async fn serve(db: &PgPool, config: Config, fresh: bool) -> Result<()> {
     let listener = TcpListener::bind(config.bind)
         .await
         .with_context(|| format!("cannot listen on {} (SHOP_BIND)", config.bind))?;
-    let state = startup::build_state(db.clone(), config).await?;
+    let sessions = startup::connect_sessions(url).await?;
+    let state = startup::build_state(db.clone(), sessions, config).await?;
     let server = Server::start(state, listener).await?;
     println!("lms-shop is running at http://{}/shop", server.addr);
     if let Some((email, password)) = generated {

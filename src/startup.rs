@@ -5,7 +5,9 @@ use std::time::Duration;
 
 use anyhow::{Context, Result};
 use sqlx::PgPool;
-use sqlx::postgres::PgPoolOptions;
+use std::str::FromStr;
+
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tower_sessions_sqlx_store::PostgresStore;
@@ -23,10 +25,25 @@ pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 pub async fn connect(url: &str) -> Result<PgPool> {
     PgPoolOptions::new()
         .max_connections(32)
-        .acquire_timeout(Duration::from_secs(5))
+        .acquire_timeout(Duration::from_secs(3))
         .connect(url)
         .await
         .context("cannot connect to PostgreSQL")
+}
+
+/// The pool behind the session store. Sessions are written on nearly every signed-in request
+/// (inactivity expiry); they need not wait for the WAL flush: a crash may lose the last
+/// fraction of a second of cart or expiry updates, never a payment, which goes through the
+/// main, fully durable pool.
+pub async fn connect_sessions(url: &str) -> Result<PgPool> {
+    let options = PgConnectOptions::from_str(url)
+        .context("DATABASE_URL")?
+        .options([("synchronous_commit", "off")]);
+    let pool = PgPoolOptions::new()
+        .max_connections(16)
+        .acquire_timeout(Duration::from_secs(3))
+        .connect_lazy_with(options);
+    Ok(pool)
 }
 
 /// Schema for the app and for sessions. Idempotent; several instances may run it at once
@@ -40,7 +57,7 @@ pub async fn migrate(db: &PgPool) -> Result<()> {
     Ok(())
 }
 
-pub async fn build_state(db: PgPool, config: Config) -> Result<AppState> {
+pub async fn build_state(db: PgPool, sessions: PgPool, config: Config) -> Result<AppState> {
     let csrf_key = secrets::get_or_create(&db, "csrf").await?;
     let gateway_key = match &config.payment_secret {
         Some(s) => s.as_bytes().to_vec(),
@@ -48,6 +65,7 @@ pub async fn build_state(db: PgPool, config: Config) -> Result<AppState> {
     };
     Ok(AppState::new(Inner {
         db,
+        sessions,
         config,
         csrf_key,
         gateway_key,
@@ -70,7 +88,7 @@ impl Server {
         let addr = listener.local_addr()?;
         let (shutdown, rx) = watch::channel(false);
         spawn_workers(&state, &rx);
-        let app = http::router(state.clone(), PostgresStore::new(state.db.clone()));
+        let app = http::router(state.clone(), PostgresStore::new(state.sessions.clone()));
         let mut rx_http = rx.clone();
         let task = tokio::spawn(async move {
             axum::serve(

@@ -15,6 +15,8 @@ pub struct AppState(Arc<Inner>);
 
 pub struct Inner {
     pub db: PgPool,
+    /// Same database, non-durable commits: the session store only.
+    pub sessions: PgPool,
     pub config: Config,
     /// Signs CSRF tokens; shared by all instances through `app_secrets`.
     pub csrf_key: Vec<u8>,

@@ -132,18 +132,16 @@ pub async fn index(
         state: state_filter.map(SeatState::as_str),
         course_id: course_filter,
     };
-    let total = seats::count_for_customer(&state.db, customer.id, &filter).await?;
+    let counts = seats::states_for_customer(&state.db, customer.id).await?;
+    // Without a course filter the per-state counts already give the total.
+    let total = match (course_filter, state_filter) {
+        (None, None) => counts.iter().map(|(_, n)| n).sum(),
+        (None, Some(s)) => counts.iter().find(|(name, _)| name == s.as_str()).map_or(0, |(_, n)| *n),
+        (Some(_), _) => seats::count_for_customer(&state.db, customer.id, &filter).await?,
+    };
     let pages = ((total + PER_PAGE - 1) / PER_PAGE).max(1);
     let page_no = q.page.unwrap_or(1).clamp(1, pages);
-    let products = seats::list_for_customer(
-        &state.db,
-        customer.id,
-        &filter,
-        PER_PAGE,
-        (page_no - 1) * PER_PAGE,
-    )
-    .await?;
-    let counts = seats::states_for_customer(&state.db, customer.id).await?;
+    let products = seats::list_for_customer(&state.db, customer.id, &filter, PER_PAGE, (page_no - 1) * PER_PAGE).await?;
     let bills = bills::for_customer(&state.db, customer.id).await?;
     let courses = courses::all(&state.db)
         .await?

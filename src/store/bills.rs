@@ -189,8 +189,8 @@ pub async fn transition(
     from.transition(to)?;
     let updated = sqlx::query!(
         "UPDATE bills SET state = $3, updated_at = now(),
-            paid_at = CASE WHEN $3 = 'PAID' AND paid_at IS NULL THEN now() ELSE paid_at END,
-            completed_at = CASE WHEN $3 = 'COMPLETE' THEN now() ELSE completed_at END,
+            paid_at = CASE WHEN $3 = 'PAID' AND paid_at IS NULL THEN clock_timestamp() ELSE paid_at END,
+            completed_at = CASE WHEN $3 = 'COMPLETE' THEN clock_timestamp() ELSE completed_at END,
             failure_reason = CASE WHEN $3 = 'FAILED' THEN $4 WHEN $3 = 'COMPLETE' THEN NULL ELSE failure_reason END
          WHERE id = $1 AND state = $2",
         bill.id,

@@ -1,0 +1,323 @@
+//! Load benchmark: starts the release server against a fresh PostgreSQL database, drives it
+//! over loopback, prints one table. Run with `scripts/bench.sh` (see docs/benchmarks.md).
+//!
+//! Every figure comes with the throughput of `/ping` (a handler that does nothing, behind the
+//! same middleware) measured in the same run, so it can be read as a share of what this
+//! machine can do at all.
+
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use reqwest::redirect::Policy;
+use sqlx::{Connection, PgConnection};
+
+const SECONDS: u64 = 8;
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+fn rss_kib(pid: u32) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()
+        .and_then(|s| s.lines().find(|l| l.starts_with("VmRSS:")).and_then(|l| l.split_whitespace().nth(1)?.parse().ok()))
+        .unwrap_or(0)
+}
+
+struct Server {
+    child: Child,
+    base: String,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+async fn wait_up(base: &str) -> Duration {
+    let start = Instant::now();
+    let client = reqwest::Client::new();
+    loop {
+        if let Ok(r) = client.get(format!("{base}/healthz")).send().await
+            && r.status() == 200
+        {
+            return start.elapsed();
+        }
+        assert!(start.elapsed() < Duration::from_secs(120), "server did not come up");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+}
+
+fn spawn(env: &[(&str, String)]) -> (Child, String) {
+    let port = free_port();
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_lms-shop"));
+    cmd.env_remove("DATABASE_URL").env("SHOP_BIND", format!("127.0.0.1:{port}")).env("RUST_LOG", "warn").stdout(Stdio::from(std::fs::File::create(std::env::temp_dir().join("lms-shop-bench-server.log")).unwrap())).stderr(Stdio::inherit());
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    (cmd.spawn().unwrap(), format!("http://127.0.0.1:{port}"))
+}
+
+fn client() -> reqwest::Client {
+    reqwest::Client::builder().cookie_store(true).redirect(Policy::none()).pool_max_idle_per_host(64).build().unwrap()
+}
+
+fn csrf(body: &str) -> String {
+    body.split("name=\"csrf_token\" value=\"").nth(1).and_then(|s| s.split('"').next()).unwrap_or_default().to_owned()
+}
+
+async fn post(c: &reqwest::Client, url: String, form: &[(&str, &str)]) -> reqwest::Response {
+    c.post(url).form(form).send().await.unwrap()
+}
+
+/// Latencies of many requests, and throughput.
+struct Stats {
+    count: u64,
+    elapsed: Duration,
+    latencies: Vec<Duration>,
+}
+
+impl Stats {
+    fn rate(&self) -> f64 {
+        self.count as f64 / self.elapsed.as_secs_f64()
+    }
+
+    fn pct(&self, p: f64) -> f64 {
+        if self.latencies.is_empty() {
+            return 0.0;
+        }
+        let mut v = self.latencies.clone();
+        v.sort();
+        let i = ((v.len() as f64 - 1.0) * p).round() as usize;
+        v[i].as_secs_f64() * 1000.0
+    }
+}
+
+/// `conns` tasks each looping `job` for `SECONDS`; returns counts and latencies.
+async fn hammer<F, Fut>(conns: usize, seconds: u64, job: F) -> Stats
+where
+    F: Fn(usize, u64) -> Fut + Send + Sync + 'static,
+    Fut: std::future::Future<Output = bool> + Send,
+{
+    let job = Arc::new(job);
+    let stop = Arc::new(AtomicBool::new(false));
+    let start = Instant::now();
+    let mut tasks = Vec::new();
+    for worker in 0..conns {
+        let (job, stop) = (Arc::clone(&job), Arc::clone(&stop));
+        tasks.push(tokio::spawn(async move {
+            let mut lat = Vec::new();
+            let mut i = 0;
+            while !stop.load(Ordering::Relaxed) {
+                let t = Instant::now();
+                if job(worker, i).await {
+                    lat.push(t.elapsed());
+                }
+                i += 1;
+            }
+            lat
+        }));
+    }
+    tokio::time::sleep(Duration::from_secs(seconds)).await;
+    stop.store(true, Ordering::Relaxed);
+    let mut latencies = Vec::new();
+    for t in tasks {
+        latencies.extend(t.await.unwrap());
+    }
+    Stats { count: latencies.len() as u64, elapsed: start.elapsed(), latencies }
+}
+
+async fn get_loop(base: &str, path: &str, conns: usize) -> Stats {
+    let url = format!("{base}{path}");
+    let clients: Arc<Vec<reqwest::Client>> = Arc::new((0..conns).map(|_| reqwest::Client::builder().redirect(Policy::none()).build().unwrap()).collect());
+    hammer(conns, SECONDS, move |w, _| {
+        let (c, url) = (clients[w].clone(), url.clone());
+        async move { c.get(url).send().await.map(|r| r.status() == 200).unwrap_or(false) }
+    })
+    .await
+}
+
+/// One complete purchase by a new customer; returns the bill's public id.
+async fn checkout(base: &str, email: &str, code: &str, qty: &str) -> Option<(reqwest::Client, String)> {
+    let c = client();
+    let token = csrf(&c.get(format!("{base}/login")).send().await.ok()?.text().await.ok()?);
+    post(&c, format!("{base}/cart/items"), &[("code", code), ("quantity", qty), ("csrf_token", &token)]).await;
+    post(
+        &c,
+        format!("{base}/checkout/customer"),
+        &[("firstname", "Load"), ("lastname", "Test"), ("email", email), ("organisation", "Bench"), ("address", "1 rue"), ("zip", "75001"), ("city", "Paris"), ("country", "FR"), ("csrf_token", &token)],
+    )
+    .await;
+    let placed = post(&c, format!("{base}/checkout/order"), &[("accept_terms", "1"), ("paymode", "test"), ("csrf_token", &token)]).await;
+    let gateway = placed.headers().get("location")?.to_str().ok()?.to_owned();
+    let public_id = gateway.trim_start_matches("/payment/test/").to_owned();
+    let paid = post(&c, format!("{base}{gateway}/pay"), &[("csrf_token", &token)]).await;
+    let done = paid.headers().get("location")?.to_str().ok()?.to_owned();
+    let page = c.get(format!("{base}{done}")).send().await.ok()?.text().await.ok()?;
+    page.contains("unassigned seats").then_some((c, public_id))
+}
+
+#[tokio::main]
+async fn main() {
+    let server_url = std::env::var("BENCH_DATABASE_URL").expect("BENCH_DATABASE_URL: use scripts/bench.sh");
+    let db_name = format!("bench_{}", std::process::id());
+    let mut admin = PgConnection::connect(&server_url).await.unwrap();
+    sqlx::query(&format!("CREATE DATABASE {db_name}")).execute(&mut admin).await.unwrap();
+    let db_url = server_url.replacen("/postgres?", &format!("/{db_name}?"), 1);
+
+    // ---- start-up times of the embedded default (fresh data dir, then existing)
+    let data_dir = std::env::temp_dir().join(format!("lms-shop-bench-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&data_dir);
+    let mut startup = Vec::new();
+    for label in ["fresh data dir", "existing data dir"] {
+        let t = Instant::now();
+        let (mut child, base) = spawn(&[("SHOP_DATA_DIR", data_dir.display().to_string())]);
+        wait_up(&base).await;
+        startup.push((label, t.elapsed()));
+        nix::sys::signal::kill(nix::unistd::Pid::from_raw(child.id() as i32), nix::sys::signal::Signal::SIGTERM).unwrap();
+        child.wait().unwrap();
+    }
+    let _ = std::fs::remove_dir_all(&data_dir);
+
+    // ---- the server under test, on an external database
+    let (child, base) = spawn(&[("DATABASE_URL", db_url.clone()), ("SHOP_ADMIN_EMAIL", "bench@example.org".into()), ("SHOP_ADMIN_PASSWORD", "bench-password-1".into())]);
+    let server = Server { child, base };
+    wait_up(&server.base).await;
+    let pid = server.child.id();
+    let db = sqlx::PgPool::connect(&db_url).await.unwrap();
+    lms_shop::demo::seed(&db).await.unwrap();
+    sqlx::query("INSERT INTO courses (shortname, fullname) SELECT 'BENCH-' || g, 'Bench course ' || g FROM generate_series(1, 20) g").execute(&db).await.unwrap();
+    let big = "INSERT INTO products (code, name, price1, handler, handler_params, status)
+               VALUES ('BENCH-BIG', 'Ten-seat pack', 100, 'std_generateseats', 'courselist=BENCH-%25&packsize=10&supervisor=teacher', 'available')";
+    sqlx::query(big).execute(&db).await.unwrap();
+    let peak_rss = Arc::new(AtomicU64::new(rss_kib(pid)));
+    let sampler = {
+        let peak = Arc::clone(&peak_rss);
+        tokio::spawn(async move {
+            loop {
+                peak.fetch_max(rss_kib(pid), Ordering::Relaxed);
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        })
+    };
+    let base = server.base.clone();
+
+    let ping = get_loop(&base, "/ping", 32).await;
+    let shop = get_loop(&base, "/shop", 32).await;
+
+    let counter = Arc::new(AtomicU64::new(0));
+    let checkouts = {
+        let (base, counter) = (base.clone(), Arc::clone(&counter));
+        hammer(16, SECONDS, move |w, i| {
+            let (base, n) = (base.clone(), counter.fetch_add(1, Ordering::Relaxed));
+            async move { checkout(&base, &format!("buyer{w}-{i}-{n}@bench.example.org"), "A51-1123K-FI", "1").await.is_some() }
+        })
+        .await
+    };
+
+    // One 10 000-seat order (1 000 × packs of 10); production time from the bill's own clock.
+    let (owner, public_id) = checkout(&base, "big@bench.example.org", "BENCH-BIG", "1000").await.expect("big order");
+    let production: f64 = sqlx::query_scalar("SELECT EXTRACT(EPOCH FROM (completed_at - paid_at))::float8 FROM bills WHERE public_id = $1")
+        .bind(&public_id)
+        .fetch_one(&db)
+        .await
+        .unwrap();
+
+    // /customer for the customer holding those 10 000 seats (their session is signed in).
+    let owner = Arc::new(owner);
+    let mut alone = Vec::new();
+    for _ in 0..20 {
+        let t = Instant::now();
+        owner.get(format!("{base}/customer")).send().await.unwrap().bytes().await.unwrap();
+        alone.push(t.elapsed());
+    }
+    let alone = Stats { count: 20, elapsed: alone.iter().sum(), latencies: alone };
+    // Eight browsers of that customer, each with its own session (one session shared by eight
+    // parallel connections would only measure the lock on its row).
+    let hash = lms_shop::security::password::hash("big-customer-1".into()).await.unwrap();
+    sqlx::query("UPDATE users SET password_hash = $1 WHERE email = 'big@bench.example.org'").bind(&hash).execute(&db).await.unwrap();
+    let mut browsers = Vec::new();
+    for _ in 0..8 {
+        let c = client();
+        let token = csrf(&c.get(format!("{base}/login")).send().await.unwrap().text().await.unwrap());
+        let r = post(&c, format!("{base}/login"), &[("email", "big@bench.example.org"), ("password", "big-customer-1"), ("csrf_token", &token)]).await;
+        assert_eq!(r.status(), 303);
+        browsers.push(c);
+    }
+    let browsers = Arc::new(browsers);
+    let customer = {
+        let (browsers, url) = (Arc::clone(&browsers), format!("{base}/customer"));
+        hammer(8, SECONDS, move |w, _| {
+            let (c, url) = (browsers[w].clone(), url.clone());
+            async move { c.get(url).send().await.map(|r| r.status() == 200).unwrap_or(false) }
+        })
+        .await
+    };
+    let customer_last_page = {
+        let (browsers, url) = (Arc::clone(&browsers), format!("{base}/customer?page=200"));
+        hammer(8, 3, move |w, _| {
+            let (c, url) = (browsers[w].clone(), url.clone());
+            async move { c.get(url).send().await.map(|r| r.status() == 200).unwrap_or(false) }
+        })
+        .await
+    };
+
+    // Seat assignments: distinct seats, distinct new learners, 16 at a time.
+    let refs: Arc<Vec<String>> = Arc::new(
+        sqlx::query_scalar("SELECT pi.reference FROM product_instances pi JOIN bills b ON b.id = pi.bill_id WHERE b.public_id = $1 ORDER BY pi.id")
+            .bind(&public_id)
+            .fetch_all(&db)
+            .await
+            .unwrap(),
+    );
+    let course: i64 = sqlx::query_scalar("SELECT id FROM courses WHERE shortname = 'BENCH-1'").fetch_one(&db).await.unwrap();
+    let token = csrf(&owner.get(format!("{base}/login")).send().await.unwrap().text().await.unwrap());
+    let next = Arc::new(AtomicU64::new(0));
+    let assignments = {
+        let (owner, base, refs, next, course) = (Arc::clone(&owner), base.clone(), Arc::clone(&refs), Arc::clone(&next), course.to_string());
+        hammer(16, SECONDS, move |_, _| {
+            let i = next.fetch_add(1, Ordering::Relaxed) as usize;
+            let (c, base, refs, token, course) = (Arc::clone(&owner), base.clone(), Arc::clone(&refs), token.clone(), course.clone());
+            async move {
+                let Some(reference) = refs.get(i) else { return false };
+                let email = format!("learner{i}@bench.example.org");
+                let r = c
+                    .post(format!("{base}/customer/products/{reference}/assign"))
+                    .form(&[("course", course.as_str()), ("email", &email), ("firstname", "L"), ("lastname", "B"), ("csrf_token", &token)])
+                    .send()
+                    .await;
+                r.map(|r| r.status() == 303).unwrap_or(false)
+            }
+        })
+        .await
+    };
+    sampler.abort();
+    let rss_mib = peak_rss.load(Ordering::Relaxed) as f64 / 1024.0;
+
+    let ceiling = ping.rate();
+    let share = |r: f64| format!("{:.1} %", 100.0 * r / ceiling);
+    println!("\nlms-shop load benchmark ({} s per measure, release build, loopback, {} cores)\n", SECONDS, std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0));
+    println!("| measure | figure | share of /ping | target |");
+    println!("|---|---|---|---|");
+    println!("| /ping (trivial handler, 32 conns) | {:.0} req/s, p50 {:.2} ms, p99 {:.2} ms | 100 % | ceiling |", ping.rate(), ping.pct(0.5), ping.pct(0.99));
+    println!("| /shop (32 conns) | {:.0} req/s, p50 {:.2} ms, p99 {:.2} ms | {} | ≥ 10 000 req/s, p99 < 20 ms |", shop.rate(), shop.pct(0.5), shop.pct(0.99), share(shop.rate()));
+    println!("| complete checkouts (16 buyers, 7 requests each) | {:.1} /s, p50 {:.1} ms, p99 {:.1} ms | {} of requests | ≥ 300 /s |", checkouts.rate(), checkouts.pct(0.5), checkouts.pct(0.99), share(checkouts.rate() * 7.0));
+    println!("| seat assignments (16 at a time) | {:.1} /s, p50 {:.1} ms, p99 {:.1} ms | {} | — |", assignments.rate(), assignments.pct(0.5), assignments.pct(0.99), share(assignments.rate()));
+    println!("| production of one 10 000-seat order | {:.0} ms | — | < 1 s |", production * 1000.0);
+    println!("| /customer, 10 000 seats, page 1 (8 conns) | {:.0} req/s, p50 {:.2} ms, p99 {:.2} ms | {} | p99 < 50 ms |", customer.rate(), customer.pct(0.5), customer.pct(0.99), share(customer.rate()));
+    println!("| /customer, 10 000 seats, one request at a time | p50 {:.2} ms, p99 {:.2} ms | — | — |", alone.pct(0.5), alone.pct(0.99));
+    println!("| /customer, 10 000 seats, page 200 (8 conns) | {:.0} req/s, p50 {:.2} ms, p99 {:.2} ms | {} | p99 < 50 ms |", customer_last_page.rate(), customer_last_page.pct(0.5), customer_last_page.pct(0.99), share(customer_last_page.rate()));
+    println!("| server peak RSS under load | {rss_mib:.1} MiB | — | < 100 MB |");
+    for (label, t) in startup {
+        println!("| start to first answer, embedded, {label} | {:.0} ms | — | — |", t.as_secs_f64() * 1000.0);
+    }
+    drop(server);
+    db.close().await;
+    if std::env::var("BENCH_KEEP_DB").is_err() {
+        let _ = sqlx::query(&format!("DROP DATABASE {db_name} WITH (FORCE)")).execute(&mut admin).await;
+    }
+}

@@ -16,13 +16,21 @@ use sqlx::{Connection, PgConnection};
 const SECONDS: u64 = 8;
 
 fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 fn rss_kib(pid: u32) -> u64 {
     std::fs::read_to_string(format!("/proc/{pid}/status"))
         .ok()
-        .and_then(|s| s.lines().find(|l| l.starts_with("VmRSS:")).and_then(|l| l.split_whitespace().nth(1)?.parse().ok()))
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmRSS:"))
+                .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
+        })
         .unwrap_or(0)
 }
 
@@ -47,7 +55,10 @@ async fn wait_up(base: &str) -> Duration {
         {
             return start.elapsed();
         }
-        assert!(start.elapsed() < Duration::from_secs(120), "server did not come up");
+        assert!(
+            start.elapsed() < Duration::from_secs(120),
+            "server did not come up"
+        );
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
 }
@@ -55,7 +66,13 @@ async fn wait_up(base: &str) -> Duration {
 fn spawn(env: &[(&str, String)]) -> (Child, String) {
     let port = free_port();
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_lms-shop"));
-    cmd.env_remove("DATABASE_URL").env("SHOP_BIND", format!("127.0.0.1:{port}")).env("RUST_LOG", "warn").stdout(Stdio::from(std::fs::File::create(std::env::temp_dir().join("lms-shop-bench-server.log")).unwrap())).stderr(Stdio::inherit());
+    cmd.env_remove("DATABASE_URL")
+        .env("SHOP_BIND", format!("127.0.0.1:{port}"))
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::from(
+            std::fs::File::create(std::env::temp_dir().join("lms-shop-bench-server.log")).unwrap(),
+        ))
+        .stderr(Stdio::inherit());
     for (k, v) in env {
         cmd.env(k, v);
     }
@@ -63,11 +80,20 @@ fn spawn(env: &[(&str, String)]) -> (Child, String) {
 }
 
 fn client() -> reqwest::Client {
-    reqwest::Client::builder().cookie_store(true).redirect(Policy::none()).pool_max_idle_per_host(64).build().unwrap()
+    reqwest::Client::builder()
+        .cookie_store(true)
+        .redirect(Policy::none())
+        .pool_max_idle_per_host(64)
+        .build()
+        .unwrap()
 }
 
 fn csrf(body: &str) -> String {
-    body.split("name=\"csrf_token\" value=\"").nth(1).and_then(|s| s.split('"').next()).unwrap_or_default().to_owned()
+    body.split("name=\"csrf_token\" value=\"")
+        .nth(1)
+        .and_then(|s| s.split('"').next())
+        .unwrap_or_default()
+        .to_owned()
 }
 
 async fn post(c: &reqwest::Client, url: String, form: &[(&str, &str)]) -> reqwest::Response {
@@ -128,45 +154,117 @@ where
     for t in tasks {
         latencies.extend(t.await.unwrap());
     }
-    Stats { count: latencies.len() as u64, elapsed: start.elapsed(), latencies }
+    Stats {
+        count: latencies.len() as u64,
+        elapsed: start.elapsed(),
+        latencies,
+    }
 }
 
 async fn get_loop(base: &str, path: &str, conns: usize) -> Stats {
     let url = format!("{base}{path}");
-    let clients: Arc<Vec<reqwest::Client>> = Arc::new((0..conns).map(|_| reqwest::Client::builder().redirect(Policy::none()).build().unwrap()).collect());
+    let clients: Arc<Vec<reqwest::Client>> = Arc::new(
+        (0..conns)
+            .map(|_| {
+                reqwest::Client::builder()
+                    .redirect(Policy::none())
+                    .build()
+                    .unwrap()
+            })
+            .collect(),
+    );
     hammer(conns, SECONDS, move |w, _| {
         let (c, url) = (clients[w].clone(), url.clone());
-        async move { c.get(url).send().await.map(|r| r.status() == 200).unwrap_or(false) }
+        async move {
+            c.get(url)
+                .send()
+                .await
+                .map(|r| r.status() == 200)
+                .unwrap_or(false)
+        }
     })
     .await
 }
 
 /// One complete purchase by a new customer; returns the bill's public id.
-async fn checkout(base: &str, email: &str, code: &str, qty: &str) -> Option<(reqwest::Client, String)> {
+async fn checkout(
+    base: &str,
+    email: &str,
+    code: &str,
+    qty: &str,
+) -> Option<(reqwest::Client, String)> {
     let c = client();
-    let token = csrf(&c.get(format!("{base}/login")).send().await.ok()?.text().await.ok()?);
-    post(&c, format!("{base}/cart/items"), &[("code", code), ("quantity", qty), ("csrf_token", &token)]).await;
+    let token = csrf(
+        &c.get(format!("{base}/login"))
+            .send()
+            .await
+            .ok()?
+            .text()
+            .await
+            .ok()?,
+    );
+    post(
+        &c,
+        format!("{base}/cart/items"),
+        &[("code", code), ("quantity", qty), ("csrf_token", &token)],
+    )
+    .await;
     post(
         &c,
         format!("{base}/checkout/customer"),
-        &[("firstname", "Load"), ("lastname", "Test"), ("email", email), ("organisation", "Bench"), ("address", "1 rue"), ("zip", "75001"), ("city", "Paris"), ("country", "FR"), ("csrf_token", &token)],
+        &[
+            ("firstname", "Load"),
+            ("lastname", "Test"),
+            ("email", email),
+            ("organisation", "Bench"),
+            ("address", "1 rue"),
+            ("zip", "75001"),
+            ("city", "Paris"),
+            ("country", "FR"),
+            ("csrf_token", &token),
+        ],
     )
     .await;
-    let placed = post(&c, format!("{base}/checkout/order"), &[("accept_terms", "1"), ("paymode", "test"), ("csrf_token", &token)]).await;
+    let placed = post(
+        &c,
+        format!("{base}/checkout/order"),
+        &[
+            ("accept_terms", "1"),
+            ("paymode", "test"),
+            ("csrf_token", &token),
+        ],
+    )
+    .await;
     let gateway = placed.headers().get("location")?.to_str().ok()?.to_owned();
     let public_id = gateway.trim_start_matches("/payment/test/").to_owned();
-    let paid = post(&c, format!("{base}{gateway}/pay"), &[("csrf_token", &token)]).await;
+    let paid = post(
+        &c,
+        format!("{base}{gateway}/pay"),
+        &[("csrf_token", &token)],
+    )
+    .await;
     let done = paid.headers().get("location")?.to_str().ok()?.to_owned();
-    let page = c.get(format!("{base}{done}")).send().await.ok()?.text().await.ok()?;
+    let page = c
+        .get(format!("{base}{done}"))
+        .send()
+        .await
+        .ok()?
+        .text()
+        .await
+        .ok()?;
     page.contains("unassigned seats").then_some((c, public_id))
 }
 
 #[tokio::main]
 async fn main() {
-    let server_url = std::env::var("BENCH_DATABASE_URL").expect("BENCH_DATABASE_URL: use scripts/bench.sh");
+    let server_url =
+        std::env::var("BENCH_DATABASE_URL").expect("BENCH_DATABASE_URL: use scripts/bench.sh");
     let db_name = format!("bench_{}", std::process::id());
     let mut admin = PgConnection::connect(&server_url).await.unwrap();
-    sqlx::query(&format!("CREATE DATABASE {db_name}")).execute(&mut admin).await.unwrap();
+    sqlx::query(&format!("CREATE DATABASE {db_name}"))
+        .execute(&mut admin)
+        .await
+        .unwrap();
     let db_url = server_url.replacen("/postgres?", &format!("/{db_name}?"), 1);
 
     // ---- start-up times of the embedded default (fresh data dir, then existing)
@@ -178,13 +276,21 @@ async fn main() {
         let (mut child, base) = spawn(&[("SHOP_DATA_DIR", data_dir.display().to_string())]);
         wait_up(&base).await;
         startup.push((label, t.elapsed()));
-        nix::sys::signal::kill(nix::unistd::Pid::from_raw(child.id() as i32), nix::sys::signal::Signal::SIGTERM).unwrap();
+        nix::sys::signal::kill(
+            nix::unistd::Pid::from_raw(child.id() as i32),
+            nix::sys::signal::Signal::SIGTERM,
+        )
+        .unwrap();
         child.wait().unwrap();
     }
     let _ = std::fs::remove_dir_all(&data_dir);
 
     // ---- the server under test, on an external database
-    let (child, base) = spawn(&[("DATABASE_URL", db_url.clone()), ("SHOP_ADMIN_EMAIL", "bench@example.org".into()), ("SHOP_ADMIN_PASSWORD", "bench-password-1".into())]);
+    let (child, base) = spawn(&[
+        ("DATABASE_URL", db_url.clone()),
+        ("SHOP_ADMIN_EMAIL", "bench@example.org".into()),
+        ("SHOP_ADMIN_PASSWORD", "bench-password-1".into()),
+    ]);
     let server = Server { child, base };
     wait_up(&server.base).await;
     let pid = server.child.id();
@@ -214,13 +320,24 @@ async fn main() {
         let (base, counter) = (base.clone(), Arc::clone(&counter));
         hammer(16, SECONDS, move |w, i| {
             let (base, n) = (base.clone(), counter.fetch_add(1, Ordering::Relaxed));
-            async move { checkout(&base, &format!("buyer{w}-{i}-{n}@bench.example.org"), "A51-1123K-FI", "1").await.is_some() }
+            async move {
+                checkout(
+                    &base,
+                    &format!("buyer{w}-{i}-{n}@bench.example.org"),
+                    "A51-1123K-FI",
+                    "1",
+                )
+                .await
+                .is_some()
+            }
         })
         .await
     };
 
     // One 10 000-seat order (1 000 × packs of 10); production time from the bill's own clock.
-    let (owner, public_id) = checkout(&base, "big@bench.example.org", "BENCH-BIG", "1000").await.expect("big order");
+    let (owner, public_id) = checkout(&base, "big@bench.example.org", "BENCH-BIG", "1000")
+        .await
+        .expect("big order");
     let production: f64 = sqlx::query_scalar("SELECT EXTRACT(EPOCH FROM (completed_at - paid_at))::float8 FROM bills WHERE public_id = $1")
         .bind(&public_id)
         .fetch_one(&db)
@@ -232,19 +349,53 @@ async fn main() {
     let mut alone = Vec::new();
     for _ in 0..20 {
         let t = Instant::now();
-        owner.get(format!("{base}/customer")).send().await.unwrap().bytes().await.unwrap();
+        owner
+            .get(format!("{base}/customer"))
+            .send()
+            .await
+            .unwrap()
+            .bytes()
+            .await
+            .unwrap();
         alone.push(t.elapsed());
     }
-    let alone = Stats { count: 20, elapsed: alone.iter().sum(), latencies: alone };
+    let alone = Stats {
+        count: 20,
+        elapsed: alone.iter().sum(),
+        latencies: alone,
+    };
     // Eight browsers of that customer, each with its own session (one session shared by eight
     // parallel connections would only measure the lock on its row).
-    let hash = lms_shop::security::password::hash("big-customer-1".into()).await.unwrap();
-    sqlx::query("UPDATE users SET password_hash = $1 WHERE email = 'big@bench.example.org'").bind(&hash).execute(&db).await.unwrap();
+    let hash = lms_shop::security::password::hash("big-customer-1".into())
+        .await
+        .unwrap();
+    sqlx::query("UPDATE users SET password_hash = $1 WHERE email = 'big@bench.example.org'")
+        .bind(&hash)
+        .execute(&db)
+        .await
+        .unwrap();
     let mut browsers = Vec::new();
     for _ in 0..8 {
         let c = client();
-        let token = csrf(&c.get(format!("{base}/login")).send().await.unwrap().text().await.unwrap());
-        let r = post(&c, format!("{base}/login"), &[("email", "big@bench.example.org"), ("password", "big-customer-1"), ("csrf_token", &token)]).await;
+        let token = csrf(
+            &c.get(format!("{base}/login"))
+                .send()
+                .await
+                .unwrap()
+                .text()
+                .await
+                .unwrap(),
+        );
+        let r = post(
+            &c,
+            format!("{base}/login"),
+            &[
+                ("email", "big@bench.example.org"),
+                ("password", "big-customer-1"),
+                ("csrf_token", &token),
+            ],
+        )
+        .await;
         assert_eq!(r.status(), 303);
         browsers.push(c);
     }
@@ -253,7 +404,13 @@ async fn main() {
         let (browsers, url) = (Arc::clone(&browsers), format!("{base}/customer"));
         hammer(8, SECONDS, move |w, _| {
             let (c, url) = (browsers[w].clone(), url.clone());
-            async move { c.get(url).send().await.map(|r| r.status() == 200).unwrap_or(false) }
+            async move {
+                c.get(url)
+                    .send()
+                    .await
+                    .map(|r| r.status() == 200)
+                    .unwrap_or(false)
+            }
         })
         .await
     };
@@ -261,7 +418,13 @@ async fn main() {
         let (browsers, url) = (Arc::clone(&browsers), format!("{base}/customer?page=200"));
         hammer(8, 3, move |w, _| {
             let (c, url) = (browsers[w].clone(), url.clone());
-            async move { c.get(url).send().await.map(|r| r.status() == 200).unwrap_or(false) }
+            async move {
+                c.get(url)
+                    .send()
+                    .await
+                    .map(|r| r.status() == 200)
+                    .unwrap_or(false)
+            }
         })
         .await
     };
@@ -274,20 +437,52 @@ async fn main() {
             .await
             .unwrap(),
     );
-    let course: i64 = sqlx::query_scalar("SELECT id FROM courses WHERE shortname = 'BENCH-1'").fetch_one(&db).await.unwrap();
-    let token = csrf(&owner.get(format!("{base}/login")).send().await.unwrap().text().await.unwrap());
+    let course: i64 = sqlx::query_scalar("SELECT id FROM courses WHERE shortname = 'BENCH-1'")
+        .fetch_one(&db)
+        .await
+        .unwrap();
+    let token = csrf(
+        &owner
+            .get(format!("{base}/login"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap(),
+    );
     let next = Arc::new(AtomicU64::new(0));
     let assignments = {
-        let (owner, base, refs, next, course) = (Arc::clone(&owner), base.clone(), Arc::clone(&refs), Arc::clone(&next), course.to_string());
+        let (owner, base, refs, next, course) = (
+            Arc::clone(&owner),
+            base.clone(),
+            Arc::clone(&refs),
+            Arc::clone(&next),
+            course.to_string(),
+        );
         hammer(16, SECONDS, move |_, _| {
             let i = next.fetch_add(1, Ordering::Relaxed) as usize;
-            let (c, base, refs, token, course) = (Arc::clone(&owner), base.clone(), Arc::clone(&refs), token.clone(), course.clone());
+            let (c, base, refs, token, course) = (
+                Arc::clone(&owner),
+                base.clone(),
+                Arc::clone(&refs),
+                token.clone(),
+                course.clone(),
+            );
             async move {
-                let Some(reference) = refs.get(i) else { return false };
+                let Some(reference) = refs.get(i) else {
+                    return false;
+                };
                 let email = format!("learner{i}@bench.example.org");
                 let r = c
                     .post(format!("{base}/customer/products/{reference}/assign"))
-                    .form(&[("course", course.as_str()), ("email", &email), ("firstname", "L"), ("lastname", "B"), ("csrf_token", &token)])
+                    .form(&[
+                        ("course", course.as_str()),
+                        ("email", &email),
+                        ("firstname", "L"),
+                        ("lastname", "B"),
+                        ("csrf_token", &token),
+                    ])
                     .send()
                     .await;
                 r.map(|r| r.status() == 303).unwrap_or(false)
@@ -300,24 +495,77 @@ async fn main() {
 
     let ceiling = ping.rate();
     let share = |r: f64| format!("{:.1} %", 100.0 * r / ceiling);
-    println!("\nlms-shop load benchmark ({} s per measure, release build, loopback, {} cores)\n", SECONDS, std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0));
+    println!(
+        "\nlms-shop load benchmark ({} s per measure, release build, loopback, {} cores)\n",
+        SECONDS,
+        std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(0)
+    );
     println!("| measure | figure | share of /ping | target |");
     println!("|---|---|---|---|");
-    println!("| /ping (trivial handler, 32 conns) | {:.0} req/s, p50 {:.2} ms, p99 {:.2} ms | 100 % | ceiling |", ping.rate(), ping.pct(0.5), ping.pct(0.99));
-    println!("| /shop (32 conns) | {:.0} req/s, p50 {:.2} ms, p99 {:.2} ms | {} | ≥ 10 000 req/s, p99 < 20 ms |", shop.rate(), shop.pct(0.5), shop.pct(0.99), share(shop.rate()));
-    println!("| complete checkouts (16 buyers, 7 requests each) | {:.1} /s, p50 {:.1} ms, p99 {:.1} ms | {} of requests | ≥ 300 /s |", checkouts.rate(), checkouts.pct(0.5), checkouts.pct(0.99), share(checkouts.rate() * 7.0));
-    println!("| seat assignments (16 at a time) | {:.1} /s, p50 {:.1} ms, p99 {:.1} ms | {} | — |", assignments.rate(), assignments.pct(0.5), assignments.pct(0.99), share(assignments.rate()));
-    println!("| production of one 10 000-seat order | {:.0} ms | — | < 1 s |", production * 1000.0);
-    println!("| /customer, 10 000 seats, page 1 (8 conns) | {:.0} req/s, p50 {:.2} ms, p99 {:.2} ms | {} | p99 < 50 ms |", customer.rate(), customer.pct(0.5), customer.pct(0.99), share(customer.rate()));
-    println!("| /customer, 10 000 seats, one request at a time | p50 {:.2} ms, p99 {:.2} ms | — | — |", alone.pct(0.5), alone.pct(0.99));
-    println!("| /customer, 10 000 seats, page 200 (8 conns) | {:.0} req/s, p50 {:.2} ms, p99 {:.2} ms | {} | p99 < 50 ms |", customer_last_page.rate(), customer_last_page.pct(0.5), customer_last_page.pct(0.99), share(customer_last_page.rate()));
+    println!(
+        "| /ping (trivial handler, 32 conns) | {:.0} req/s, p50 {:.2} ms, p99 {:.2} ms | 100 % | ceiling |",
+        ping.rate(),
+        ping.pct(0.5),
+        ping.pct(0.99)
+    );
+    println!(
+        "| /shop (32 conns) | {:.0} req/s, p50 {:.2} ms, p99 {:.2} ms | {} | ≥ 10 000 req/s, p99 < 20 ms |",
+        shop.rate(),
+        shop.pct(0.5),
+        shop.pct(0.99),
+        share(shop.rate())
+    );
+    println!(
+        "| complete checkouts (16 buyers, 7 requests each) | {:.1} /s, p50 {:.1} ms, p99 {:.1} ms | {} of requests | ≥ 300 /s |",
+        checkouts.rate(),
+        checkouts.pct(0.5),
+        checkouts.pct(0.99),
+        share(checkouts.rate() * 7.0)
+    );
+    println!(
+        "| seat assignments (16 at a time) | {:.1} /s, p50 {:.1} ms, p99 {:.1} ms | {} | — |",
+        assignments.rate(),
+        assignments.pct(0.5),
+        assignments.pct(0.99),
+        share(assignments.rate())
+    );
+    println!(
+        "| production of one 10 000-seat order | {:.0} ms | — | < 1 s |",
+        production * 1000.0
+    );
+    println!(
+        "| /customer, 10 000 seats, page 1 (8 conns) | {:.0} req/s, p50 {:.2} ms, p99 {:.2} ms | {} | p99 < 50 ms |",
+        customer.rate(),
+        customer.pct(0.5),
+        customer.pct(0.99),
+        share(customer.rate())
+    );
+    println!(
+        "| /customer, 10 000 seats, one request at a time | p50 {:.2} ms, p99 {:.2} ms | — | — |",
+        alone.pct(0.5),
+        alone.pct(0.99)
+    );
+    println!(
+        "| /customer, 10 000 seats, page 200 (8 conns) | {:.0} req/s, p50 {:.2} ms, p99 {:.2} ms | {} | p99 < 50 ms |",
+        customer_last_page.rate(),
+        customer_last_page.pct(0.5),
+        customer_last_page.pct(0.99),
+        share(customer_last_page.rate())
+    );
     println!("| server peak RSS under load | {rss_mib:.1} MiB | — | < 100 MB |");
     for (label, t) in startup {
-        println!("| start to first answer, embedded, {label} | {:.0} ms | — | — |", t.as_secs_f64() * 1000.0);
+        println!(
+            "| start to first answer, embedded, {label} | {:.0} ms | — | — |",
+            t.as_secs_f64() * 1000.0
+        );
     }
     drop(server);
     db.close().await;
     if std::env::var("BENCH_KEEP_DB").is_err() {
-        let _ = sqlx::query(&format!("DROP DATABASE {db_name} WITH (FORCE)")).execute(&mut admin).await;
+        let _ = sqlx::query(&format!("DROP DATABASE {db_name} WITH (FORCE)"))
+            .execute(&mut admin)
+            .await;
     }
 }

@@ -2,6 +2,7 @@
 
 use std::collections::HashSet;
 
+use super::csv_input;
 use super::email::Email;
 
 pub const TEMPLATE: &str = "email,firstname,lastname,course\n";
@@ -26,25 +27,9 @@ impl BulkLine {
 
 /// Reads the file; per-line problems found without the database (shape, email, duplicates).
 pub fn parse(data: &[u8]) -> Result<Vec<BulkLine>, &'static str> {
-    let text = std::str::from_utf8(data).map_err(|_| "errors.csv_encoding")?;
-    let text = text.trim_start_matches('\u{feff}');
-    let first = text.lines().next().unwrap_or("");
-    let delimiter = if first.contains(';') && !first.contains(',') {
-        b';'
-    } else {
-        b','
-    };
-    let mut reader = csv::ReaderBuilder::new()
-        .delimiter(delimiter)
-        .flexible(true)
-        .trim(csv::Trim::All)
-        .from_reader(text.as_bytes());
-    let headers: Vec<String> = reader
-        .headers()
-        .map_err(|_| "errors.csv_header")?
-        .iter()
-        .map(str::to_lowercase)
-        .collect();
+    let text = csv_input::decode(data)?;
+    let mut reader = csv_input::reader(text);
+    let headers = csv_input::headers(&mut reader)?;
     let col = |name: &str| headers.iter().position(|h| h == name);
     let (Some(c_email), Some(c_first), Some(c_last), Some(c_course)) = (
         col("email"),
@@ -57,7 +42,8 @@ pub fn parse(data: &[u8]) -> Result<Vec<BulkLine>, &'static str> {
     let mut lines = Vec::new();
     let mut seen = HashSet::new();
     for (i, record) in reader.records().enumerate() {
-        let line = i + 2;
+        // The file's own line number (blank lines are skipped by the reader, not by people).
+        let line = csv_input::line_of(text, &record, i);
         let Ok(record) = record else {
             lines.push(BulkLine {
                 line,

@@ -6,6 +6,7 @@ use serde::Deserialize;
 use time::Date;
 use time::macros::format_description;
 
+use super::csv_input;
 use super::form::{FieldErrors, required};
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -81,25 +82,9 @@ pub fn parse_course_csv(
     data: &[u8],
     existing: &HashSet<String>,
 ) -> Result<Vec<ImportLine>, String> {
-    let text = std::str::from_utf8(data).map_err(|_| "errors.csv_encoding".to_owned())?;
-    let text = text.trim_start_matches('\u{feff}');
-    let first = text.lines().next().unwrap_or("");
-    let delimiter = if first.contains(';') && !first.contains(',') {
-        b';'
-    } else {
-        b','
-    };
-    let mut reader = csv::ReaderBuilder::new()
-        .delimiter(delimiter)
-        .flexible(true)
-        .trim(csv::Trim::All)
-        .from_reader(text.as_bytes());
-    let headers: Vec<String> = reader
-        .headers()
-        .map_err(|_| "errors.csv_header".to_owned())?
-        .iter()
-        .map(|h| h.to_lowercase())
-        .collect();
+    let text = csv_input::decode(data).map_err(str::to_owned)?;
+    let mut reader = csv_input::reader(text);
+    let headers = csv_input::headers(&mut reader).map_err(str::to_owned)?;
     let col = |name: &str| headers.iter().position(|h| h == name);
     let (Some(c_short), Some(c_full)) = (col("shortname"), col("fullname")) else {
         return Err("errors.csv_course_header".to_owned());
@@ -108,7 +93,7 @@ pub fn parse_course_csv(
     let mut seen = HashSet::new();
     let mut lines = Vec::new();
     for (i, record) in reader.records().enumerate() {
-        let line = i + 2;
+        let line = csv_input::line_of(text, &record, i);
         let record = match record {
             Ok(r) => r,
             Err(e) => {

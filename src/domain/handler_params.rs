@@ -103,14 +103,16 @@ pub fn parse_duration(input: &str) -> Result<Duration, InvalidDuration> {
     let s = input.trim();
     let bad = || InvalidDuration(s.to_owned());
     let body = s.strip_prefix('+').unwrap_or(s);
-    let (number, unit) = body.split_at(body.len().saturating_sub(1));
+    // Split off the last *character*: typed input may end in any Unicode letter.
+    let unit = body.chars().last().ok_or_else(bad)?;
+    let number = &body[..body.len() - unit.len_utf8()];
     let n: i64 = number.parse().map_err(|_| bad())?;
     if !(1..=36_500).contains(&n) {
         return Err(bad());
     }
     match unit {
-        "D" | "d" => Ok(Duration::days(n)),
-        "H" | "h" => Ok(Duration::hours(n)),
+        'D' | 'd' => Ok(Duration::days(n)),
+        'H' | 'h' => Ok(Duration::hours(n)),
         _ => Err(bad()),
     }
 }
@@ -266,7 +268,18 @@ mod tests {
     fn durations_accept_days_and_hours() {
         assert_eq!(parse_duration("+30D"), Ok(Duration::days(30)));
         assert_eq!(parse_duration("12h"), Ok(Duration::hours(12)));
-        for bad in ["", "+", "+D", "+0D", "+30W", "30", "+-3D", "+99999999D"] {
+        for bad in [
+            "",
+            "+",
+            "+D",
+            "+0D",
+            "+30W",
+            "30",
+            "+-3D",
+            "+99999999D",
+            "+3é",
+            "+𛲄",
+        ] {
             assert!(parse_duration(bad).is_err(), "{bad}");
         }
     }

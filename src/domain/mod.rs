@@ -5,6 +5,7 @@ pub mod bulk;
 pub mod cart;
 pub mod countries;
 pub mod course;
+pub mod csv_input;
 pub mod customer;
 pub mod email;
 pub mod form;

@@ -136,12 +136,22 @@ pub async fn index(
     // Without a course filter the per-state counts already give the total.
     let total = match (course_filter, state_filter) {
         (None, None) => counts.iter().map(|(_, n)| n).sum(),
-        (None, Some(s)) => counts.iter().find(|(name, _)| name == s.as_str()).map_or(0, |(_, n)| *n),
+        (None, Some(s)) => counts
+            .iter()
+            .find(|(name, _)| name == s.as_str())
+            .map_or(0, |(_, n)| *n),
         (Some(_), _) => seats::count_for_customer(&state.db, customer.id, &filter).await?,
     };
     let pages = ((total + PER_PAGE - 1) / PER_PAGE).max(1);
     let page_no = q.page.unwrap_or(1).clamp(1, pages);
-    let products = seats::list_for_customer(&state.db, customer.id, &filter, PER_PAGE, (page_no - 1) * PER_PAGE).await?;
+    let products = seats::list_for_customer(
+        &state.db,
+        customer.id,
+        &filter,
+        PER_PAGE,
+        (page_no - 1) * PER_PAGE,
+    )
+    .await?;
     let bills = bills::for_customer(&state.db, customer.id).await?;
     let courses = courses::all(&state.db)
         .await?
@@ -482,7 +492,8 @@ pub async fn bulk_form(
     })
 }
 
-pub async fn bulk_template() -> Response {
+/// Behind login like the rest of the customer space.
+pub async fn bulk_template(RequireUser(_): RequireUser) -> Response {
     (
         [
             (CONTENT_TYPE, "text/csv; charset=utf-8"),

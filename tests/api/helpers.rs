@@ -159,7 +159,9 @@ pub async fn spawn_on(db_url: String, db: PgPool) -> TestApp {
         .await
         .unwrap();
     let sessions = startup::connect_sessions(&db_url).await.unwrap();
-    let state = startup::build_state(db.clone(), sessions, config).await.unwrap();
+    let state = startup::build_state(db.clone(), sessions, config)
+        .await
+        .unwrap();
     let server = Server::start(state.clone(), listener).await.unwrap();
     TestApp {
         addr,

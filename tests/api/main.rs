@@ -7,3 +7,4 @@ mod basics;
 mod catalogue;
 mod checkout;
 mod seats;
+mod security;

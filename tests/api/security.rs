@@ -1,0 +1,404 @@
+//! The attacker's view. Routes are enumerated from the router's source, so a route added
+//! later is covered without anyone remembering to add it here.
+
+use crate::helpers::*;
+
+#[derive(Debug)]
+struct Route {
+    method: &'static str,
+    path: String,
+}
+
+/// Every `.route("…", get(…).post(…))` of `src/http/mod.rs`.
+fn routes() -> Vec<Route> {
+    let src =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/src/http/mod.rs")).unwrap();
+    let mut out = Vec::new();
+    for chunk in src.split(".route(").skip(1) {
+        let path = chunk.split('"').nth(1).unwrap().to_owned();
+        // The handler list runs until the matching `)` of `.route(`.
+        let mut depth = 1;
+        let mut end = chunk.len();
+        for (i, ch) in chunk.char_indices() {
+            match ch {
+                '(' => depth += 1,
+                ')' => {
+                    depth -= 1;
+                    if depth == 0 {
+                        end = i;
+                        break;
+                    }
+                }
+                _ => {}
+            }
+        }
+        let handlers = &chunk[..end];
+        for method in ["get", "post"] {
+            if handlers.contains(&format!("{method}(")) {
+                out.push(Route {
+                    method,
+                    path: path.clone(),
+                });
+            }
+        }
+    }
+    assert!(out.len() > 40, "route enumeration found only {}", out.len());
+    out
+}
+
+fn concrete(path: &str, reference: &str, bill: &str) -> String {
+    path.replace("{id}", "1")
+        .replace("{bill}", bill)
+        .replace("{reference}", reference)
+        .replace("{token}", "not-a-token")
+        .replace("{code}", "en")
+        .replace("{shortname}", "X-A1")
+}
+
+async fn fingerprint(app: &TestApp) -> i64 {
+    app.count(
+        "SELECT (SELECT count(*) FROM users) + (SELECT count(*) FROM courses) + (SELECT count(*) FROM products)
+          + (SELECT count(*) FROM customers) + (SELECT count(*) FROM bills) + (SELECT count(*) FROM enrolments)
+          + (SELECT count(*) FROM product_instances WHERE assigned_user_id IS NOT NULL) + (SELECT count(*) FROM categories)
+          + (SELECT count(*) FROM taxes) + (SELECT count(*) FROM outbox) + (SELECT count(*) FROM password_tokens)",
+    )
+    .await
+}
+
+/// A customer with seats, signed in, and the ids an attacker would aim at.
+async fn victim(app: &TestApp) -> (reqwest::Client, String, String) {
+    app.seat_catalogue().await;
+    let c = client();
+    let bill = app
+        .buy_and_pay(&c, "X-PACK5", "1", "victim@example.org")
+        .await;
+    app.get_with(&c, &format!("/checkout/done/{bill}")).await;
+    let reference: String = sqlx::query_scalar("SELECT reference FROM product_instances LIMIT 1")
+        .fetch_one(&app.db)
+        .await
+        .unwrap();
+    (c, reference, bill)
+}
+
+#[tokio::test]
+async fn every_post_route_refuses_a_missing_or_wrong_csrf_token() {
+    let app = spawn_app().await;
+    let (victim_client, reference, bill) = victim(&app).await;
+    app.login_operator().await;
+    let before = fingerprint(&app).await;
+    let mut checked = 0;
+    for r in routes().iter().filter(|r| r.method == "post") {
+        let path = concrete(&r.path, &reference, &bill);
+        if lms_shop::http::csrf::EXEMPT.contains(&path.as_str()) {
+            continue;
+        }
+        for c in [&app.client, &victim_client] {
+            let none = app
+                .post_raw(
+                    c,
+                    &path,
+                    &[
+                        ("code", "X-PACK5"),
+                        ("quantity", "1"),
+                        ("email", "x@example.org"),
+                        ("password", "x"),
+                    ],
+                )
+                .await;
+            assert_eq!(none.status, 403, "POST {path} without token");
+            let wrong = app
+                .post_raw(
+                    c,
+                    &path,
+                    &[("csrf_token", "forged"), ("email", "x@example.org")],
+                )
+                .await;
+            assert_eq!(wrong.status, 403, "POST {path} with a forged token");
+        }
+        checked += 1;
+    }
+    assert!(checked > 25, "{checked}");
+    assert_eq!(fingerprint(&app).await, before, "nothing changed");
+}
+
+#[tokio::test]
+async fn every_admin_route_is_operator_only() {
+    let app = spawn_app().await;
+    let (customer, reference, bill) = victim(&app).await;
+    let anonymous = client();
+    let before = fingerprint(&app).await;
+    for r in routes().iter().filter(|r| r.path.starts_with("/admin")) {
+        let path = concrete(&r.path, &reference, &bill);
+        if r.method == "get" {
+            assert_eq!(
+                app.get_with(&customer, &path).await.status,
+                404,
+                "customer GET {path}"
+            );
+            let anon = app.get_with(&anonymous, &path).await;
+            assert_eq!(anon.status, 303, "anonymous GET {path}");
+            assert!(anon.location().unwrap().starts_with("/login?next="));
+        } else {
+            let page = app
+                .post_with(
+                    &customer,
+                    &path,
+                    &[
+                        ("code", "HACK"),
+                        ("name", "x"),
+                        ("price1", "1"),
+                        ("shortname", "HACK"),
+                        ("fullname", "x"),
+                        ("rate", "1"),
+                    ],
+                )
+                .await;
+            assert_eq!(page.status, 404, "customer POST {path}");
+            let anon = app.post_with(&anonymous, &path, &[("code", "HACK")]).await;
+            assert_eq!(anon.status, 303, "anonymous POST {path}");
+        }
+    }
+    assert_eq!(fingerprint(&app).await, before);
+}
+
+#[tokio::test]
+async fn every_customer_route_is_owner_only() {
+    let app = spawn_app().await;
+    let (_, reference, bill) = victim(&app).await;
+    let intruder = client();
+    let other_bill = app
+        .buy_and_pay(&intruder, "X-PACK5", "1", "intruder@example.org")
+        .await;
+    app.get_with(&intruder, &format!("/checkout/done/{other_bill}"))
+        .await;
+    let anonymous = client();
+    let a1: i64 = sqlx::query_scalar("SELECT id FROM courses WHERE shortname = 'X-A1'")
+        .fetch_one(&app.db)
+        .await
+        .unwrap();
+    let before = fingerprint(&app).await;
+    for r in routes().iter().filter(|r| r.path.starts_with("/customer")) {
+        let path = concrete(&r.path, &reference, &bill);
+        let targets_victim = r.path.contains('{');
+        if r.method == "get" {
+            let page = app.get_with(&intruder, &path).await;
+            if targets_victim {
+                assert_eq!(page.status, 404, "intruder GET {path}");
+            }
+            assert_eq!(
+                app.get_with(&anonymous, &path).await.status,
+                303,
+                "anonymous GET {path}"
+            );
+        } else if targets_victim {
+            let page = app
+                .post_with(
+                    &intruder,
+                    &path,
+                    &[
+                        ("course", &a1.to_string()),
+                        ("email", "stolen@example.org"),
+                        ("firstname", "S"),
+                        ("lastname", "T"),
+                    ],
+                )
+                .await;
+            assert_eq!(page.status, 404, "intruder POST {path}");
+        }
+    }
+    assert_eq!(
+        fingerprint(&app).await,
+        before,
+        "nothing of the victim's changed"
+    );
+}
+
+const XSS: &str = "<script>alert('x')</script><img src=x onerror=alert(1)>";
+
+#[tokio::test]
+async fn xss_payloads_in_text_fields_come_back_escaped() {
+    let app = spawn_app().await;
+    app.login_operator().await;
+    app.create_courses(&["X-A1"]).await;
+    let saved = app
+        .post(
+            "/admin/products",
+            &[
+                ("code", "XSS"),
+                ("name", XSS),
+                ("description", XSS),
+                ("price1", "10"),
+                ("handler", "std_generateseats"),
+                (
+                    "handlerparams",
+                    "courselist=X-A1&packsize=1&supervisor=teacher",
+                ),
+            ],
+        )
+        .await;
+    assert_eq!(saved.status, 303, "{}", saved.body);
+    let buyer = client();
+    app.post_with(&buyer, "/cart/items", &[("code", "XSS"), ("quantity", "1")])
+        .await;
+    let mut form = customer_form("xss@example.org");
+    form[0] = ("firstname", XSS);
+    form[3] = ("organisation", XSS);
+    form[4] = ("address", XSS);
+    assert_eq!(
+        app.post_with(&buyer, "/checkout/customer", &form)
+            .await
+            .status,
+        303
+    );
+    let placed = app
+        .post_with(
+            &buyer,
+            "/checkout/order",
+            &[("accept_terms", "1"), ("paymode", "test")],
+        )
+        .await;
+    let gateway = placed.location().unwrap().to_owned();
+    app.post_with(&buyer, &format!("{gateway}/pay"), &[]).await;
+    let public_id = gateway.trim_start_matches("/payment/test/");
+    let pages = [
+        (&buyer, "/shop".to_owned()),
+        (&buyer, "/checkout/order".to_owned()),
+        (&buyer, format!("/checkout/done/{public_id}")),
+        (&buyer, "/customer".to_owned()),
+        (&app.client, "/admin/products".to_owned()),
+        (&app.client, "/admin/bills".to_owned()),
+        (&app.client, "/admin/bills/1".to_owned()),
+        (&app.client, "/admin/customers".to_owned()),
+        (&app.client, "/admin/mail".to_owned()),
+        (&app.client, "/admin/seats".to_owned()),
+    ];
+    for (c, path) in pages {
+        let page = app.get_with(c, &path).await;
+        assert!(!page.body.contains("<script>alert"), "raw script on {path}");
+        assert!(!page.body.contains("<img src=x"), "raw img on {path}");
+    }
+    let shop = app.get("/shop").await;
+    assert!(shop.body.contains("&#60;script&#62;") || shop.body.contains("&lt;script&gt;"));
+}
+
+#[tokio::test]
+async fn cookies_are_http_only_and_same_site() {
+    let app = spawn_app().await;
+    let page = app.get("/login").await;
+    let token = page.csrf().unwrap();
+    let login = app
+        .post_raw(
+            &app.client,
+            "/login",
+            &[
+                ("email", OPERATOR_EMAIL),
+                ("password", OPERATOR_PASSWORD),
+                ("csrf_token", &token),
+            ],
+        )
+        .await;
+    let cookies: Vec<String> = page
+        .headers
+        .get_all("set-cookie")
+        .iter()
+        .chain(login.headers.get_all("set-cookie").iter())
+        .map(|v| v.to_str().unwrap().to_owned())
+        .collect();
+    for name in ["csrf=", "session="] {
+        let c = cookies
+            .iter()
+            .find(|c| c.starts_with(name))
+            .unwrap_or_else(|| panic!("{name} cookie set: {cookies:?}"));
+        assert!(c.contains("HttpOnly"), "{c}");
+        assert!(c.contains("SameSite=Lax"), "{c}");
+        assert!(c.contains("Path=/"), "{c}");
+    }
+}
+
+#[tokio::test]
+async fn a_session_id_planted_before_login_is_worthless_after_it() {
+    let app = spawn_app().await;
+    app.seat_catalogue().await;
+    // The attacker obtains an anonymous session (a cart) and plants its id in the victim's browser.
+    let attacker = client();
+    let added = app
+        .post_with(
+            &attacker,
+            "/cart/items",
+            &[("code", "X-PACK5"), ("quantity", "1")],
+        )
+        .await;
+    let planted = added
+        .headers
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().unwrap().to_owned())
+        .find(|c| c.starts_with("session="))
+        .unwrap();
+    let planted = planted.split(';').next().unwrap().to_owned();
+    // The victim opens the login page (their own CSRF cookie and token) and logs in.
+    let raw = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let form = raw.get(app.url("/login")).send().await.unwrap();
+    let csrf_cookie = form
+        .headers()
+        .get("set-cookie")
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned();
+    let token = extract_between(
+        &form.text().await.unwrap(),
+        "name=\"csrf_token\" value=\"",
+        "\"",
+    )
+    .unwrap();
+    let body = serde_urlencoded::to_string([
+        ("email", OPERATOR_EMAIL),
+        ("password", OPERATOR_PASSWORD),
+        ("csrf_token", &token),
+    ])
+    .unwrap();
+    let login = raw
+        .post(app.url("/login"))
+        .header("cookie", format!("{planted}; {csrf_cookie}"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(login.status(), 303);
+    let issued = login
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().unwrap().to_owned())
+        .find(|c| c.starts_with("session="))
+        .expect("a new session id is issued");
+    let issued = issued.split(';').next().unwrap().to_owned();
+    assert_ne!(issued, planted);
+    // The planted id does not carry the victim's login; the issued one does.
+    assert_eq!(
+        raw.get(app.url("/admin"))
+            .header("cookie", &planted)
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        303
+    );
+    assert_eq!(
+        raw.get(app.url("/admin"))
+            .header("cookie", &issued)
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+}

@@ -1,0 +1,398 @@
+//! Failure is tested, not assumed: the server killed with SIGKILL at random moments while
+//! buyers pay, and PostgreSQL restarted under the running app.
+
+#[path = "api/helpers.rs"]
+mod helpers;
+
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use helpers::fresh_database;
+use rand::Rng;
+use reqwest::redirect::Policy;
+
+const SECRET: &str = "crash-test-secret";
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn start_server(db_url: &str, port: u16) -> Child {
+    Command::new(env!("CARGO_BIN_EXE_lms-shop"))
+        .env("DATABASE_URL", db_url)
+        .env("SHOP_BIND", format!("127.0.0.1:{port}"))
+        .env("PAYMENT_SECRET", SECRET)
+        .env("RUST_LOG", "error")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap()
+}
+
+async fn wait_healthy(base: &str) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while Instant::now() < deadline {
+        if let Ok(r) = reqwest::get(format!("{base}/healthz")).await
+            && r.status() == 200
+        {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    panic!("server did not come back");
+}
+
+fn csrf(body: &str) -> Option<String> {
+    Some(
+        body.split("name=\"csrf_token\" value=\"")
+            .nth(1)?
+            .split('"')
+            .next()?
+            .to_owned(),
+    )
+}
+
+/// One checkout step by step; any step may hit a dead server, so each is retried until it
+/// answers (as a browser user would press reload). Returns the bill's public id once paid.
+async fn checkout(base: &str, n: usize) -> String {
+    let email = format!("crash{n}@example.org");
+    loop {
+        let c = reqwest::Client::builder()
+            .cookie_store(true)
+            .redirect(Policy::none())
+            .timeout(Duration::from_secs(10))
+            .build()
+            .unwrap();
+        let attempt = async {
+            let token = csrf(
+                &c.get(format!("{base}/login"))
+                    .send()
+                    .await
+                    .ok()?
+                    .text()
+                    .await
+                    .ok()?,
+            )?;
+            let added = c
+                .post(format!("{base}/cart/items"))
+                .form(&[
+                    ("code", "A51-1123K-FI"),
+                    ("quantity", "1"),
+                    ("csrf_token", &token),
+                ])
+                .send()
+                .await
+                .ok()?;
+            (added.status() == 303).then_some(())?;
+            let details = [
+                ("firstname", "Crash"),
+                ("lastname", "Test"),
+                ("email", email.as_str()),
+                ("address", "1 rue"),
+                ("zip", "75001"),
+                ("city", "Paris"),
+                ("country", "FR"),
+                ("csrf_token", &token),
+            ];
+            let saved = c
+                .post(format!("{base}/checkout/customer"))
+                .form(&details)
+                .send()
+                .await
+                .ok()?;
+            (saved.status() == 303).then_some(())?;
+            let placed = c
+                .post(format!("{base}/checkout/order"))
+                .form(&[
+                    ("accept_terms", "1"),
+                    ("paymode", "test"),
+                    ("csrf_token", &token),
+                ])
+                .send()
+                .await
+                .ok()?;
+            let gateway = placed.headers().get("location")?.to_str().ok()?.to_owned();
+            Some(gateway.trim_start_matches("/payment/test/").to_owned())
+        };
+        let Some(public_id) = attempt.await else {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            continue;
+        };
+        // The provider: one signed notification, redelivered until the shop acknowledges it.
+        let amount: i64 = 172_800; // 1 440.00 + 20 % VAT (demo catalogue)
+        let (signature, body) = lms_shop::services::payment::notification_for(
+            SECRET.as_bytes(),
+            &public_id,
+            amount,
+            true,
+        );
+        loop {
+            let sent = reqwest::Client::new()
+                .post(format!("{base}/payment/test/notify"))
+                .header("x-signature", &signature)
+                .body(body.clone())
+                .timeout(Duration::from_secs(10))
+                .send()
+                .await;
+            match sent {
+                Ok(r) if r.status() == 200 => return public_id,
+                Ok(r) if r.status().is_client_error() => {
+                    panic!("notification refused: {}", r.status())
+                }
+                _ => tokio::time::sleep(Duration::from_millis(50)).await,
+            }
+        }
+    }
+}
+
+#[tokio::test]
+async fn two_hundred_paid_checkouts_survive_random_sigkills() {
+    let (db_url, db) = fresh_database().await;
+    lms_shop::demo::seed(&db).await.unwrap();
+    lms_shop::operators::ensure(&db, "ops@example.org", "ops-password-1")
+        .await
+        .unwrap();
+    let port = free_port();
+    let base = format!("http://127.0.0.1:{port}");
+    let server = Arc::new(std::sync::Mutex::new(start_server(&db_url, port)));
+    wait_healthy(&base).await;
+
+    let done = Arc::new(AtomicBool::new(false));
+    let kills = Arc::new(AtomicUsize::new(0));
+    let killer = {
+        let (server, done, kills, db_url, base) = (
+            Arc::clone(&server),
+            Arc::clone(&done),
+            Arc::clone(&kills),
+            db_url.clone(),
+            base.clone(),
+        );
+        tokio::spawn(async move {
+            while !done.load(Ordering::Relaxed) {
+                let pause = rand::thread_rng().gen_range(200..900);
+                tokio::time::sleep(Duration::from_millis(pause)).await;
+                {
+                    let mut child = server.lock().unwrap();
+                    child.kill().unwrap(); // SIGKILL
+                    child.wait().unwrap();
+                    kills.fetch_add(1, Ordering::Relaxed);
+                    *child = start_server(&db_url, port);
+                }
+                wait_healthy(&base).await;
+            }
+        })
+    };
+
+    let next = Arc::new(AtomicUsize::new(0));
+    let mut buyers = Vec::new();
+    for _ in 0..8 {
+        let (next, base) = (Arc::clone(&next), base.clone());
+        buyers.push(tokio::spawn(async move {
+            let mut paid = Vec::new();
+            loop {
+                let n = next.fetch_add(1, Ordering::Relaxed);
+                if n >= 200 {
+                    return paid;
+                }
+                paid.push(checkout(&base, n).await);
+            }
+        }));
+    }
+    let mut paid = Vec::new();
+    for b in buyers {
+        paid.extend(b.await.unwrap());
+    }
+    done.store(true, Ordering::Relaxed);
+    killer.await.unwrap();
+    wait_healthy(&base).await;
+    assert!(
+        kills.load(Ordering::Relaxed) >= 3,
+        "the server was killed {} times",
+        kills.load(Ordering::Relaxed)
+    );
+    assert_eq!(paid.len(), 200);
+
+    // The recovery worker finishes what a kill interrupted.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let left: i64 = sqlx::query_scalar("SELECT count(*) FROM bills WHERE state = 'PAID'")
+            .fetch_one(&db)
+            .await
+            .unwrap();
+        if left == 0 {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{left} paid bills never produced"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    for public_id in &paid {
+        let (state, seats, completions): (String, i64, i64) = sqlx::query_as(
+            "SELECT b.state, (SELECT count(*) FROM product_instances p WHERE p.bill_id = b.id),
+                    (SELECT count(*) FROM bill_events e WHERE e.bill_id = b.id AND e.to_state = 'COMPLETE')
+             FROM bills b WHERE b.public_id = $1",
+        )
+        .bind(public_id)
+        .fetch_one(&db)
+        .await
+        .unwrap();
+        assert_eq!(
+            (state.as_str(), seats, completions),
+            ("COMPLETE", 5, 1),
+            "bill {public_id}"
+        );
+    }
+    // Retried orders may leave unpaid bills behind; no paid bill is anything but complete.
+    let not_complete: i64 = sqlx::query_scalar("SELECT count(*) FROM bills b WHERE state <> 'COMPLETE' AND EXISTS (SELECT 1 FROM payment_notifications n WHERE n.bill_id = b.id)")
+        .fetch_one(&db)
+        .await
+        .unwrap();
+    assert_eq!(not_complete, 0);
+    let total_seats: i64 = sqlx::query_scalar("SELECT count(*) FROM product_instances")
+        .fetch_one(&db)
+        .await
+        .unwrap();
+    let complete: i64 = sqlx::query_scalar("SELECT count(*) FROM bills WHERE state = 'COMPLETE'")
+        .fetch_one(&db)
+        .await
+        .unwrap();
+    assert_eq!(total_seats, complete * 5);
+    let duplicate_enrolments: i64 = sqlx::query_scalar(
+        "SELECT count(*) - count(DISTINCT (course_id, user_id)) FROM enrolments",
+    )
+    .fetch_one(&db)
+    .await
+    .unwrap();
+    assert_eq!(duplicate_enrolments, 0);
+    // Exactly one delivery mail per completed bill, one welcome mail per buyer, none lost.
+    let delivered: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM outbox WHERE subject LIKE '%is delivered'")
+            .fetch_one(&db)
+            .await
+            .unwrap();
+    assert_eq!(delivered, complete);
+    let per_buyer: Vec<(String, i64)> = sqlx::query_as("SELECT recipient, count(*) FROM outbox WHERE subject LIKE '%your account' GROUP BY recipient HAVING count(*) <> 1")
+        .fetch_all(&db)
+        .await
+        .unwrap();
+    assert!(per_buyer.is_empty(), "{per_buyer:?}");
+    let welcomed: i64 = sqlx::query_scalar(
+        "SELECT count(DISTINCT recipient) FROM outbox WHERE subject LIKE '%your account'",
+    )
+    .fetch_one(&db)
+    .await
+    .unwrap();
+    let buyers: i64 = sqlx::query_scalar(
+        "SELECT count(DISTINCT b.customer_id) FROM bills b WHERE b.state = 'COMPLETE'",
+    )
+    .fetch_one(&db)
+    .await
+    .unwrap();
+    assert_eq!(welcomed, buyers);
+    let mut child = server.lock().unwrap();
+    child.kill().unwrap();
+    child.wait().unwrap();
+    println!(
+        "200 paid checkouts, {} SIGKILLs, {complete} complete bills, {total_seats} seats",
+        kills.load(Ordering::Relaxed)
+    );
+}
+
+#[tokio::test]
+async fn the_app_answers_503_while_postgresql_restarts_and_recovers_alone() {
+    let dir = std::env::temp_dir().join(format!("lms-shop-pg-restart-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let pg = lms_shop::embedded_pg::EmbeddedPg::start(&dir).unwrap();
+    lms_shop::embedded_pg::ensure_database(pg.url())
+        .await
+        .unwrap();
+    let url = pg.url().to_owned();
+    let db = lms_shop::startup::connect(&url).await.unwrap();
+    lms_shop::startup::migrate(&db).await.unwrap();
+    let app = helpers::spawn_on(url.clone(), db.clone()).await;
+    let c = reqwest::Client::new();
+    assert_eq!(
+        c.get(app.url("/healthz")).send().await.unwrap().status(),
+        200
+    );
+
+    // Load in the background the whole time.
+    let stop = Arc::new(AtomicBool::new(false));
+    let statuses = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let load = {
+        let (stop, statuses, url) = (
+            Arc::clone(&stop),
+            Arc::clone(&statuses),
+            app.url("/checkout/done/no-such-bill"),
+        );
+        tokio::spawn(async move {
+            let c = reqwest::Client::new();
+            while !stop.load(Ordering::Relaxed) {
+                if let Ok(r) = c.get(&url).send().await {
+                    statuses.lock().unwrap().push(r.status().as_u16());
+                }
+            }
+        })
+    };
+
+    pg.stop().unwrap();
+    let during = c.get(app.url("/healthz")).send().await.unwrap();
+    assert_eq!(during.status(), 503);
+    let page = c
+        .get(app.url("/checkout/done/no-such-bill"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), 503);
+    assert!(
+        page.text()
+            .await
+            .unwrap()
+            .contains("cannot reach its database")
+    );
+
+    let pg = lms_shop::embedded_pg::EmbeddedPg::start(&dir).unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        if c.get(app.url("/healthz")).send().await.unwrap().status() == 200 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the app did not recover");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    // Pages work again, from the same app process.
+    assert_eq!(
+        c.get(app.url("/checkout/done/no-such-bill"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        404
+    );
+    stop.store(true, Ordering::Relaxed);
+    load.await.unwrap();
+    let seen = statuses.lock().unwrap().clone();
+    assert!(
+        seen.contains(&503) && seen.contains(&404),
+        "load saw the outage and the recovery"
+    );
+    assert!(
+        seen.iter().all(|s| *s == 503 || *s == 404),
+        "no other answer under the outage: {:?}",
+        seen.iter()
+            .filter(|s| **s != 503 && **s != 404)
+            .collect::<Vec<_>>()
+    );
+    app.stop().await;
+    db.close().await;
+    pg.stop().unwrap();
+    let _ = std::fs::remove_dir_all(&dir);
+}

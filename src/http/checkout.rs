@@ -329,12 +329,6 @@ struct DonePage {
 }
 
 impl DonePage {
-    fn state_label(&self) -> String {
-        self.page
-            .t(&format!("bill.state.{}", self.bill.state))
-            .into_owned()
-    }
-
     fn transfer_instructions(&self) -> String {
         let total = format!("{} {}", self.total, self.bill.currency);
         self.page.tf(

@@ -62,6 +62,32 @@ impl Page {
         self.user.as_ref().map_or("", |u| u.name.as_str())
     }
 
+    /// An amount stored in minor units, for display.
+    pub fn money(&self, minor: &i64) -> crate::domain::Money {
+        crate::domain::Money::from_minor(*minor)
+    }
+
+    /// A tax rate stored in basis points, as a percentage (`20`, `5.5`).
+    pub fn rate(&self, basis_points: &i32) -> String {
+        u32::try_from(*basis_points)
+            .ok()
+            .and_then(crate::domain::TaxRate::from_basis_points)
+            .map(|r| r.to_string())
+            .unwrap_or_default()
+    }
+
+    pub fn bill_state(&self, state: &str) -> String {
+        self.t(&format!("bill.state.{state}")).into_owned()
+    }
+
+    pub fn seat_state(&self, state: &str) -> String {
+        self.t(&format!("seat.state.{state}")).into_owned()
+    }
+
+    pub fn product_status(&self, status: &str) -> String {
+        self.t(&format!("status.{status}")).into_owned()
+    }
+
     /// `2026/11/22 14:05`, the seed's format (UTC).
     pub fn datetime(&self, t: &time::OffsetDateTime) -> String {
         format!(

@@ -14,11 +14,11 @@ use crate::domain::countries::COUNTRIES;
 use crate::domain::customer::{CustomerDetails, CustomerForm};
 use crate::domain::form::FieldErrors;
 use crate::domain::seat::SeatState;
-use crate::domain::{Email, Money, SeatReference, TaxRate};
+use crate::domain::{Email, SeatReference};
 use crate::error::{AppError, AppResult};
 use crate::http::context::{Page, flash};
 use crate::http::extract::RequireUser;
-use crate::http::render::{html, html_status};
+use crate::http::render::{html, html_status, uploaded_csv};
 use crate::services::seats::{self as seat_service, AssignError, Assigner, Learner};
 use crate::state::AppState;
 use crate::store::bills::{self, Bill, Item};
@@ -66,10 +66,6 @@ struct SpacePage {
 }
 
 impl SpacePage {
-    fn money(&self, minor: &i64) -> Money {
-        Money::from_minor(*minor)
-    }
-
     fn states(&self) -> [&'static str; 4] {
         SeatState::ALL.map(SeatState::as_str)
     }
@@ -186,26 +182,6 @@ struct BillPage {
     items: Vec<Item>,
 }
 
-impl BillPage {
-    fn money(&self, minor: &i64) -> Money {
-        Money::from_minor(*minor)
-    }
-
-    fn rate(&self, bp: &i32) -> String {
-        u32::try_from(*bp)
-            .ok()
-            .and_then(TaxRate::from_basis_points)
-            .map(|r| r.to_string())
-            .unwrap_or_default()
-    }
-
-    fn state_label(&self) -> String {
-        self.page
-            .t(&format!("bill.state.{}", self.bill.state))
-            .into_owned()
-    }
-}
-
 /// `{bill}` is the bill's public id; another customer's bill is a 404.
 pub async fn bill(
     State(state): State<AppState>,
@@ -240,12 +216,6 @@ struct ProductPage {
 }
 
 impl ProductPage {
-    fn state_label(&self) -> String {
-        self.page
-            .t(&format!("seat.state.{}", self.seat.state))
-            .into_owned()
-    }
-
     fn state(&self) -> SeatState {
         self.seat.state.parse().unwrap_or(SeatState::Locked)
     }
@@ -510,23 +480,10 @@ pub async fn bulk_upload(
     RequireUser(user): RequireUser,
     session: Session,
     page: Page,
-    mut multipart: Multipart,
+    multipart: Multipart,
 ) -> AppResult<Response> {
     let customer = require_customer(&state, &user).await?;
-    let mut data = Vec::new();
-    while let Some(field) = multipart
-        .next_field()
-        .await
-        .map_err(|_| AppError::bad_request("errors.bad_form"))?
-    {
-        if field.name() == Some("csv") {
-            data = field
-                .bytes()
-                .await
-                .map_err(|_| AppError::bad_request("errors.bad_form"))?
-                .to_vec();
-        }
-    }
+    let data = uploaded_csv(multipart).await?;
     let lines = match bulk::parse(&data) {
         Ok(lines) => lines,
         Err(key) => {

@@ -14,6 +14,17 @@ pub fn html_status(status: StatusCode, template: impl Template) -> AppResult<Res
     Ok((status, Html(template.render()?)).into_response())
 }
 
+/// The bytes of the `csv` file field of a multipart upload (empty when absent).
+pub async fn uploaded_csv(mut multipart: axum::extract::Multipart) -> AppResult<Vec<u8>> {
+    let unreadable = || crate::error::AppError::bad_request("errors.bad_form");
+    while let Some(field) = multipart.next_field().await.map_err(|_| unreadable())? {
+        if field.name() == Some("csv") {
+            return Ok(field.bytes().await.map_err(|_| unreadable())?.to_vec());
+        }
+    }
+    Ok(Vec::new())
+}
+
 /// Only same-site paths are followed after login: `//evil.example` and `https://…` are not.
 pub fn safe_next(next: Option<&str>) -> String {
     match next {

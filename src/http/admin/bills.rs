@@ -6,7 +6,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 use tower_sessions::Session;
 
-use crate::domain::{BillState, Money, TaxRate};
+use crate::domain::BillState;
 use crate::error::{AppError, AppResult};
 use crate::http::context::{Page, flash};
 use crate::http::extract::RequireOperator;
@@ -33,10 +33,6 @@ struct ListPage {
 impl ListPage {
     fn states(&self) -> [&'static str; 8] {
         BillState::ALL.map(BillState::as_str)
-    }
-
-    fn money(&self, minor: &i64) -> Money {
-        Money::from_minor(*minor)
     }
 
     fn next_query(&self, delta: i64) -> String {
@@ -98,24 +94,6 @@ struct DetailPage {
 }
 
 impl DetailPage {
-    fn money(&self, minor: &i64) -> Money {
-        Money::from_minor(*minor)
-    }
-
-    fn rate(&self, bp: &i32) -> String {
-        u32::try_from(*bp)
-            .ok()
-            .and_then(TaxRate::from_basis_points)
-            .map(|r| r.to_string())
-            .unwrap_or_default()
-    }
-
-    fn state_label(&self) -> String {
-        self.page
-            .t(&format!("bill.state.{}", self.bill.state))
-            .into_owned()
-    }
-
     fn can_mark_paid(&self) -> bool {
         self.bill.state().awaits_payment()
     }
@@ -174,6 +152,43 @@ async fn say_outcome(session: &Session, page: &Page, outcome: Outcome) -> AppRes
     flash(session, message).await
 }
 
+/// When an operator may put a bill in PAID, and what is said otherwise.
+struct PayRule {
+    allowed: fn(BillState) -> bool,
+    refusal: &'static str,
+    note: &'static str,
+}
+
+const OFFLINE_PAYMENT: PayRule = PayRule {
+    allowed: BillState::awaits_payment,
+    refusal: "admin.bill_not_awaiting",
+    note: "payment received (marked by an operator)",
+};
+const RETRY: PayRule = PayRule {
+    allowed: |s| s == BillState::Failed,
+    refusal: "admin.bill_not_failed",
+    note: "production retried by an operator",
+};
+
+/// Puts a bill in PAID (when the rule allows its state) and produces it.
+async fn pay_and_produce(
+    state: &AppState,
+    session: &Session,
+    page: &Page,
+    id: i64,
+    rule: &PayRule,
+    actor: &str,
+) -> AppResult<Response> {
+    let bill = load(state, id).await?;
+    if !(rule.allowed)(bill.state()) {
+        return Err(AppError::Conflict(page.t(rule.refusal).into_owned()));
+    }
+    payment::mark_paid(state, id, rule.note, actor).await?;
+    let outcome = production::produce(state, id, Wait::Yes).await?;
+    say_outcome(session, page, outcome).await?;
+    Ok(back(id))
+}
+
 /// An offline payment arrived: PAID, then produced.
 pub async fn mark_paid(
     State(state): State<AppState>,
@@ -182,24 +197,10 @@ pub async fn mark_paid(
     page: Page,
     Path(id): Path<i64>,
 ) -> AppResult<Response> {
-    let bill = load(&state, id).await?;
-    if !bill.state().awaits_payment() {
-        return Err(AppError::Conflict(
-            page.t("admin.bill_not_awaiting").into_owned(),
-        ));
-    }
-    payment::mark_paid(
-        &state,
-        id,
-        "payment received (marked by an operator)",
-        &op.email,
-    )
-    .await?;
-    let outcome = production::produce(&state, id, Wait::Yes).await?;
-    say_outcome(&session, &page, outcome).await?;
-    Ok(back(id))
+    pay_and_produce(&state, &session, &page, id, &OFFLINE_PAYMENT, &op.email).await
 }
 
+/// A failed production, tried again once the operator fixed its cause.
 pub async fn retry(
     State(state): State<AppState>,
     RequireOperator(op): RequireOperator,
@@ -207,16 +208,7 @@ pub async fn retry(
     page: Page,
     Path(id): Path<i64>,
 ) -> AppResult<Response> {
-    let bill = load(&state, id).await?;
-    if bill.state() != BillState::Failed {
-        return Err(AppError::Conflict(
-            page.t("admin.bill_not_failed").into_owned(),
-        ));
-    }
-    payment::mark_paid(&state, id, "production retried by an operator", &op.email).await?;
-    let outcome = production::produce(&state, id, Wait::Yes).await?;
-    say_outcome(&session, &page, outcome).await?;
-    Ok(back(id))
+    pay_and_produce(&state, &session, &page, id, &RETRY, &op.email).await
 }
 
 pub async fn cancel(
@@ -284,12 +276,6 @@ struct CustomerPage {
     customer: Customer,
     bills: Vec<BillRow>,
     seats: i64,
-}
-
-impl CustomerPage {
-    fn money(&self, minor: &i64) -> Money {
-        Money::from_minor(*minor)
-    }
 }
 
 pub async fn customer(

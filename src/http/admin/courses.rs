@@ -14,7 +14,7 @@ use crate::domain::form::FieldErrors;
 use crate::error::{AppError, AppResult};
 use crate::http::context::{Page, flash};
 use crate::http::extract::RequireOperator;
-use crate::http::render::{html, html_status};
+use crate::http::render::{html, html_status, uploaded_csv};
 use crate::state::AppState;
 use crate::store::courses::{self, Course, CourseInput};
 
@@ -200,22 +200,9 @@ pub async fn import(
     RequireOperator(_): RequireOperator,
     session: Session,
     page: Page,
-    mut multipart: Multipart,
+    multipart: Multipart,
 ) -> AppResult<Response> {
-    let mut data = Vec::new();
-    while let Some(field) = multipart
-        .next_field()
-        .await
-        .map_err(|_| AppError::bad_request("errors.bad_form"))?
-    {
-        if field.name() == Some("csv") {
-            data = field
-                .bytes()
-                .await
-                .map_err(|_| AppError::bad_request("errors.bad_form"))?
-                .to_vec();
-        }
-    }
+    let data = uploaded_csv(multipart).await?;
     let existing: HashSet<String> = courses::all(&state.db)
         .await?
         .into_iter()

@@ -113,16 +113,6 @@ struct TaxesPage {
     errors: FieldErrors,
 }
 
-impl TaxesPage {
-    fn rate(&self, tax: &Tax) -> String {
-        u32::try_from(tax.rate_bp)
-            .ok()
-            .and_then(TaxRate::from_basis_points)
-            .map(|r| r.to_string())
-            .unwrap_or_default()
-    }
-}
-
 #[derive(Deserialize, Default, Clone)]
 #[serde(default)]
 pub struct TaxForm {

@@ -123,6 +123,15 @@ pub async fn flash(session: &Session, message: impl Into<String>) -> Result<(), 
     Ok(())
 }
 
+/// The pending flash message, removed once read. `remove` marks the session modified (a
+/// write to the store) even when the key is absent, so it is only called when there is one.
+async fn take_flash(session: &Session) -> Result<Option<String>, AppError> {
+    if session.get::<String>(FLASH).await?.is_none() {
+        return Ok(None);
+    }
+    Ok(session.remove::<String>(FLASH).await?)
+}
+
 impl FromRequestParts<AppState> for Page {
     type Rejection = AppError;
 
@@ -137,10 +146,7 @@ impl FromRequestParts<AppState> for Page {
             .map(|t| t.0.clone())
             .unwrap_or_default();
         let (user, flash) = match parts.extensions.get::<Session>() {
-            Some(session) => (
-                session.get::<SessionUser>(SESSION_USER).await?,
-                session.remove::<String>(FLASH).await?,
-            ),
+            Some(session) => (session.get::<SessionUser>(SESSION_USER).await?, take_flash(session).await?),
             None => (None, None),
         };
         let catalogue = state.catalogue.get(&state.db).await?;

@@ -13,8 +13,28 @@ const USAGE: &str = "usage: lms-shop [serve]            run the shop
        lms-shop add-operator EMAIL  create (or promote) an operator; the password is read
                                     from SHOP_OPERATOR_PASSWORD or generated and printed";
 
-#[tokio::main]
-async fn main() -> ExitCode {
+/// glibc raises its mmap threshold after freeing a large block, after which argon2's 19 MiB
+/// working memory stays in per-thread arenas instead of going back to the system. A fixed
+/// threshold keeps large blocks mmapped, so memory returns after each hash.
+fn keep_large_allocations_returnable() {
+    // SAFETY: mallopt only tunes the allocator; called once, before any other thread starts.
+    unsafe {
+        nix::libc::mallopt(nix::libc::M_MMAP_THRESHOLD, 1024 * 1024);
+    }
+}
+
+fn main() -> ExitCode {
+    keep_large_allocations_returnable();
+    match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(runtime) => runtime.block_on(async_main()),
+        Err(e) => {
+            eprintln!("lms-shop: cannot start the async runtime: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn async_main() -> ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(
             EnvFilter::try_from_default_env()

@@ -146,7 +146,10 @@ impl FromRequestParts<AppState> for Page {
             .map(|t| t.0.clone())
             .unwrap_or_default();
         let (user, flash) = match parts.extensions.get::<Session>() {
-            Some(session) => (session.get::<SessionUser>(SESSION_USER).await?, take_flash(session).await?),
+            Some(session) => (
+                session.get::<SessionUser>(SESSION_USER).await?,
+                take_flash(session).await?,
+            ),
             None => (None, None),
         };
         let catalogue = state.catalogue.get(&state.db).await?;

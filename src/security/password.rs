@@ -1,12 +1,20 @@
 //! Argon2id password hashes, computed off the async threads (tens of milliseconds of CPU).
 
+use std::sync::LazyLock;
+
 use anyhow::{Context, Result};
+use tokio::sync::Semaphore;
 use argon2::Argon2;
 use argon2::password_hash::{
     PasswordHash, PasswordHasher, PasswordVerifier, SaltString, rand_core::OsRng,
 };
 
+/// Each hash takes 19 MiB and a core for tens of milliseconds: at most two at a time, so a
+/// burst of logins queues instead of taking the machine's memory.
+static HASHING: LazyLock<Semaphore> = LazyLock::new(|| Semaphore::new(2));
+
 pub async fn hash(password: String) -> Result<String> {
+    let _permit = HASHING.acquire().await.context("hashing semaphore")?;
     tokio::task::spawn_blocking(move || {
         let salt = SaltString::generate(&mut OsRng);
         Argon2::default()
@@ -22,6 +30,7 @@ pub async fn hash(password: String) -> Result<String> {
 /// whose password was never set) a dummy hash is still checked, so that timing does not tell
 /// which accounts exist.
 pub async fn verify(password: String, stored: Option<String>) -> Result<bool> {
+    let _permit = HASHING.acquire().await.context("hashing semaphore")?;
     tokio::task::spawn_blocking(move || {
         let dummy = dummy_hash();
         let (hash, real) = match stored.as_deref() {

@@ -25,7 +25,10 @@ fn keep_large_allocations_returnable() {
 
 fn main() -> ExitCode {
     keep_large_allocations_returnable();
-    match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(runtime) => runtime.block_on(async_main()),
         Err(e) => {
             eprintln!("lms-shop: cannot start the async runtime: {e}");

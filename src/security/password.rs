@@ -3,11 +3,11 @@
 use std::sync::LazyLock;
 
 use anyhow::{Context, Result};
-use tokio::sync::Semaphore;
 use argon2::Argon2;
 use argon2::password_hash::{
     PasswordHash, PasswordHasher, PasswordVerifier, SaltString, rand_core::OsRng,
 };
+use tokio::sync::Semaphore;
 
 /// Each hash takes 19 MiB and a core for tens of milliseconds: at most two at a time, so a
 /// burst of logins queues instead of taking the machine's memory.

@@ -47,6 +47,13 @@ impl Locale {
     }
 }
 
+/// A translated text with its `%{name}` placeholders filled.
+pub fn fill(text: &str, args: &[(&str, &str)]) -> String {
+    args.iter().fold(text.to_owned(), |acc, (k, v)| {
+        acc.replace(&format!("%{{{k}}}"), v)
+    })
+}
+
 /// The supported language with the highest q-value in an Accept-Language header.
 fn best_accepted(header: &str) -> Option<Locale> {
     header

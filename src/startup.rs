@@ -83,7 +83,7 @@ pub struct Server {
 }
 
 impl Server {
-    /// Serves until `stop` (or the future returned by `stopped`) completes.
+    /// Starts serving on `listener`, with the background workers; runs until [`Server::stop`].
     pub async fn start(state: AppState, listener: TcpListener) -> Result<Server> {
         let addr = listener.local_addr()?;
         let (shutdown, rx) = watch::channel(false);

@@ -36,6 +36,14 @@ impl PriceTiers {
         Ok(PriceTiers { base, tiers })
     }
 
+    /// One price whatever the quantity.
+    pub fn flat(base: Money) -> Self {
+        PriceTiers {
+            base,
+            tiers: Vec::new(),
+        }
+    }
+
     pub fn base(&self) -> Money {
         self.base
     }

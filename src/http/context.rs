@@ -10,7 +10,7 @@ use tower_sessions::Session;
 
 use crate::error::AppError;
 use crate::http::csrf::CsrfToken;
-use crate::i18n::Locale;
+use crate::i18n::{Locale, fill};
 use crate::state::AppState;
 
 /// Kept in the session at sign-in, for the navigation only: authorisation always re-reads
@@ -109,12 +109,6 @@ impl Page {
     pub fn current(&self, prefix: &str) -> bool {
         self.path == prefix || self.path.starts_with(&format!("{prefix}/"))
     }
-}
-
-pub fn fill(text: &str, args: &[(&str, &str)]) -> String {
-    args.iter().fold(text.to_owned(), |acc, (k, v)| {
-        acc.replace(&format!("%{{{k}}}"), v)
-    })
 }
 
 /// Sets a message shown once on the next page.

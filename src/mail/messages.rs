@@ -1,7 +1,7 @@
 //! The texts of the mails the shop sends, in the recipient's language.
 
-use crate::http::context::fill;
 use crate::i18n::Locale;
+use crate::i18n::fill;
 
 pub struct Message {
     pub subject: String,

@@ -229,11 +229,11 @@ async fn produce_item(
 pub fn describe(locale: Locale, item: &Item, produced: &Produced) -> String {
     let product = format!("[{}] {}", item.code, item.name);
     match produced {
-        Produced::Seats(n) => crate::http::context::fill(
+        Produced::Seats(n) => crate::i18n::fill(
             &locale.t("checkout.produced_seats"),
             &[("count", &n.to_string()), ("product", &product)],
         ),
-        Produced::Enrolment { course } => crate::http::context::fill(
+        Produced::Enrolment { course } => crate::i18n::fill(
             &locale.t("checkout.produced_enrolment"),
             &[("course", course), ("product", &product)],
         ),

@@ -49,17 +49,8 @@ impl Product {
         .collect();
         // Stored tiers were validated on save; should a hand-edited row be inconsistent, the
         // base price alone is the safe reading.
-        PriceTiers::new(Money::from_minor(self.price1), tiers.clone())
-            .or_else(|_| PriceTiers::new(Money::from_minor(self.price1), Vec::new()))
-            .unwrap_or_else(|_| unreachable_tiers())
-    }
-}
-
-fn unreachable_tiers() -> PriceTiers {
-    // An empty tier list is always valid; kept as a function so no `expect` sits on a request path.
-    match PriceTiers::new(Money::ZERO, Vec::new()) {
-        Ok(t) => t,
-        Err(_) => unreachable!("an empty tier list is valid"),
+        let base = Money::from_minor(self.price1);
+        PriceTiers::new(base, tiers).unwrap_or_else(|_| PriceTiers::flat(base))
     }
 }
 

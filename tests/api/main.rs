@@ -6,5 +6,6 @@ mod auth;
 mod basics;
 mod catalogue;
 mod checkout;
+mod mail;
 mod seats;
 mod security;

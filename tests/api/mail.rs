@@ -29,15 +29,17 @@ async fn fake_smtp(fail_first: usize) -> (u16, Arc<Mutex<Vec<String>>>) {
                 while let Ok(Some(line)) = lines.next_line().await {
                     if let Some(body) = data.as_mut() {
                         if line == "." {
-                            let mut left = failures.lock().unwrap();
-                            let reply: &[u8] = if *left > 0 {
-                                *left -= 1;
-                                b"451 try again later\r\n"
-                            } else {
-                                store.lock().unwrap().push(std::mem::take(body));
-                                b"250 queued\r\n"
+                            // The guards end inside this block, before any await.
+                            let reply: &[u8] = {
+                                let mut left = failures.lock().unwrap();
+                                if *left > 0 {
+                                    *left -= 1;
+                                    b"451 try again later\r\n"
+                                } else {
+                                    store.lock().unwrap().push(std::mem::take(body));
+                                    b"250 queued\r\n"
+                                }
                             };
-                            drop(left);
                             data = None;
                             write.write_all(reply).await.unwrap();
                         } else {

@@ -6,9 +6,9 @@ use time::OffsetDateTime;
 use crate::domain::BillState;
 use crate::security::signature::{self, SignatureError};
 use crate::security::tokens::random_id;
-use crate::services::production::{self, Wait};
+use crate::services::production;
 use crate::state::AppState;
-use crate::store::bills;
+use crate::store::bills::{self, Bill};
 
 #[derive(Debug, thiserror::Error)]
 pub enum NotifyError {
@@ -100,6 +100,14 @@ pub async fn receive(
             )
             .await
             .map_err(anyhow::Error::from)?;
+            // Produced in the same transaction: the buyer's confirmation shows what was
+            // delivered, and a crash before the commit loses nothing the provider will not
+            // send again.
+            let paid = Bill {
+                state: BillState::Paid.as_str().to_owned(),
+                ..bill.clone()
+            };
+            production::produce_locked(&mut tx, state, &paid).await?;
             Received::Paid
         }
         ("declined", BillState::Placed) => {
@@ -118,13 +126,7 @@ pub async fn receive(
         _ => return Err(NotifyError::BadBody),
     };
     tx.commit().await?;
-    if outcome == Received::Paid {
-        // Produced now so the buyer's confirmation page shows it; should this fail or the
-        // process die here, the recovery worker produces the paid bill later.
-        if let Err(e) = production::produce(state, bill.id, Wait::Yes).await {
-            tracing::error!(bill = bill.id, error = %e, "production after payment failed; will be retried");
-        }
-    }
+    state.mail_queued.notify_one();
     Ok(outcome)
 }
 

@@ -8,7 +8,7 @@
 use std::time::Duration;
 
 use anyhow::{Context, bail};
-use sqlx::PgConnection;
+use sqlx::{Acquire, PgConnection, Postgres, Transaction};
 use tokio::sync::watch;
 
 use crate::domain::handler_params::HandlerParams;
@@ -55,32 +55,40 @@ pub async fn produce(state: &AppState, bill_id: i64, wait: Wait) -> anyhow::Resu
     if bill.state() != BillState::Paid {
         return Ok(Outcome::NothingToDo);
     }
-    match deliver(&mut tx, state, &bill).await {
+    let outcome = produce_locked(&mut tx, state, &bill).await?;
+    tx.commit().await?;
+    state.mail_queued.notify_one();
+    Ok(outcome)
+}
+
+/// Produces a PAID bill the caller has locked, in the caller's transaction (the payment
+/// notification commits its payment and the production together). Delivery runs in a
+/// savepoint: on failure it is rolled back and the bill goes FAILED, payment kept.
+pub async fn produce_locked(
+    tx: &mut Transaction<'_, Postgres>,
+    state: &AppState,
+    bill: &Bill,
+) -> anyhow::Result<Outcome> {
+    let mut savepoint = tx.begin().await?;
+    match deliver(&mut savepoint, state, bill).await {
         Ok(summary) => {
             bills::transition(
-                &mut tx,
-                &bill,
+                &mut savepoint,
+                bill,
                 BillState::Complete,
                 &summary.join("; "),
                 "production",
             )
             .await?;
-            tx.commit().await?;
-            state.mail_queued.notify_one();
+            savepoint.commit().await?;
             tracing::info!(bill = %bill.reference(), "bill produced");
             Ok(Outcome::Completed)
         }
         Err(e) => {
-            tx.rollback().await?;
+            savepoint.rollback().await?;
             let reason = format!("{e:#}");
             tracing::warn!(bill = %bill.reference(), %reason, "production failed");
-            let mut tx = state.db.begin().await?;
-            if let Some(bill) = bills::lock(&mut tx, bill_id).await?
-                && bill.state() == BillState::Paid
-            {
-                bills::transition(&mut tx, &bill, BillState::Failed, &reason, "production").await?;
-            }
-            tx.commit().await?;
+            bills::transition(tx, bill, BillState::Failed, &reason, "production").await?;
             Ok(Outcome::Failed(reason))
         }
     }

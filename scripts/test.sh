@@ -29,4 +29,4 @@ trap 'scripts/test-pg.sh stop' EXIT
 psql -qAt "$TEST_DATABASE_URL" -c "SELECT datname FROM pg_database WHERE datname LIKE 'test\_%'" |
   while read -r db; do psql -q "$TEST_DATABASE_URL" -c "DROP DATABASE IF EXISTS \"$db\"" >/dev/null; done
 
-cargo test --all-targets "$@"
+cargo test --lib --bins --tests "$@"

@@ -186,6 +186,18 @@ async fn get_loop(base: &str, path: &str, conns: usize) -> Stats {
     .await
 }
 
+/// The steps of a checkout, as timed by `checkout_timed`.
+const STEPS: [&str; 6] = [
+    "GET /login (token)",
+    "POST /cart/items",
+    "POST /checkout/customer",
+    "POST /checkout/order",
+    "POST pay (notify + production)",
+    "GET /checkout/done",
+];
+
+type StepSink = Arc<std::sync::Mutex<Vec<[Duration; 6]>>>;
+
 /// One complete purchase by a new customer; returns the bill's public id.
 async fn checkout(
     base: &str,
@@ -193,6 +205,23 @@ async fn checkout(
     code: &str,
     qty: &str,
 ) -> Option<(reqwest::Client, String)> {
+    checkout_timed(base, email, code, qty, None).await
+}
+
+/// The same, recording the duration of each step in `sink`.
+async fn checkout_timed(
+    base: &str,
+    email: &str,
+    code: &str,
+    qty: &str,
+    sink: Option<&StepSink>,
+) -> Option<(reqwest::Client, String)> {
+    let mut steps = [Duration::ZERO; 6];
+    let mut lap = Instant::now();
+    let mut mark = |i: usize| {
+        steps[i] = lap.elapsed();
+        lap = Instant::now();
+    };
     let c = client();
     let token = csrf(
         &c.get(format!("{base}/login"))
@@ -203,28 +232,27 @@ async fn checkout(
             .await
             .ok()?,
     );
+    mark(0);
     post(
         &c,
         format!("{base}/cart/items"),
         &[("code", code), ("quantity", qty), ("csrf_token", &token)],
     )
     .await;
-    post(
-        &c,
-        format!("{base}/checkout/customer"),
-        &[
-            ("firstname", "Load"),
-            ("lastname", "Test"),
-            ("email", email),
-            ("organisation", "Bench"),
-            ("address", "1 rue"),
-            ("zip", "75001"),
-            ("city", "Paris"),
-            ("country", "FR"),
-            ("csrf_token", &token),
-        ],
-    )
-    .await;
+    mark(1);
+    let details = [
+        ("firstname", "Load"),
+        ("lastname", "Test"),
+        ("email", email),
+        ("organisation", "Bench"),
+        ("address", "1 rue"),
+        ("zip", "75001"),
+        ("city", "Paris"),
+        ("country", "FR"),
+        ("csrf_token", &token),
+    ];
+    post(&c, format!("{base}/checkout/customer"), &details).await;
+    mark(2);
     let placed = post(
         &c,
         format!("{base}/checkout/order"),
@@ -235,6 +263,7 @@ async fn checkout(
         ],
     )
     .await;
+    mark(3);
     let gateway = placed.headers().get("location")?.to_str().ok()?.to_owned();
     let public_id = gateway.trim_start_matches("/payment/test/").to_owned();
     let paid = post(
@@ -243,6 +272,7 @@ async fn checkout(
         &[("csrf_token", &token)],
     )
     .await;
+    mark(4);
     let done = paid.headers().get("location")?.to_str().ok()?.to_owned();
     let page = c
         .get(format!("{base}{done}"))
@@ -252,7 +282,28 @@ async fn checkout(
         .text()
         .await
         .ok()?;
+    mark(5);
+    if let Some(sink) = sink
+        && let Ok(mut all) = sink.lock()
+    {
+        all.push(steps);
+    }
     page.contains("unassigned seats").then_some((c, public_id))
+}
+
+/// p50 of each checkout step, in milliseconds.
+fn step_medians(sink: &StepSink) -> Vec<(&'static str, f64)> {
+    let all = sink.lock().map(|a| a.clone()).unwrap_or_default();
+    (0..STEPS.len())
+        .map(|i| {
+            let mut v: Vec<Duration> = all.iter().map(|s| s[i]).collect();
+            v.sort();
+            (
+                STEPS[i],
+                v.get(v.len() / 2).map_or(0.0, |d| d.as_secs_f64() * 1000.0),
+            )
+        })
+        .collect()
 }
 
 #[tokio::main]
@@ -321,16 +372,22 @@ async fn main() {
     let shop = get_loop(&base, "/shop", 32).await;
 
     let counter = Arc::new(AtomicU64::new(0));
+    let steps: StepSink = Arc::default();
     let checkouts = {
-        let (base, counter) = (base.clone(), Arc::clone(&counter));
+        let (base, counter, steps) = (base.clone(), Arc::clone(&counter), Arc::clone(&steps));
         hammer(16, SECONDS, move |w, i| {
-            let (base, n) = (base.clone(), counter.fetch_add(1, Ordering::Relaxed));
+            let (base, n, sink) = (
+                base.clone(),
+                counter.fetch_add(1, Ordering::Relaxed),
+                Arc::clone(&steps),
+            );
             async move {
-                checkout(
+                checkout_timed(
                     &base,
                     &format!("buyer{w}-{i}-{n}@bench.example.org"),
                     "A51-1123K-FI",
                     "1",
+                    Some(&sink),
                 )
                 .await
                 .is_some()
@@ -564,6 +621,12 @@ async fn main() {
             "| start to first answer, embedded, {label} | {:.0} ms | — | — |",
             t.as_secs_f64() * 1000.0
         );
+    }
+    println!("\ncheckout steps under load (p50 of each, 16 buyers):\n");
+    println!("| step | p50 |");
+    println!("|---|---|");
+    for (step, ms) in step_medians(&steps) {
+        println!("| {step} | {ms:.1} ms |");
     }
     drop(server);
     db.close().await;

@@ -162,18 +162,20 @@ where
 }
 
 async fn get_loop(base: &str, path: &str, conns: usize) -> Stats {
-    let url = format!("{base}{path}");
-    let clients: Arc<Vec<reqwest::Client>> = Arc::new(
-        (0..conns)
-            .map(|_| {
-                reqwest::Client::builder()
-                    .redirect(Policy::none())
-                    .build()
-                    .unwrap()
-            })
-            .collect(),
-    );
-    hammer(conns, SECONDS, move |w, _| {
+    let clients = (0..conns)
+        .map(|_| {
+            reqwest::Client::builder()
+                .redirect(Policy::none())
+                .build()
+                .unwrap()
+        })
+        .collect();
+    get_loop_with(Arc::new(clients), format!("{base}{path}"), SECONDS).await
+}
+
+/// GETs `url` for `seconds`, one task per client (each its own cookies, so its own session).
+async fn get_loop_with(clients: Arc<Vec<reqwest::Client>>, url: String, seconds: u64) -> Stats {
+    hammer(clients.len(), seconds, move |w, _| {
         let (c, url) = (clients[w].clone(), url.clone());
         async move {
             c.get(url)
@@ -461,34 +463,13 @@ async fn main() {
         browsers.push(c);
     }
     let browsers = Arc::new(browsers);
-    let customer = {
-        let (browsers, url) = (Arc::clone(&browsers), format!("{base}/customer"));
-        hammer(8, SECONDS, move |w, _| {
-            let (c, url) = (browsers[w].clone(), url.clone());
-            async move {
-                c.get(url)
-                    .send()
-                    .await
-                    .map(|r| r.status() == 200)
-                    .unwrap_or(false)
-            }
-        })
-        .await
-    };
-    let customer_last_page = {
-        let (browsers, url) = (Arc::clone(&browsers), format!("{base}/customer?page=200"));
-        hammer(8, 3, move |w, _| {
-            let (c, url) = (browsers[w].clone(), url.clone());
-            async move {
-                c.get(url)
-                    .send()
-                    .await
-                    .map(|r| r.status() == 200)
-                    .unwrap_or(false)
-            }
-        })
-        .await
-    };
+    let customer = get_loop_with(Arc::clone(&browsers), format!("{base}/customer"), SECONDS).await;
+    let customer_last_page = get_loop_with(
+        Arc::clone(&browsers),
+        format!("{base}/customer?page=200"),
+        3,
+    )
+    .await;
 
     // Seat assignments: distinct seats, distinct new learners, 16 at a time.
     let refs: Arc<Vec<String>> = Arc::new(

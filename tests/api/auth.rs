@@ -134,22 +134,7 @@ async fn a_signed_in_customer_gets_404_from_the_back_office_and_anonymous_gets_t
     assert_eq!(anon.status, 303);
     assert_eq!(anon.location(), Some("/login?next=%2Fadmin%2Fmail"));
 
-    let email = lms_shop::domain::Email::parse("customer@example.org").unwrap();
-    let hash = lms_shop::security::password::hash("customer-password".into())
-        .await
-        .unwrap();
-    lms_shop::store::users::insert(
-        &app.db,
-        lms_shop::store::users::NewUser {
-            email: &email,
-            firstname: "C",
-            lastname: "U",
-            password_hash: Some(&hash),
-            is_operator: false,
-        },
-    )
-    .await
-    .unwrap();
+    create_user(&app, "customer@example.org", "customer-password").await;
     let client = client();
     assert_eq!(
         app.login_with(&client, "customer@example.org", "customer-password")

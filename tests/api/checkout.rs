@@ -110,6 +110,30 @@ async fn notify(app: &TestApp, signature: &str, body: &str) -> (u16, String) {
     (res.status().as_u16(), res.text().await.unwrap())
 }
 
+/// Delivers every `(signature, body)` notification at once; the answers' statuses.
+async fn notify_concurrently(app: &TestApp, notifications: Vec<(String, String)>) -> Vec<u16> {
+    let mut calls = Vec::new();
+    for (signature, body) in notifications {
+        let url = app.url("/payment/test/notify");
+        calls.push(tokio::spawn(async move {
+            reqwest::Client::new()
+                .post(url)
+                .header("x-signature", signature)
+                .body(body)
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .as_u16()
+        }));
+    }
+    let mut statuses = Vec::new();
+    for call in calls {
+        statuses.push(call.await.unwrap());
+    }
+    statuses
+}
+
 #[tokio::test]
 async fn the_same_notification_twice_or_ten_times_at_once_produces_once() {
     let app = spawn_app().await;
@@ -122,28 +146,8 @@ async fn the_same_notification_twice_or_ten_times_at_once_produces_once() {
         (200, "duplicate".into())
     );
 
-    let mut calls = Vec::new();
-    for _ in 0..10 {
-        let (app_url, signature, body) = (
-            app.url("/payment/test/notify"),
-            signature.clone(),
-            body.clone(),
-        );
-        calls.push(tokio::spawn(async move {
-            reqwest::Client::new()
-                .post(app_url)
-                .header("x-signature", signature)
-                .body(body)
-                .send()
-                .await
-                .unwrap()
-                .status()
-                .as_u16()
-        }));
-    }
-    for call in calls {
-        assert_eq!(call.await.unwrap(), 200);
-    }
+    let statuses = notify_concurrently(&app, vec![(signature, body); 10]).await;
+    assert_eq!(statuses, vec![200; 10]);
     assert_eq!(app.bill_state(&public_id).await, "COMPLETE");
     assert_eq!(
         app.count("SELECT count(*) FROM product_instances").await,
@@ -161,26 +165,13 @@ async fn the_same_notification_twice_or_ten_times_at_once_produces_once() {
 async fn ten_distinct_paid_notifications_at_once_still_produce_once() {
     let app = spawn_app().await;
     let (public_id, total) = placed_bill(&app).await;
-    let mut calls = Vec::new();
-    for _ in 0..10 {
-        let (signature, body) =
-            payment::notification_for(&app.state.gateway_key, &public_id, total, true);
-        let url = app.url("/payment/test/notify");
-        calls.push(tokio::spawn(async move {
-            reqwest::Client::new()
-                .post(url)
-                .header("x-signature", signature)
-                .body(body)
-                .send()
-                .await
-                .unwrap()
-                .status()
-                .as_u16()
-        }));
-    }
-    for call in calls {
-        assert_eq!(call.await.unwrap(), 200);
-    }
+    let notifications = (0..10)
+        .map(|_| payment::notification_for(&app.state.gateway_key, &public_id, total, true))
+        .collect();
+    assert_eq!(
+        notify_concurrently(&app, notifications).await,
+        vec![200; 10]
+    );
     assert_eq!(app.bill_state(&public_id).await, "COMPLETE");
     assert_eq!(
         app.count("SELECT count(*) FROM product_instances").await,

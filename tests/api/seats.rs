@@ -45,6 +45,46 @@ async fn assign(
     .await
 }
 
+/// Posts every `(reference, learner email)` assignment at once; the answers' statuses.
+async fn assign_concurrently(
+    app: &TestApp,
+    customer: &reqwest::Client,
+    course: &str,
+    jobs: Vec<(String, String)>,
+) -> Vec<u16> {
+    let token = app.csrf_for(customer).await;
+    let mut tasks = Vec::new();
+    for (reference, email) in jobs {
+        let (c, url, token, course) = (
+            customer.clone(),
+            app.url(&format!("/customer/products/{reference}/assign")),
+            token.clone(),
+            course.to_owned(),
+        );
+        tasks.push(tokio::spawn(async move {
+            let form = [
+                ("course", course.as_str()),
+                ("email", &email),
+                ("firstname", "R"),
+                ("lastname", "C"),
+                ("csrf_token", &token),
+            ];
+            c.post(url)
+                .form(&form)
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .as_u16()
+        }));
+    }
+    let mut statuses = Vec::new();
+    for t in tasks {
+        statuses.push(t.await.unwrap());
+    }
+    statuses
+}
+
 async fn seat_state(app: &TestApp, reference: &str) -> String {
     sqlx::query_scalar("SELECT s.state FROM seat_states s JOIN product_instances pi ON pi.id = s.id WHERE pi.reference = $1")
         .bind(reference)
@@ -346,36 +386,10 @@ async fn twenty_concurrent_assignments_of_one_seat_enrol_exactly_one_learner() {
     app.seat_catalogue().await;
     let (customer, refs) = customer_with_seats(&app, "race@example.org").await;
     let a1 = course_id(&app, "X-A1").await;
-    let token = app.csrf_for(&customer).await;
-    let mut tasks = Vec::new();
-    for i in 0..20 {
-        let (c, url, token, a1) = (
-            customer.clone(),
-            app.url(&format!("/customer/products/{}/assign", refs[0])),
-            token.clone(),
-            a1.clone(),
-        );
-        tasks.push(tokio::spawn(async move {
-            let email = format!("racer{i}@example.org");
-            c.post(url)
-                .form(&[
-                    ("course", a1.as_str()),
-                    ("email", &email),
-                    ("firstname", "R"),
-                    ("lastname", "C"),
-                    ("csrf_token", &token),
-                ])
-                .send()
-                .await
-                .unwrap()
-                .status()
-                .as_u16()
-        }));
-    }
-    let mut statuses = Vec::new();
-    for t in tasks {
-        statuses.push(t.await.unwrap());
-    }
+    let jobs = (0..20)
+        .map(|i| (refs[0].clone(), format!("racer{i}@example.org")))
+        .collect();
+    let statuses = assign_concurrently(&app, &customer, &a1, jobs).await;
     assert_eq!(
         statuses.iter().filter(|s| **s == 303).count(),
         1,
@@ -400,38 +414,16 @@ async fn fifty_concurrent_assignments_across_ten_seats_assign_exactly_ten() {
     app.seat_catalogue().await;
     let (customer, refs) = customer_with_seats(&app, "crowd@example.org").await;
     let a1 = course_id(&app, "X-A1").await;
-    let token = app.csrf_for(&customer).await;
-    let mut tasks = Vec::new();
-    for i in 0..50 {
-        let (c, url, token, a1) = (
-            customer.clone(),
-            app.url(&format!("/customer/products/{}/assign", refs[i % 10])),
-            token.clone(),
-            a1.clone(),
-        );
-        tasks.push(tokio::spawn(async move {
-            let email = format!("learner{i}@crowd.example.org");
-            c.post(url)
-                .form(&[
-                    ("course", a1.as_str()),
-                    ("email", &email),
-                    ("firstname", "C"),
-                    ("lastname", "R"),
-                    ("csrf_token", &token),
-                ])
-                .send()
-                .await
-                .unwrap()
-                .status()
-                .as_u16()
-        }));
-    }
-    let mut ok = 0;
-    for t in tasks {
-        if t.await.unwrap() == 303 {
-            ok += 1;
-        }
-    }
+    let jobs = (0..50)
+        .map(|i| {
+            (
+                refs[i % 10].clone(),
+                format!("learner{i}@crowd.example.org"),
+            )
+        })
+        .collect();
+    let statuses = assign_concurrently(&app, &customer, &a1, jobs).await;
+    let ok = statuses.iter().filter(|s| **s == 303).count();
     assert_eq!(ok, 10);
     assert_eq!(
         app.count("SELECT count(*) FROM product_instances WHERE assigned_user_id IS NOT NULL")

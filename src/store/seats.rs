@@ -114,21 +114,25 @@ pub async fn list_for_customer(
 ) -> sqlx::Result<Vec<SeatRow>> {
     sqlx::query_as!(
         SeatRow,
-        r#"SELECT pi.id, pi.reference, pi.kind, pi.bill_id, pi.start_at, pi.end_at, p.code, p.name,
+        // The page is cut from the seats alone, then joined: a late page does not join the
+        // thousands of rows it skips.
+        r#"SELECT pi.id AS "id!", pi.reference AS "reference!", pi.kind AS "kind!", pi.bill_id AS "bill_id!",
+              pi.start_at AS "start_at!", pi.end_at, p.code, p.name,
               u.firstname AS "learner_first?", u.lastname AS "learner_last?", u.email AS "learner_email?",
-              c.shortname AS "course_shortname?", c.fullname AS "course_fullname?", pi.allowed_course_ids,
-              s.state AS "state!"
-           FROM product_instances pi
-           JOIN seat_states s ON s.id = pi.id
+              c.shortname AS "course_shortname?", c.fullname AS "course_fullname?",
+              pi.allowed_course_ids AS "allowed_course_ids!", pi.state AS "state!"
+           FROM (SELECT pi.*, seat_state(pi) AS state
+                 FROM product_instances pi
+                 WHERE pi.customer_id = $1
+                   AND ($2::TEXT IS NULL OR seat_state(pi) = $2)
+                   AND ($3::BIGINT IS NULL OR pi.assigned_course_id = $3
+                        OR (pi.assigned_course_id IS NULL AND ($3 = ANY(pi.allowed_course_ids) OR cardinality(pi.allowed_course_ids) = 0)))
+                 ORDER BY pi.id
+                 LIMIT $4 OFFSET $5) pi
            JOIN products p ON p.id = pi.product_id
            LEFT JOIN users u ON u.id = pi.assigned_user_id
            LEFT JOIN courses c ON c.id = pi.assigned_course_id
-           WHERE pi.customer_id = $1
-             AND ($2::TEXT IS NULL OR s.state = $2)
-             AND ($3::BIGINT IS NULL OR pi.assigned_course_id = $3
-                  OR (pi.assigned_course_id IS NULL AND ($3 = ANY(pi.allowed_course_ids) OR cardinality(pi.allowed_course_ids) = 0)))
-           ORDER BY pi.id
-           LIMIT $4 OFFSET $5"#,
+           ORDER BY pi.id"#,
         customer_id,
         f.state,
         f.course_id,
@@ -145,9 +149,9 @@ pub async fn count_for_customer(
     f: &SeatFilter<'_>,
 ) -> sqlx::Result<i64> {
     sqlx::query_scalar!(
-        r#"SELECT count(*) AS "n!" FROM product_instances pi JOIN seat_states s ON s.id = pi.id
+        r#"SELECT count(*) AS "n!" FROM product_instances pi
            WHERE pi.customer_id = $1
-             AND ($2::TEXT IS NULL OR s.state = $2)
+             AND ($2::TEXT IS NULL OR seat_state(pi) = $2)
              AND ($3::BIGINT IS NULL OR pi.assigned_course_id = $3
                   OR (pi.assigned_course_id IS NULL AND ($3 = ANY(pi.allowed_course_ids) OR cardinality(pi.allowed_course_ids) = 0)))"#,
         customer_id,
@@ -164,7 +168,8 @@ pub async fn states_for_customer(
     customer_id: i64,
 ) -> sqlx::Result<Vec<(String, i64)>> {
     let rows = sqlx::query!(
-        r#"SELECT s.state AS "state!", count(*) AS "n!" FROM seat_states s WHERE s.customer_id = $1 GROUP BY s.state"#,
+        r#"SELECT seat_state(pi) AS "state!", count(*) AS "n!" FROM product_instances pi
+           WHERE pi.customer_id = $1 GROUP BY 1"#,
         customer_id
     )
     .fetch_all(db)
@@ -183,9 +188,8 @@ pub async fn find_for_customer(
         r#"SELECT pi.id, pi.reference, pi.kind, pi.bill_id, pi.start_at, pi.end_at, p.code, p.name,
               u.firstname AS "learner_first?", u.lastname AS "learner_last?", u.email AS "learner_email?",
               c.shortname AS "course_shortname?", c.fullname AS "course_fullname?", pi.allowed_course_ids,
-              s.state AS "state!"
+              seat_state(pi) AS "state!"
            FROM product_instances pi
-           JOIN seat_states s ON s.id = pi.id
            JOIN products p ON p.id = pi.product_id
            LEFT JOIN users u ON u.id = pi.assigned_user_id
            LEFT JOIN courses c ON c.id = pi.assigned_course_id
@@ -309,18 +313,17 @@ pub async fn admin_search(
     };
     sqlx::query_as!(
         AdminSeatRow,
-        r#"SELECT pi.id, pi.reference, s.state AS "state!", pi.customer_id,
+        r#"SELECT pi.id, pi.reference, seat_state(pi) AS "state!", pi.customer_id,
               cu.firstname || ' ' || cu.lastname || ' <' || cu.email || '>' AS "customer!",
               c.shortname AS "course?", u.email AS "learner?", pi.end_at
            FROM product_instances pi
-           JOIN seat_states s ON s.id = pi.id
            JOIN customers cu ON cu.id = pi.customer_id
            LEFT JOIN courses c ON c.id = pi.assigned_course_id
            LEFT JOIN users u ON u.id = pi.assigned_user_id
            WHERE pi.kind = 'seat'
              AND ($1 = '%%' OR pi.reference ILIKE $1 OR cu.email ILIKE $1 OR cu.lastname ILIKE $1 OR cu.organisation ILIKE $1 OR u.email ILIKE $1)
              AND ($2 = '%%' OR c.shortname ILIKE $2)
-             AND ($3::TEXT IS NULL OR s.state = $3)
+             AND ($3::TEXT IS NULL OR seat_state(pi) = $3)
            ORDER BY pi.id DESC LIMIT $4 OFFSET $5"#,
         like(q),
         like(course),

@@ -463,6 +463,11 @@ impl TestApp {
     pub async fn count(&self, sql: &str) -> i64 {
         sqlx::query_scalar(sql).fetch_one(&self.db).await.unwrap()
     }
+
+    /// Writes behind the shop's back, as another system sharing the database would.
+    pub async fn exec(&self, sql: &str) {
+        sqlx::query(sql).execute(&self.db).await.unwrap();
+    }
 }
 
 pub fn customer_form(email: &str) -> Vec<(&'static str, &str)> {

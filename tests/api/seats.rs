@@ -86,7 +86,7 @@ async fn assign_concurrently(
 }
 
 async fn seat_state(app: &TestApp, reference: &str) -> String {
-    sqlx::query_scalar("SELECT s.state FROM seat_states s JOIN product_instances pi ON pi.id = s.id WHERE pi.reference = $1")
+    sqlx::query_scalar("SELECT seat_state(pi) FROM product_instances pi WHERE pi.reference = $1")
         .bind(reference)
         .fetch_one(&app.db)
         .await
@@ -255,6 +255,59 @@ async fn assign_unassign_lock_and_the_already_enrolled_case() {
     assert_eq!(refused.status, 409);
     assert!(refused.body.contains("already opened the course"));
     assert_eq!(seat_state(&app, &refs[0]).await, "locked");
+}
+
+/// The seat keeps a copy of its learner's first access (so the state needs no join); the
+/// copy must follow the enrolment whichever of the two is written first, and by whoever.
+#[tokio::test]
+async fn the_lock_follows_the_enrolment_whatever_writes_first() {
+    let app = spawn_app().await;
+    app.seat_catalogue().await;
+    let (customer, refs) = customer_with_seats(&app, "lockcopy@example.org").await;
+    let a1 = course_id(&app, "X-A1").await;
+
+    // Assigned through the shop, then opened as the LMS would record it.
+    assign(&app, &customer, &refs[0], &a1, "first@example.org").await;
+    assert_eq!(seat_state(&app, &refs[0]).await, "in_use");
+    app.exec(&format!(
+        "UPDATE enrolments SET first_access_at = now() WHERE course_id = {a1}
+         AND user_id = (SELECT id FROM users WHERE email = 'first@example.org')"
+    ))
+    .await;
+    assert_eq!(seat_state(&app, &refs[0]).await, "locked");
+
+    // An enrolment already opened, then a seat pointed at it.
+    let other = app
+        .count("INSERT INTO users (email) VALUES ('other@example.org') RETURNING id")
+        .await;
+    app.exec(&format!(
+        "INSERT INTO enrolments (user_id, course_id, role, first_access_at) VALUES ({other}, {a1}, 'student', now())"
+    ))
+    .await;
+    let seat = &refs[1];
+    app.exec(&format!(
+        "UPDATE product_instances SET assigned_user_id = {other}, assigned_course_id = {a1} WHERE reference = '{seat}'"
+    ))
+    .await;
+    assert_eq!(seat_state(&app, seat).await, "locked");
+
+    // Released: no lock left behind.
+    app.exec(&format!(
+        "UPDATE product_instances SET assigned_user_id = NULL, assigned_course_id = NULL WHERE reference = '{seat}'"
+    ))
+    .await;
+    assert_eq!(seat_state(&app, seat).await, "available");
+
+    // And the copy agrees with the enrolments everywhere.
+    assert_eq!(
+        app.count(
+            "SELECT count(*) FROM product_instances pi
+             LEFT JOIN enrolments e ON e.course_id = pi.assigned_course_id AND e.user_id = pi.assigned_user_id
+             WHERE (pi.locked_at IS NOT NULL) <> (e.first_access_at IS NOT NULL)"
+        )
+        .await,
+        0
+    );
 }
 
 #[tokio::test]

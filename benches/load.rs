@@ -34,6 +34,59 @@ fn rss_kib(pid: u32) -> u64 {
         .unwrap_or(0)
 }
 
+/// CPU time used so far, in milliseconds, by the server, by PostgreSQL (every process of the
+/// cluster, including backends already gone) and by this load generator: with two cores shared
+/// by the three, the split tells whose work a figure is bound by.
+#[derive(Clone, Copy, Default)]
+struct Cpu {
+    server: f64,
+    postgres: f64,
+    load: f64,
+}
+
+impl Cpu {
+    fn now(server_pid: u32) -> Cpu {
+        // (utime + stime, cutime + cstime) in clock ticks; Linux reports them in USER_HZ = 100.
+        fn ticks(path: &str) -> Option<(String, u64, u64)> {
+            let stat = std::fs::read_to_string(path).ok()?;
+            let (head, rest) = stat.rsplit_once(')')?;
+            let comm = head.split_once('(')?.1.to_owned();
+            let f: Vec<u64> = rest
+                .split_whitespace()
+                .skip(11)
+                .take(4)
+                .filter_map(|x| x.parse().ok())
+                .collect();
+            Some((comm, f.first()? + f.get(1)?, f.get(2)? + f.get(3)?))
+        }
+        let ms = |t: u64| t as f64 * 10.0;
+        let postgres = std::fs::read_dir("/proc")
+            .into_iter()
+            .flatten()
+            .flatten()
+            .filter_map(|e| ticks(&format!("{}/stat", e.path().display())))
+            .filter(|(comm, _, _)| comm == "postgres")
+            .map(|(_, own, children)| own + children)
+            .sum();
+        Cpu {
+            server: ticks(&format!("/proc/{server_pid}/stat")).map_or(0.0, |t| ms(t.1)),
+            postgres: ms(postgres),
+            load: ticks("/proc/self/stat").map_or(0.0, |t| ms(t.1)),
+        }
+    }
+
+    /// CPU per operation between two readings.
+    fn per(self, since: Cpu, ops: u64) -> String {
+        let n = ops.max(1) as f64;
+        format!(
+            "server {:.2} ms, PostgreSQL {:.2} ms, load generator {:.2} ms",
+            (self.server - since.server) / n,
+            (self.postgres - since.postgres) / n,
+            (self.load - since.load) / n
+        )
+    }
+}
+
 struct Server {
     child: Child,
     base: String,
@@ -371,10 +424,13 @@ async fn main() {
     let base = server.base.clone();
 
     let ping = get_loop(&base, "/ping", 32).await;
+    let cpu_before_shop = Cpu::now(pid);
     let shop = get_loop(&base, "/shop", 32).await;
+    let cpu_shop = Cpu::now(pid).per(cpu_before_shop, shop.count);
 
     let counter = Arc::new(AtomicU64::new(0));
     let steps: StepSink = Arc::default();
+    let cpu_before_checkouts = Cpu::now(pid);
     let checkouts = {
         let (base, counter, steps) = (base.clone(), Arc::clone(&counter), Arc::clone(&steps));
         hammer(16, SECONDS, move |w, i| {
@@ -397,6 +453,8 @@ async fn main() {
         })
         .await
     };
+
+    let cpu_checkouts = Cpu::now(pid).per(cpu_before_checkouts, checkouts.count);
 
     // One 10 000-seat order (1 000 × packs of 10); production time from the bill's own clock.
     let (owner, public_id) = checkout(&base, "big@bench.example.org", "BENCH-BIG", "1000")
@@ -463,13 +521,17 @@ async fn main() {
         browsers.push(c);
     }
     let browsers = Arc::new(browsers);
+    let cpu_before_customer = Cpu::now(pid);
     let customer = get_loop_with(Arc::clone(&browsers), format!("{base}/customer"), SECONDS).await;
+    let cpu_customer = Cpu::now(pid).per(cpu_before_customer, customer.count);
+    let cpu_before_last_page = Cpu::now(pid);
     let customer_last_page = get_loop_with(
         Arc::clone(&browsers),
         format!("{base}/customer?page=200"),
         3,
     )
     .await;
+    let cpu_last_page = Cpu::now(pid).per(cpu_before_last_page, customer_last_page.count);
 
     // Seat assignments: distinct seats, distinct new learners, 16 at a time.
     let refs: Arc<Vec<String>> = Arc::new(
@@ -494,6 +556,7 @@ async fn main() {
             .unwrap(),
     );
     let next = Arc::new(AtomicU64::new(0));
+    let cpu_before_assignments = Cpu::now(pid);
     let assignments = {
         let (owner, base, refs, next, course) = (
             Arc::clone(&owner),
@@ -532,6 +595,7 @@ async fn main() {
         })
         .await
     };
+    let cpu_assignments = Cpu::now(pid).per(cpu_before_assignments, assignments.count);
     sampler.abort();
     let rss_mib = peak_rss.load(Ordering::Relaxed) as f64 / 1024.0;
 
@@ -602,6 +666,18 @@ async fn main() {
             "| start to first answer, embedded, {label} | {:.0} ms | — | — |",
             t.as_secs_f64() * 1000.0
         );
+    }
+    println!("\nCPU time per operation, by process (2 cores shared by all three):\n");
+    println!("| operation | CPU |");
+    println!("|---|---|");
+    for (op, cpu) in [
+        ("GET /shop", cpu_shop),
+        ("complete checkout", cpu_checkouts),
+        ("seat assignment", cpu_assignments),
+        ("GET /customer, page 1", cpu_customer),
+        ("GET /customer, page 200", cpu_last_page),
+    ] {
+        println!("| {op} | {cpu} |");
     }
     println!("\ncheckout steps under load (p50 of each, 16 buyers):\n");
     println!("| step | p50 |");

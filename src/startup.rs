@@ -4,13 +4,12 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use anyhow::{Context, Result};
-use sqlx::PgPool;
+use sqlx::{Connection, PgPool};
 use std::str::FromStr;
 
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
-use tower_sessions_sqlx_store::PostgresStore;
 
 use crate::cache::CatalogueCache;
 use crate::config::Config;
@@ -19,11 +18,29 @@ use crate::mail;
 use crate::security::throttle::LoginThrottle;
 use crate::state::{AppState, Inner};
 use crate::store::secrets;
+use crate::store::sessions::Sessions;
 
 pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 
-pub async fn connect(url: &str) -> Result<PgPool> {
+/// Pool settings shared by both pools. sqlx pings every connection before lending it by
+/// default: one extra round trip per query, a fifth of a checkout's database work. A
+/// connection that just served a request is alive; only one idle for a while is checked (a
+/// dead one found later fails that request and is dropped, and the next gets a fresh one).
+fn pool_options() -> PgPoolOptions {
     PgPoolOptions::new()
+        .test_before_acquire(false)
+        .before_acquire(|conn, meta| {
+            Box::pin(async move {
+                if meta.idle_for > Duration::from_secs(5) {
+                    conn.ping().await?;
+                }
+                Ok(true)
+            })
+        })
+}
+
+pub async fn connect(url: &str) -> Result<PgPool> {
+    pool_options()
         .max_connections(32)
         .acquire_timeout(Duration::from_secs(3))
         .connect(url)
@@ -39,7 +56,7 @@ pub async fn connect_sessions(url: &str) -> Result<PgPool> {
     let options = PgConnectOptions::from_str(url)
         .context("DATABASE_URL")?
         .options([("synchronous_commit", "off")]);
-    let pool = PgPoolOptions::new()
+    let pool = pool_options()
         .max_connections(16)
         .acquire_timeout(Duration::from_secs(3))
         .connect_lazy_with(options);
@@ -50,7 +67,7 @@ pub async fn connect_sessions(url: &str) -> Result<PgPool> {
 /// (sqlx takes an advisory lock).
 pub async fn migrate(db: &PgPool) -> Result<()> {
     MIGRATOR.run(db).await.context("migrations failed")?;
-    PostgresStore::new(db.clone())
+    Sessions::new(db.clone())
         .migrate()
         .await
         .context("session store migration failed")?;
@@ -88,7 +105,7 @@ impl Server {
         let addr = listener.local_addr()?;
         let (shutdown, rx) = watch::channel(false);
         spawn_workers(&state, &rx);
-        let app = http::router(state.clone(), PostgresStore::new(state.sessions.clone()));
+        let app = http::router(state.clone(), Sessions::new(state.sessions.clone()));
         let mut rx_http = rx.clone();
         let task = tokio::spawn(async move {
             axum::serve(

@@ -24,6 +24,7 @@ use crate::services::pricing::price_cart;
 use crate::state::AppState;
 use crate::store::bills::{self, Bill};
 use crate::store::customers::{self, Customer};
+use crate::store::seats;
 use crate::store::users::{self, User};
 
 const CUSTOMER_ID: &str = "customer_id";
@@ -410,15 +411,7 @@ pub async fn done(
 }
 
 async fn produced_lines(state: &AppState, page: &Page, bill: &Bill) -> AppResult<Vec<String>> {
-    let rows = sqlx::query!(
-        r#"SELECT i.code, i.name, pi.kind, count(*) AS "n!", min(c.shortname) AS course
-           FROM product_instances pi JOIN bill_items i ON i.id = pi.bill_item_id
-           LEFT JOIN courses c ON c.id = pi.assigned_course_id
-           WHERE pi.bill_id = $1 GROUP BY i.line_no, i.code, i.name, pi.kind ORDER BY i.line_no"#,
-        bill.id
-    )
-    .fetch_all(&state.db)
-    .await?;
+    let rows = seats::produced_by_bill(&state.db, bill.id).await?;
     Ok(rows
         .into_iter()
         .map(|r| {
@@ -426,7 +419,7 @@ async fn produced_lines(state: &AppState, page: &Page, bill: &Bill) -> AppResult
             if r.kind == "seat" {
                 page.tf(
                     "checkout.produced_seats",
-                    &[("count", &r.n.to_string()), ("product", &product)],
+                    &[("count", &r.count.to_string()), ("product", &product)],
                 )
             } else {
                 page.tf(

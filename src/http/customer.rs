@@ -56,7 +56,7 @@ struct SpacePage {
     customer: Option<Customer>,
     bills: Vec<Bill>,
     products: Vec<SeatRow>,
-    counts: Vec<(String, i64)>,
+    counts: Vec<(SeatState, i64)>,
     courses: Vec<Course>,
     state: String,
     course: String,
@@ -78,7 +78,7 @@ impl SpacePage {
     fn count_of(&self, state: &str) -> i64 {
         self.counts
             .iter()
-            .find(|(s, _)| s == state)
+            .find(|(s, _)| s.as_str() == state)
             .map_or(0, |(_, n)| *n)
     }
 
@@ -128,19 +128,18 @@ pub async fn index(
         state: state_filter.map(SeatState::as_str),
         course_id: course_filter,
     };
-    let counts = seats::states_for_customer(&state.db, customer.id).await?;
-    // Without a course filter the per-state counts already give the total.
+    let counts = seats::state_counts(&state.db, customer.id).await?;
+    let count_of = |wanted: SeatState| counts.iter().find(|(s, _)| *s == wanted).map_or(0, |c| c.1);
+    // Without a course filter the counts by state already give the total.
     let total = match (course_filter, state_filter) {
         (None, None) => counts.iter().map(|(_, n)| n).sum(),
-        (None, Some(s)) => counts
-            .iter()
-            .find(|(name, _)| name == s.as_str())
-            .map_or(0, |(_, n)| *n),
+        (None, Some(s)) => count_of(s),
         (Some(_), _) => seats::count_for_customer(&state.db, customer.id, &filter).await?,
     };
     let pages = ((total + PER_PAGE - 1) / PER_PAGE).max(1);
+    // Past the last page (an old link, a hand-typed number): the last one.
     let page_no = q.page.unwrap_or(1).clamp(1, pages);
-    let products = seats::list_for_customer(
+    let ids = seats::page_ids(
         &state.db,
         customer.id,
         &filter,
@@ -148,6 +147,7 @@ pub async fn index(
         (page_no - 1) * PER_PAGE,
     )
     .await?;
+    let products = seats::by_ids(&state.db, &ids).await?;
     let bills = bills::for_customer(&state.db, customer.id).await?;
     let courses = courses::all(&state.db)
         .await?

@@ -27,9 +27,9 @@ use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::services::ServeDir;
 use tower_http::trace::TraceLayer;
 use tower_sessions::{Expiry, SessionManagerLayer, cookie::SameSite};
-use tower_sessions_sqlx_store::PostgresStore;
 
 use crate::state::AppState;
+use crate::store::sessions::Sessions;
 
 /// Largest request body accepted (CSV uploads included).
 const BODY_LIMIT: usize = 8 * 1024 * 1024;
@@ -143,7 +143,7 @@ pub fn routes() -> Router<AppState> {
         )
 }
 
-pub fn router(state: AppState, sessions: PostgresStore) -> Router {
+pub fn router(state: AppState, sessions: Sessions) -> Router {
     let session_layer = SessionManagerLayer::new(sessions)
         .with_name("session")
         .with_secure(state.config.secure_cookies)

@@ -195,17 +195,15 @@ async fn deliver(
     );
     outbox::enqueue(&mut *tx, &customer.email, &m.subject, &m.body).await?;
     let who = format!("{} <{}>", customer.name(), customer.email);
-    for operator in users::operator_emails(&mut *tx).await? {
-        let m = messages::sale_notification(
-            Locale::En,
-            &shop.shop_name,
-            &bill.reference(),
-            &total,
-            &who,
-            &produced.join("\n"),
-        );
-        outbox::enqueue(&mut *tx, &operator, &m.subject, &m.body).await?;
-    }
+    let m = messages::sale_notification(
+        Locale::En,
+        &shop.shop_name,
+        &bill.reference(),
+        &total,
+        &who,
+        &produced.join("\n"),
+    );
+    outbox::enqueue_to_operators(&mut *tx, &m.subject, &m.body).await?;
     Ok(log)
 }
 

@@ -187,23 +187,32 @@ pub async fn transition(
 ) -> Result<(), TransitionError> {
     let from = bill.state();
     from.transition(to)?;
-    let updated = sqlx::query!(
-        "UPDATE bills SET state = $3, updated_at = now(),
-            paid_at = CASE WHEN $3 = 'PAID' AND paid_at IS NULL THEN clock_timestamp() ELSE paid_at END,
-            completed_at = CASE WHEN $3 = 'COMPLETE' THEN clock_timestamp() ELSE completed_at END,
-            failure_reason = CASE WHEN $3 = 'FAILED' THEN $4 WHEN $3 = 'COMPLETE' THEN NULL ELSE failure_reason END
-         WHERE id = $1 AND state = $2",
+    // The move and its history line in one statement: a round trip less, three times a sale.
+    let moved = sqlx::query_scalar!(
+        r#"WITH moved AS (
+               UPDATE bills SET state = $3, updated_at = now(),
+                   paid_at = CASE WHEN $3 = 'PAID' AND paid_at IS NULL THEN clock_timestamp() ELSE paid_at END,
+                   completed_at = CASE WHEN $3 = 'COMPLETE' THEN clock_timestamp() ELSE completed_at END,
+                   failure_reason = CASE WHEN $3 = 'FAILED' THEN $4 WHEN $3 = 'COMPLETE' THEN NULL ELSE failure_reason END
+               WHERE id = $1 AND state = $2
+               RETURNING id
+           ), logged AS (
+               INSERT INTO bill_events (bill_id, from_state, to_state, note, actor)
+               SELECT id, $2, $3, $4, $5 FROM moved
+               RETURNING 1
+           )
+           SELECT count(*) AS "n!" FROM logged"#,
         bill.id,
         from.as_str(),
         to.as_str(),
-        note
+        note,
+        actor
     )
-    .execute(&mut *db)
+    .fetch_one(&mut *db)
     .await?;
-    if updated.rows_affected() != 1 {
+    if moved != 1 {
         return Err(IllegalTransition { from, to }.into());
     }
-    event(&mut *db, bill.id, Some(from), to, note, actor).await?;
     Ok(())
 }
 

@@ -8,6 +8,7 @@ pub mod lms;
 pub mod outbox;
 pub mod seats;
 pub mod secrets;
+pub mod sessions;
 pub mod settings;
 pub mod tokens;
 pub mod users;

@@ -20,6 +20,22 @@ pub async fn enqueue(
     Ok(())
 }
 
+/// The same mail to every operator, in one statement.
+pub async fn enqueue_to_operators(
+    db: impl PgExecutor<'_>,
+    subject: &str,
+    body: &str,
+) -> sqlx::Result<()> {
+    sqlx::query!(
+        "INSERT INTO outbox (recipient, subject, body) SELECT email, $1, $2 FROM users WHERE is_operator ORDER BY id",
+        subject,
+        body
+    )
+    .execute(db)
+    .await?;
+    Ok(())
+}
+
 #[derive(Debug, Clone)]
 pub struct Message {
     pub id: i64,

@@ -3,6 +3,8 @@
 use sqlx::{PgConnection, PgExecutor};
 use time::OffsetDateTime;
 
+use crate::domain::seat::SeatState;
+
 pub struct NewSeats<'a> {
     pub product_id: i64,
     pub bill_id: i64,
@@ -78,6 +80,39 @@ pub async fn insert_enrolment_product(
     Ok(())
 }
 
+/// What a bill produced, per bill line and kind: how many seats, or the course enrolled.
+pub struct Produced {
+    pub code: String,
+    pub name: String,
+    pub kind: String,
+    pub count: i64,
+    pub course: Option<String>,
+}
+
+pub async fn produced_by_bill(
+    db: impl PgExecutor<'_>,
+    bill_id: i64,
+) -> sqlx::Result<Vec<Produced>> {
+    // Per line, through the (bill_item_id, seq) key: a plan cached for any bill stays an
+    // index lookup (a join let the generic plan scan every product of every customer).
+    sqlx::query_as!(
+        Produced,
+        r#"SELECT i.code, i.name, p.kind AS "kind!", p.count AS "count!", p.course
+           FROM bill_items i
+           CROSS JOIN LATERAL (
+               SELECT pi.kind, count(*) AS count, min(c.shortname) AS course
+               FROM product_instances pi LEFT JOIN courses c ON c.id = pi.assigned_course_id
+               WHERE pi.bill_item_id = i.id
+               GROUP BY pi.kind
+           ) p
+           WHERE i.bill_id = $1
+           ORDER BY i.line_no"#,
+        bill_id
+    )
+    .fetch_all(db)
+    .await
+}
+
 /// A seat or enrolment product as the customer space lists it.
 #[derive(Debug, Clone)]
 pub struct SeatRow {
@@ -103,36 +138,58 @@ pub struct SeatFilter<'a> {
     pub course_id: Option<i64>,
 }
 
-/// One page of a customer's products. The course filter matches the assigned course or, for
-/// an unassigned seat, the courses it may be assigned to.
-pub async fn list_for_customer(
+/// How many products a customer holds in each state. One pass over them, the state computed
+/// by `seat_state` alone; counting into fixed columns costs about half of grouping by the
+/// state's text (3.4 vs 5.4-7.3 ms for 10 000 seats, measured with pgbench).
+pub async fn state_counts(
+    db: impl PgExecutor<'_>,
+    customer_id: i64,
+) -> sqlx::Result<Vec<(SeatState, i64)>> {
+    let r = sqlx::query!(
+        r#"SELECT count(*) FILTER (WHERE seat_state(pi) = 'available') AS "available!",
+                  count(*) FILTER (WHERE seat_state(pi) = 'in_use') AS "in_use!",
+                  count(*) FILTER (WHERE seat_state(pi) = 'locked') AS "locked!",
+                  count(*) FILTER (WHERE seat_state(pi) = 'expired') AS "expired!"
+           FROM product_instances pi WHERE pi.customer_id = $1"#,
+        customer_id
+    )
+    .fetch_one(db)
+    .await?;
+    Ok(vec![
+        (SeatState::Available, r.available),
+        (SeatState::InUse, r.in_use),
+        (SeatState::Locked, r.locked),
+        (SeatState::Expired, r.expired),
+    ])
+}
+
+/// The ids of one page of a customer's products, in id order. Cut as bare ids and joined
+/// afterwards (`by_ids`), so a late page does not carry the rows it skips; unfiltered (the
+/// usual view) the page is read from the (customer_id, id) index alone.
+pub async fn page_ids(
     db: impl PgExecutor<'_>,
     customer_id: i64,
     f: &SeatFilter<'_>,
     limit: i64,
     offset: i64,
-) -> sqlx::Result<Vec<SeatRow>> {
-    sqlx::query_as!(
-        SeatRow,
-        // The page is cut from the seats alone, then joined: a late page does not join the
-        // thousands of rows it skips.
-        r#"SELECT pi.id AS "id!", pi.reference AS "reference!", pi.kind AS "kind!", pi.bill_id AS "bill_id!",
-              pi.start_at AS "start_at!", pi.end_at, p.code, p.name,
-              u.firstname AS "learner_first?", u.lastname AS "learner_last?", u.email AS "learner_email?",
-              c.shortname AS "course_shortname?", c.fullname AS "course_fullname?",
-              pi.allowed_course_ids AS "allowed_course_ids!", pi.state AS "state!"
-           FROM (SELECT pi.*, seat_state(pi) AS state
-                 FROM product_instances pi
-                 WHERE pi.customer_id = $1
-                   AND ($2::TEXT IS NULL OR seat_state(pi) = $2)
-                   AND ($3::BIGINT IS NULL OR pi.assigned_course_id = $3
-                        OR (pi.assigned_course_id IS NULL AND ($3 = ANY(pi.allowed_course_ids) OR cardinality(pi.allowed_course_ids) = 0)))
-                 ORDER BY pi.id
-                 LIMIT $4 OFFSET $5) pi
-           JOIN products p ON p.id = pi.product_id
-           LEFT JOIN users u ON u.id = pi.assigned_user_id
-           LEFT JOIN courses c ON c.id = pi.assigned_course_id
-           ORDER BY pi.id"#,
+) -> sqlx::Result<Vec<i64>> {
+    if f.state.is_none() && f.course_id.is_none() {
+        return sqlx::query_scalar!(
+            "SELECT id FROM product_instances WHERE customer_id = $1 ORDER BY id LIMIT $2 OFFSET $3",
+            customer_id,
+            limit,
+            offset
+        )
+        .fetch_all(db)
+        .await;
+    }
+    sqlx::query_scalar!(
+        r#"SELECT pi.id FROM product_instances pi
+           WHERE pi.customer_id = $1
+             AND ($2::TEXT IS NULL OR seat_state(pi) = $2)
+             AND ($3::BIGINT IS NULL OR pi.assigned_course_id = $3
+                  OR (pi.assigned_course_id IS NULL AND ($3 = ANY(pi.allowed_course_ids) OR cardinality(pi.allowed_course_ids) = 0)))
+           ORDER BY pi.id LIMIT $4 OFFSET $5"#,
         customer_id,
         f.state,
         f.course_id,
@@ -143,6 +200,28 @@ pub async fn list_for_customer(
     .await
 }
 
+/// A customer's products by id, in id order.
+pub async fn by_ids(db: impl PgExecutor<'_>, ids: &[i64]) -> sqlx::Result<Vec<SeatRow>> {
+    sqlx::query_as!(
+        SeatRow,
+        r#"SELECT pi.id, pi.reference, pi.kind, pi.bill_id, pi.start_at, pi.end_at, p.code, p.name,
+              u.firstname AS "learner_first?", u.lastname AS "learner_last?", u.email AS "learner_email?",
+              c.shortname AS "course_shortname?", c.fullname AS "course_fullname?", pi.allowed_course_ids,
+              seat_state(pi) AS "state!"
+           FROM product_instances pi
+           JOIN products p ON p.id = pi.product_id
+           LEFT JOIN users u ON u.id = pi.assigned_user_id
+           LEFT JOIN courses c ON c.id = pi.assigned_course_id
+           WHERE pi.id = ANY($1)
+           ORDER BY pi.id"#,
+        ids
+    )
+    .fetch_all(db)
+    .await
+}
+
+/// How many of a customer's products the filter keeps. The course filter matches the
+/// assigned course or, for an unassigned seat, the courses it may be assigned to.
 pub async fn count_for_customer(
     db: impl PgExecutor<'_>,
     customer_id: i64,
@@ -160,21 +239,6 @@ pub async fn count_for_customer(
     )
     .fetch_one(db)
     .await
-}
-
-/// How many products a customer holds in each state.
-pub async fn states_for_customer(
-    db: impl PgExecutor<'_>,
-    customer_id: i64,
-) -> sqlx::Result<Vec<(String, i64)>> {
-    let rows = sqlx::query!(
-        r#"SELECT seat_state(pi) AS "state!", count(*) AS "n!" FROM product_instances pi
-           WHERE pi.customer_id = $1 GROUP BY 1"#,
-        customer_id
-    )
-    .fetch_all(db)
-    .await?;
-    Ok(rows.into_iter().map(|r| (r.state, r.n)).collect())
 }
 
 /// A customer's product by reference; another customer's is `None`, as if it did not exist.

@@ -109,9 +109,3 @@ pub async fn make_operator(db: impl PgExecutor<'_>, id: i64) -> sqlx::Result<()>
         .await?;
     Ok(())
 }
-
-pub async fn operator_emails(db: impl PgExecutor<'_>) -> sqlx::Result<Vec<String>> {
-    sqlx::query_scalar!("SELECT email FROM users WHERE is_operator ORDER BY id")
-        .fetch_all(db)
-        .await
-}

@@ -619,3 +619,53 @@ async fn the_space_filters_by_course_and_paginates() {
         200
     );
 }
+
+#[tokio::test]
+async fn the_space_pages_by_fifty_and_counts_every_state() {
+    let app = spawn_app().await;
+    app.seat_catalogue().await;
+    let buyer = client();
+    let public_id = app
+        .buy_and_pay(&buyer, "X-PACK5", "11", "pages@example.org")
+        .await;
+    app.get_with(&buyer, &format!("/checkout/done/{public_id}"))
+        .await;
+    let refs: Vec<String> = sqlx::query_scalar(
+        "SELECT reference FROM product_instances WHERE bill_id = (SELECT id FROM bills WHERE public_id = $1) ORDER BY id",
+    )
+    .bind(&public_id)
+    .fetch_all(&app.db)
+    .await
+    .unwrap();
+    assert_eq!(refs.len(), 55);
+    let a1 = course_id(&app, "X-A1").await;
+    assign(&app, &buyer, &refs[54], &a1, "last@example.org").await;
+    app.exec(&format!(
+        "UPDATE product_instances SET end_at = now() - interval '1 day' WHERE reference = '{}'",
+        refs[53]
+    ))
+    .await;
+
+    let first = app.get_with(&buyer, "/customer").await.body;
+    assert!(first.contains("Products: 55") && first.contains("1 / 2"));
+    assert!(first.contains(&refs[0]) && first.contains(&refs[49]) && !first.contains(&refs[50]));
+    for count in ["Available: 53", "In use: 1", "Locked: 0", "Expired: 1"] {
+        assert!(first.contains(count), "{count}");
+    }
+    let second = app.get_with(&buyer, "/customer?page=2").await.body;
+    assert!(second.contains("2 / 2") && second.contains(&refs[50]) && !second.contains(&refs[49]));
+    // Past the end, however far: the last page.
+    for page in ["3", "9223372036854775807"] {
+        let last = app
+            .get_with(&buyer, &format!("/customer?page={page}"))
+            .await;
+        assert_eq!(last.status, 200);
+        assert!(last.body.contains("2 / 2") && last.body.contains(&refs[54]));
+    }
+    // Filters change the total and the pages, not the counts by state.
+    let in_use = app.get_with(&buyer, "/customer?state=in_use").await.body;
+    assert!(in_use.contains("Products: 1"));
+    assert!(
+        in_use.contains("1 / 1") && in_use.contains(&refs[54]) && in_use.contains("Available: 53")
+    );
+}

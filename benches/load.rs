@@ -346,6 +346,35 @@ async fn checkout_timed(
     page.contains("unassigned seats").then_some((c, public_id))
 }
 
+/// 16 new buyers buying one seat pack each, again and again, for `SECONDS`.
+async fn checkout_load(
+    base: &str,
+    tag: &'static str,
+    counter: &Arc<AtomicU64>,
+    steps: Option<&StepSink>,
+) -> Stats {
+    let (base, counter, steps) = (base.to_owned(), Arc::clone(counter), steps.cloned());
+    hammer(16, SECONDS, move |w, i| {
+        let (base, n, sink) = (
+            base.clone(),
+            counter.fetch_add(1, Ordering::Relaxed),
+            steps.clone(),
+        );
+        async move {
+            checkout_timed(
+                &base,
+                &format!("buyer{tag}{w}-{i}-{n}@bench.example.org"),
+                "A51-1123K-FI",
+                "1",
+                sink.as_ref(),
+            )
+            .await
+            .is_some()
+        }
+    })
+    .await
+}
+
 /// p50 of each checkout step, in milliseconds.
 fn step_medians(sink: &StepSink) -> Vec<(&'static str, f64)> {
     let all = sink.lock().map(|a| a.clone()).unwrap_or_default();
@@ -431,29 +460,7 @@ async fn main() {
     let counter = Arc::new(AtomicU64::new(0));
     let steps: StepSink = Arc::default();
     let cpu_before_checkouts = Cpu::now(pid);
-    let checkouts = {
-        let (base, counter, steps) = (base.clone(), Arc::clone(&counter), Arc::clone(&steps));
-        hammer(16, SECONDS, move |w, i| {
-            let (base, n, sink) = (
-                base.clone(),
-                counter.fetch_add(1, Ordering::Relaxed),
-                Arc::clone(&steps),
-            );
-            async move {
-                checkout_timed(
-                    &base,
-                    &format!("buyer{w}-{i}-{n}@bench.example.org"),
-                    "A51-1123K-FI",
-                    "1",
-                    Some(&sink),
-                )
-                .await
-                .is_some()
-            }
-        })
-        .await
-    };
-
+    let checkouts = checkout_load(&base, "", &counter, Some(&steps)).await;
     let cpu_checkouts = Cpu::now(pid).per(cpu_before_checkouts, checkouts.count);
 
     // One 10 000-seat order (1 000 × packs of 10); production time from the bill's own clock.
@@ -597,6 +604,20 @@ async fn main() {
     };
     let cpu_assignments = Cpu::now(pid).per(cpu_before_assignments, assignments.count);
     sampler.abort();
+
+    // The same checkout load, in the same run, on a second server whose pools hold 32
+    // connections (the former default): what the pool size is worth.
+    drop(server);
+    let (child, base32) = spawn(&[
+        ("DATABASE_URL", db_url.clone()),
+        ("SHOP_DB_CONNECTIONS", "32".into()),
+    ]);
+    let server = Server {
+        child,
+        base: base32,
+    };
+    wait_up(&server.base).await;
+    let checkouts_32 = checkout_load(&server.base, "p32-", &counter, None).await;
     let rss_mib = peak_rss.load(Ordering::Relaxed) as f64 / 1024.0;
 
     let ceiling = ping.rate();
@@ -624,11 +645,18 @@ async fn main() {
         share(shop.rate())
     );
     println!(
-        "| complete checkouts (16 buyers, 7 requests each) | {:.1} /s, p50 {:.1} ms, p99 {:.1} ms | {} of requests | ≥ 300 /s |",
+        "| complete checkouts (16 buyers, 7 requests each; default pools) | {:.1} /s, p50 {:.1} ms, p99 {:.1} ms | {} of requests | ≥ 300 /s |",
         checkouts.rate(),
         checkouts.pct(0.5),
         checkouts.pct(0.99),
         share(checkouts.rate() * 7.0)
+    );
+    println!(
+        "| complete checkouts, 32 connections per pool (the former default) | {:.1} /s, p50 {:.1} ms, p99 {:.1} ms | {} of requests | — |",
+        checkouts_32.rate(),
+        checkouts_32.pct(0.5),
+        checkouts_32.pct(0.99),
+        share(checkouts_32.rate() * 7.0)
     );
     println!(
         "| seat assignments (16 at a time) | {:.1} /s, p50 {:.1} ms, p99 {:.1} ms | {} | — |",

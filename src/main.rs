@@ -81,7 +81,7 @@ async fn run() -> Result<()> {
             }
             (None, None) => unreachable!("embedded is started when there is no DATABASE_URL"),
         };
-        let db = startup::connect(&url).await?;
+        let db = startup::connect(&url, config.db_connections).await?;
         startup::migrate(&db).await?;
         let fresh = embedded.as_ref().is_some_and(|pg| pg.fresh);
         let outcome = match command {
@@ -127,7 +127,7 @@ async fn serve(db: &PgPool, url: &str, config: Config, fresh: bool) -> Result<()
     let listener = TcpListener::bind(config.bind)
         .await
         .with_context(|| format!("cannot listen on {} (SHOP_BIND)", config.bind))?;
-    let sessions = startup::connect_sessions(url).await?;
+    let sessions = startup::connect_sessions(url, config.db_connections).await?;
     let state = startup::build_state(db.clone(), sessions, config).await?;
     let server = Server::start(state, listener).await?;
     println!("lms-shop is running at http://{}/shop", server.addr);

@@ -23,9 +23,9 @@ use crate::store::sessions::Sessions;
 pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 
 /// Pool settings shared by both pools. sqlx pings every connection before lending it by
-/// default: one extra round trip per query, a fifth of a checkout's database work. A
-/// connection that just served a request is alive; only one idle for a while is checked (a
-/// dead one found later fails that request and is dropped, and the next gets a fresh one).
+/// default: one more round trip for each query run on the pool. A connection that just
+/// served a request is alive; only one idle for a while is checked (a dead one found later
+/// fails that request and is dropped, and the next request gets a fresh one).
 fn pool_options() -> PgPoolOptions {
     PgPoolOptions::new()
         .test_before_acquire(false)
@@ -39,9 +39,9 @@ fn pool_options() -> PgPoolOptions {
         })
 }
 
-pub async fn connect(url: &str) -> Result<PgPool> {
+pub async fn connect(url: &str, connections: u32) -> Result<PgPool> {
     pool_options()
-        .max_connections(32)
+        .max_connections(connections)
         .acquire_timeout(Duration::from_secs(3))
         .connect(url)
         .await
@@ -52,12 +52,12 @@ pub async fn connect(url: &str) -> Result<PgPool> {
 /// (inactivity expiry); they need not wait for the WAL flush: a crash may lose the last
 /// fraction of a second of cart or expiry updates, never a payment, which goes through the
 /// main, fully durable pool.
-pub async fn connect_sessions(url: &str) -> Result<PgPool> {
+pub async fn connect_sessions(url: &str, connections: u32) -> Result<PgPool> {
     let options = PgConnectOptions::from_str(url)
         .context("DATABASE_URL")?
         .options([("synchronous_commit", "off")]);
     let pool = pool_options()
-        .max_connections(16)
+        .max_connections(connections)
         .acquire_timeout(Duration::from_secs(3))
         .connect_lazy_with(options);
     Ok(pool)

@@ -315,7 +315,7 @@ async fn the_app_answers_503_while_postgresql_restarts_and_recovers_alone() {
         .await
         .unwrap();
     let url = pg.url().to_owned();
-    let db = lms_shop::startup::connect(&url).await.unwrap();
+    let db = lms_shop::startup::connect(&url, 8).await.unwrap();
     lms_shop::startup::migrate(&db).await.unwrap();
     let app = helpers::spawn_on(url.clone(), db.clone()).await;
     let c = reqwest::Client::new();

@@ -112,7 +112,7 @@ pub async fn fresh_database() -> (String, PgPool) {
         }
     }
     let url = url_for(&name);
-    let pool = startup::connect(&url).await.unwrap();
+    let pool = startup::connect(&url, 8).await.unwrap();
     (url, pool)
 }
 
@@ -154,11 +154,12 @@ pub async fn spawn_on(db_url: String, db: PgPool) -> TestApp {
         payment_secret: Some("test-gateway-secret".into()),
         secure_cookies: false,
         demo: false,
+        db_connections: 8,
     };
     lms_shop::operators::ensure(&db, OPERATOR_EMAIL, OPERATOR_PASSWORD)
         .await
         .unwrap();
-    let sessions = startup::connect_sessions(&db_url).await.unwrap();
+    let sessions = startup::connect_sessions(&db_url, 8).await.unwrap();
     let state = startup::build_state(db.clone(), sessions, config)
         .await
         .unwrap();

@@ -165,18 +165,31 @@ async fn two_hundred_paid_checkouts_survive_random_sigkills() {
 
     let done = Arc::new(AtomicBool::new(false));
     let kills = Arc::new(AtomicUsize::new(0));
+    let next = Arc::new(AtomicUsize::new(0));
+    // Kills are paced by progress, not by the clock (a faster shop would otherwise finish
+    // between two kills): one every 25-60 checkouts started, a few milliseconds later, so they
+    // land at varied steps of the checkouts in flight.
     let killer = {
-        let (server, done, kills, db_url, base) = (
+        let (server, done, kills, next, db_url, base) = (
             Arc::clone(&server),
             Arc::clone(&done),
             Arc::clone(&kills),
+            Arc::clone(&next),
             db_url.clone(),
             base.clone(),
         );
         tokio::spawn(async move {
-            while !done.load(Ordering::Relaxed) {
-                let pause = rand::thread_rng().gen_range(200..900);
-                tokio::time::sleep(Duration::from_millis(pause)).await;
+            let mut started_at_last_kill = 0;
+            loop {
+                let target = started_at_last_kill + rand::thread_rng().gen_range(25..60);
+                while next.load(Ordering::Relaxed) < target && !done.load(Ordering::Relaxed) {
+                    tokio::time::sleep(Duration::from_millis(5)).await;
+                }
+                if done.load(Ordering::Relaxed) {
+                    return;
+                }
+                let delay = rand::thread_rng().gen_range(0..40);
+                tokio::time::sleep(Duration::from_millis(delay)).await;
                 {
                     let mut child = server.lock().unwrap();
                     child.kill().unwrap(); // SIGKILL
@@ -184,12 +197,12 @@ async fn two_hundred_paid_checkouts_survive_random_sigkills() {
                     kills.fetch_add(1, Ordering::Relaxed);
                     *child = start_server(&db_url, port);
                 }
+                started_at_last_kill = next.load(Ordering::Relaxed);
                 wait_healthy(&base).await;
             }
         })
     };
 
-    let next = Arc::new(AtomicUsize::new(0));
     let mut buyers = Vec::new();
     for _ in 0..8 {
         let (next, base) = (Arc::clone(&next), base.clone());

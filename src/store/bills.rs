@@ -187,7 +187,7 @@ pub async fn transition(
 ) -> Result<(), TransitionError> {
     let from = bill.state();
     from.transition(to)?;
-    // The move and its history line in one statement: a round trip less, three times a sale.
+    // The move and its history line in one statement: a round trip less at every step of a bill.
     let moved = sqlx::query_scalar!(
         r#"WITH moved AS (
                UPDATE bills SET state = $3, updated_at = now(),

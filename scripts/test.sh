@@ -27,6 +27,6 @@ export TEST_DATABASE_URL
 trap 'scripts/test-pg.sh stop' EXIT
 # Databases of earlier runs are not needed any more.
 psql -qAt "$TEST_DATABASE_URL" -c "SELECT datname FROM pg_database WHERE datname LIKE 'test\_%'" |
-  while read -r db; do psql -q "$TEST_DATABASE_URL" -c "DROP DATABASE IF EXISTS \"$db\"" >/dev/null; done
+  while read -r db; do psql -q "$TEST_DATABASE_URL" -c "DROP DATABASE IF EXISTS \"$db\" WITH (FORCE)" >/dev/null; done
 
 cargo test --lib --bins --tests "$@"

@@ -23,8 +23,24 @@ fn free_port() -> u16 {
         .port()
 }
 
-fn start_server(db_url: &str, port: u16) -> Child {
-    Command::new(env!("CARGO_BIN_EXE_lms-shop"))
+/// A server process, SIGKILLed when dropped: a failing test leaves no shop running behind it.
+struct ServerProcess(Child);
+
+impl ServerProcess {
+    fn kill(&mut self) {
+        let _ = self.0.kill(); // SIGKILL
+        let _ = self.0.wait();
+    }
+}
+
+impl Drop for ServerProcess {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+fn start_server(db_url: &str, port: u16) -> ServerProcess {
+    let child = Command::new(env!("CARGO_BIN_EXE_lms-shop"))
         .env("DATABASE_URL", db_url)
         .env("SHOP_BIND", format!("127.0.0.1:{port}"))
         .env("PAYMENT_SECRET", SECRET)
@@ -32,7 +48,8 @@ fn start_server(db_url: &str, port: u16) -> Child {
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
-        .unwrap()
+        .unwrap();
+    ServerProcess(child)
 }
 
 async fn wait_healthy(base: &str) {
@@ -192,8 +209,7 @@ async fn two_hundred_paid_checkouts_survive_random_sigkills() {
                 tokio::time::sleep(Duration::from_millis(delay)).await;
                 {
                     let mut child = server.lock().unwrap();
-                    child.kill().unwrap(); // SIGKILL
-                    child.wait().unwrap();
+                    child.kill();
                     kills.fetch_add(1, Ordering::Relaxed);
                     *child = start_server(&db_url, port);
                 }
@@ -310,9 +326,7 @@ async fn two_hundred_paid_checkouts_survive_random_sigkills() {
     .await
     .unwrap();
     assert_eq!(welcomed, buyers);
-    let mut child = server.lock().unwrap();
-    child.kill().unwrap();
-    child.wait().unwrap();
+    server.lock().unwrap().kill();
     println!(
         "200 paid checkouts, {} SIGKILLs, {complete} complete bills, {total_seats} seats",
         kills.load(Ordering::Relaxed)

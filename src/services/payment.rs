@@ -76,16 +76,13 @@ pub async fn receive(
         OffsetDateTime::now_utc().unix_timestamp(),
     )?;
     let n: Notification = serde_urlencoded::from_bytes(body).map_err(|_| NotifyError::BadBody)?;
-    let bill = bills::find_by_public_id(&state.db, &n.bill)
+    let mut tx = state.db.begin().await?;
+    let bill = bills::lock_by_public_id(&mut tx, &n.bill)
         .await?
         .ok_or(NotifyError::UnknownBill)?;
     if n.amount != bill.total {
         return Err(NotifyError::AmountMismatch);
     }
-    let mut tx = state.db.begin().await?;
-    let bill = bills::lock(&mut tx, bill.id)
-        .await?
-        .ok_or(NotifyError::UnknownBill)?;
     if !bills::record_notification(&mut *tx, bill.id, &n.txn, &n.status).await? {
         return Ok(Received::Duplicate);
     }

@@ -118,15 +118,6 @@ async fn deliver(
         (None, None) => {
             let email =
                 Email::parse(&customer.email).context("the customer's email is not valid")?;
-            if users::find_by_email(&mut *tx, email.as_str())
-                .await?
-                .is_some()
-            {
-                // Rule 3: never attach a purchase to an account on the strength of a typed email.
-                bail!(
-                    "the customer's email {email} now belongs to an existing account; link it by hand"
-                );
-            }
             let new = NewUser {
                 email: &email,
                 firstname: &customer.firstname,
@@ -134,9 +125,14 @@ async fn deliver(
                 password_hash: None,
                 is_operator: false,
             };
-            let user_id = users::insert(&mut *tx, new)
-                .await?
-                .context("the user account could not be created")?;
+            // The insert does nothing when the address has an account (the case-insensitive
+            // unique index decides, also against a concurrent sign-up).
+            let Some(user_id) = users::insert(&mut *tx, new).await? else {
+                // Rule 3: never attach a purchase to an account on the strength of a typed email.
+                bail!(
+                    "the customer's email {email} now belongs to an existing account; link it by hand"
+                );
+            };
             customers::link_user(&mut *tx, customer.id, user_id).await?;
             bills::set_created_user(&mut *tx, bill.id, user_id).await?;
             let token = tokens::issue(&mut *tx, user_id).await?;

@@ -155,6 +155,22 @@ pub async fn lock(db: &mut PgConnection, id: i64) -> sqlx::Result<Option<Bill>> 
     .await
 }
 
+/// [`lock`] by the public id a payment provider knows the bill by.
+pub async fn lock_by_public_id(
+    db: &mut PgConnection,
+    public_id: &str,
+) -> sqlx::Result<Option<Bill>> {
+    sqlx::query_as!(
+        Bill,
+        "SELECT id, number, public_id, customer_id, buyer_user_id, state, paymode, currency, untaxed, tax,
+           total, failure_reason, created_at, paid_at, completed_at, locale, created_user_id
+         FROM bills WHERE public_id = $1 FOR UPDATE",
+        public_id
+    )
+    .fetch_optional(db)
+    .await
+}
+
 /// Like [`lock`], but gives up at once when another transaction holds the bill (workers).
 pub async fn try_lock(db: &mut PgConnection, id: i64) -> sqlx::Result<Option<Bill>> {
     sqlx::query_as!(

@@ -57,8 +57,8 @@ fn flag(name: &str) -> bool {
 
 /// A few connections per core: PostgreSQL does the most work with about as many busy
 /// backends as cores, and waiting in the pool is cheaper than contending inside the server.
-/// On 2 cores, 6 connections gave 1.2-1.3 times the checkouts of 32 in the same benchmark run
-/// (docs/benchmarks.md).
+/// On 2 cores, 6 connections gave 1.11 times the checkouts of 32 on average over seven
+/// same-run benchmark pairs (docs/benchmarks.md).
 pub fn default_db_connections() -> u32 {
     let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
     u32::try_from(cores * 2 + 2).unwrap_or(u32::MAX)

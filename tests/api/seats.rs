@@ -2,8 +2,19 @@ use crate::helpers::*;
 
 /// A customer (signed in on the returned client) holding 10 seats of X-PACK5.
 async fn customer_with_seats(app: &TestApp, email: &str) -> (reqwest::Client, Vec<String>) {
+    customer_with_packs(app, email, 2).await
+}
+
+/// A customer (signed in on the returned client) holding `packs` × 5 seats, in id order.
+async fn customer_with_packs(
+    app: &TestApp,
+    email: &str,
+    packs: usize,
+) -> (reqwest::Client, Vec<String>) {
     let buyer = client();
-    let public_id = app.buy_and_pay(&buyer, "X-PACK5", "2", email).await;
+    let public_id = app
+        .buy_and_pay(&buyer, "X-PACK5", &packs.to_string(), email)
+        .await;
     // The confirmation signs the buyer in (rule 4).
     app.get_with(&buyer, &format!("/checkout/done/{public_id}"))
         .await;
@@ -12,7 +23,7 @@ async fn customer_with_seats(app: &TestApp, email: &str) -> (reqwest::Client, Ve
         .fetch_all(&app.db)
         .await
         .unwrap();
-    assert_eq!(refs.len(), 10);
+    assert_eq!(refs.len(), packs * 5);
     (buyer, refs)
 }
 
@@ -624,20 +635,7 @@ async fn the_space_filters_by_course_and_paginates() {
 async fn the_space_pages_by_fifty_and_counts_every_state() {
     let app = spawn_app().await;
     app.seat_catalogue().await;
-    let buyer = client();
-    let public_id = app
-        .buy_and_pay(&buyer, "X-PACK5", "11", "pages@example.org")
-        .await;
-    app.get_with(&buyer, &format!("/checkout/done/{public_id}"))
-        .await;
-    let refs: Vec<String> = sqlx::query_scalar(
-        "SELECT reference FROM product_instances WHERE bill_id = (SELECT id FROM bills WHERE public_id = $1) ORDER BY id",
-    )
-    .bind(&public_id)
-    .fetch_all(&app.db)
-    .await
-    .unwrap();
-    assert_eq!(refs.len(), 55);
+    let (buyer, refs) = customer_with_packs(&app, "pages@example.org", 11).await;
     let a1 = course_id(&app, "X-A1").await;
     assign(&app, &buyer, &refs[54], &a1, "last@example.org").await;
     app.exec(&format!(

@@ -389,12 +389,7 @@ async fn the_sales_conditions_must_be_accepted() {
     let app = spawn_app().await;
     app.seat_catalogue().await;
     let buyer = client();
-    app.post_with(
-        &buyer,
-        "/cart/items",
-        &[("code", "X-PACK5"), ("quantity", "1")],
-    )
-    .await;
+    app.add_to_cart(&buyer, "X-PACK5", "1").await;
     app.post_with(
         &buyer,
         "/checkout/customer",
@@ -420,12 +415,7 @@ async fn an_anonymous_buyer_with_an_existing_email_is_asked_to_log_in() {
             .await
             .unwrap();
     let buyer = client();
-    app.post_with(
-        &buyer,
-        "/cart/items",
-        &[("code", "X-PACK5"), ("quantity", "1")],
-    )
-    .await;
+    app.add_to_cart(&buyer, "X-PACK5", "1").await;
     let page = app
         .post_with(
             &buyer,
@@ -486,12 +476,7 @@ async fn a_logged_in_buyer_sees_their_details_and_edits_are_saved_back() {
     .await;
 
     let again = client();
-    app.post_with(
-        &again,
-        "/cart/items",
-        &[("code", "X-PACK5"), ("quantity", "1")],
-    )
-    .await;
+    app.add_to_cart(&again, "X-PACK5", "1").await;
     let form = app.get_with(&again, "/checkout/customer").await;
     assert!(
         !form.body.contains("value=\"Analytical Engines Ltd\""),
@@ -564,12 +549,7 @@ async fn customer_step_errors_keep_the_input() {
     let app = spawn_app().await;
     app.seat_catalogue().await;
     let buyer = client();
-    app.post_with(
-        &buyer,
-        "/cart/items",
-        &[("code", "X-PACK5"), ("quantity", "1")],
-    )
-    .await;
+    app.add_to_cart(&buyer, "X-PACK5", "1").await;
     let mut form = customer_form("not-an-email");
     form[7] = ("country", "XX");
     let page = app.post_with(&buyer, "/checkout/customer", &form).await;

@@ -403,14 +403,8 @@ impl TestApp {
 
     /// Adds to the cart, fills the customer step, confirms with `paymode`. Returns the
     /// response of the order confirmation (a redirect to the gateway or the done page).
-    pub async fn order(
-        &self,
-        buyer: &reqwest::Client,
-        code: &str,
-        quantity: &str,
-        email: &str,
-        paymode: &str,
-    ) -> Page {
+    /// Puts `quantity` of `code` in the buyer's cart; the shop must accept it.
+    pub async fn add_to_cart(&self, buyer: &reqwest::Client, code: &str, quantity: &str) {
         let added = self
             .post_with(
                 buyer,
@@ -419,6 +413,17 @@ impl TestApp {
             )
             .await;
         assert_eq!(added.status, 303, "add to cart: {}", added.body);
+    }
+
+    pub async fn order(
+        &self,
+        buyer: &reqwest::Client,
+        code: &str,
+        quantity: &str,
+        email: &str,
+        paymode: &str,
+    ) -> Page {
+        self.add_to_cart(buyer, code, quantity).await;
         let details = self
             .post_with(buyer, "/checkout/customer", &customer_form(email))
             .await;

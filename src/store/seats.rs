@@ -187,8 +187,7 @@ pub async fn page_ids(
         r#"SELECT pi.id FROM product_instances pi
            WHERE pi.customer_id = $1
              AND ($2::TEXT IS NULL OR seat_state(pi) = $2)
-             AND ($3::BIGINT IS NULL OR pi.assigned_course_id = $3
-                  OR (pi.assigned_course_id IS NULL AND ($3 = ANY(pi.allowed_course_ids) OR cardinality(pi.allowed_course_ids) = 0)))
+             AND ($3::BIGINT IS NULL OR seat_for_course(pi, $3))
            ORDER BY pi.id LIMIT $4 OFFSET $5"#,
         customer_id,
         f.state,
@@ -220,8 +219,8 @@ pub async fn by_ids(db: impl PgExecutor<'_>, ids: &[i64]) -> sqlx::Result<Vec<Se
     .await
 }
 
-/// How many of a customer's products the filter keeps. The course filter matches the
-/// assigned course or, for an unassigned seat, the courses it may be assigned to.
+/// How many of a customer's products the filter keeps (the course filter is the
+/// `seat_for_course` SQL function).
 pub async fn count_for_customer(
     db: impl PgExecutor<'_>,
     customer_id: i64,
@@ -231,8 +230,7 @@ pub async fn count_for_customer(
         r#"SELECT count(*) AS "n!" FROM product_instances pi
            WHERE pi.customer_id = $1
              AND ($2::TEXT IS NULL OR seat_state(pi) = $2)
-             AND ($3::BIGINT IS NULL OR pi.assigned_course_id = $3
-                  OR (pi.assigned_course_id IS NULL AND ($3 = ANY(pi.allowed_course_ids) OR cardinality(pi.allowed_course_ids) = 0)))"#,
+             AND ($3::BIGINT IS NULL OR seat_for_course(pi, $3))"#,
         customer_id,
         f.state,
         f.course_id

@@ -19,8 +19,10 @@ pub struct Config {
     pub mail_from: String,
     /// Secret shared with the test payment gateway; generated and stored when unset.
     pub payment_secret: Option<String>,
-    /// Mark cookies `Secure` (set when served over HTTPS behind a proxy).
+    /// Mark cookies `Secure` with `__Host-` names (served over HTTPS behind a proxy).
     pub secure_cookies: bool,
+    /// Send `Strict-Transport-Security` (the public URL is https).
+    pub hsts: bool,
     /// Load the demo catalogue even on an external database (fresh embedded ones always get it).
     pub demo: bool,
     /// Connections of each database pool (requests, sessions).
@@ -70,19 +72,30 @@ impl Config {
             .unwrap_or_else(|| "127.0.0.1:8080".into())
             .parse()
             .context("SHOP_BIND must be an address such as 127.0.0.1:8080")?;
+        // The address people reach the shop at (behind a proxy): links in mails, and over
+        // https `Secure`/`__Host-` cookies and HSTS. `SHOP_BASE_URL` is its older name.
+        let public_url = var("SHOP_PUBLIC_URL")
+            .or_else(|| var("SHOP_BASE_URL"))
+            .map(|u| u.trim_end_matches('/').to_owned());
+        let https = public_url
+            .as_deref()
+            .is_some_and(|u| u.to_ascii_lowercase().starts_with("https://"));
         Ok(Config {
             database_url: var("DATABASE_URL"),
             data_dir: var("SHOP_DATA_DIR")
                 .unwrap_or_else(|| "./data".into())
                 .into(),
-            base_url: var("SHOP_BASE_URL").unwrap_or_else(|| format!("http://{bind}")),
+            base_url: public_url
+                .clone()
+                .unwrap_or_else(|| format!("http://{bind}")),
             bind,
             admin_email: var("SHOP_ADMIN_EMAIL"),
             admin_password: var("SHOP_ADMIN_PASSWORD"),
             smtp_url: var("SMTP_URL"),
             mail_from: var("SHOP_MAIL_FROM").unwrap_or_else(|| "lms-shop <shop@localhost>".into()),
             payment_secret: var("PAYMENT_SECRET"),
-            secure_cookies: flag("SHOP_SECURE_COOKIES"),
+            secure_cookies: https || flag("SHOP_SECURE_COOKIES"),
+            hsts: https,
             demo: flag("SHOP_DEMO"),
             db_connections: match var("SHOP_DB_CONNECTIONS") {
                 Some(n) => n

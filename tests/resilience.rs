@@ -143,10 +143,11 @@ async fn checkout(base: &str, n: usize) -> String {
         };
         // The provider: one signed notification, redelivered until the shop acknowledges it.
         let amount: i64 = 172_800; // 1 440.00 + 20 % VAT (demo catalogue)
-        let (signature, body) = lms_shop::services::payment::notification_for(
+        let (signature, body) = lms_shop::services::payment::notification(
             SECRET.as_bytes(),
             &public_id,
             amount,
+            "EUR",
             true,
         );
         loop {

@@ -17,6 +17,7 @@ pub mod price;
 pub mod product;
 pub mod seat;
 pub mod seat_reference;
+pub mod settlement;
 
 pub use bill_state::BillState;
 pub use email::Email;

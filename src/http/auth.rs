@@ -13,12 +13,13 @@ use tower_sessions::Session;
 use crate::domain::Email;
 use crate::domain::password::NewPassword;
 use crate::error::{AppError, AppResult};
-use crate::http::context::{Page, SESSION_USER, SessionUser, flash};
+use crate::http::context::{Page, flash};
 use crate::http::render::{html, html_status, safe_next};
+use crate::http::signin::sign_in;
 use crate::mail;
 use crate::security::password;
 use crate::state::AppState;
-use crate::store::users::{self, User};
+use crate::store::users;
 use crate::store::{outbox, tokens};
 
 #[derive(Template)]
@@ -55,22 +56,6 @@ pub struct LoginForm {
     next: Option<String>,
 }
 
-/// Puts `user` in the session under a new session id (no fixation).
-pub async fn sign_in(session: &Session, user: &User) -> AppResult<()> {
-    session.cycle_id().await?;
-    session
-        .insert(
-            SESSION_USER,
-            SessionUser {
-                id: user.id,
-                name: user.display_name(),
-                is_operator: user.is_operator,
-            },
-        )
-        .await?;
-    Ok(())
-}
-
 pub async fn login(
     State(state): State<AppState>,
     ConnectInfo(addr): ConnectInfo<SocketAddr>,
@@ -92,10 +77,15 @@ pub async fn login(
             },
         )
     };
-    if !state.login_throttle.allow(&email, addr.ip()) {
+    // Not an address: no account can match, and nothing of it is kept (not even a throttle
+    // key); the answer is the same as for a wrong password.
+    let Ok(parsed) = Email::parse(&email) else {
+        return fail(page, StatusCode::UNAUTHORIZED, "auth.bad_credentials");
+    };
+    if !state.login_throttle.allow(parsed.as_str(), addr.ip()) {
         return fail(page, StatusCode::TOO_MANY_REQUESTS, "auth.throttled");
     }
-    let found = users::credentials(&state.db, &email).await?;
+    let found = users::credentials(&state.db, parsed.as_str()).await?;
     let (id, hash) = match found {
         Some((id, hash)) => (Some(id), hash),
         None => (None, None),
@@ -206,7 +196,10 @@ pub async fn set_password(
     let Some(user_id) = tokens::consume(&mut *tx, &token).await? else {
         return html_status(StatusCode::GONE, LinkInvalidPage { page });
     };
+    // The address is proved: the account is verified, every other session of it ends (a
+    // new epoch) and every other link of it is void.
     users::set_password(&mut *tx, user_id, &hash).await?;
+    tokens::void_all(&mut *tx, user_id).await?;
     tx.commit().await?;
     let user = users::find(&state.db, user_id)
         .await?
@@ -260,8 +253,8 @@ pub async fn forgot(
 ) -> AppResult<Response> {
     // Same answer whether or not the account exists: the form does not reveal who is a customer.
     let email = form.email.trim().to_owned();
-    if state.login_throttle.allow(&email, addr.ip())
-        && let Ok(parsed) = Email::parse(&email)
+    if let Ok(parsed) = Email::parse(&email)
+        && state.login_throttle.allow(parsed.as_str(), addr.ip())
         && let Some(user) = users::find_by_email(&state.db, parsed.as_str()).await?
     {
         let mut tx = state.db.begin().await?;

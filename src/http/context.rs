@@ -5,24 +5,15 @@ use std::borrow::Cow;
 
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
-use serde::{Deserialize, Serialize};
 use tower_sessions::Session;
 
 use crate::error::AppError;
-use crate::http::csrf::CsrfToken;
+use crate::http::csrf::{self, CsrfNonce};
+use crate::http::signin::{self, Access};
 use crate::i18n::{Locale, fill};
 use crate::state::AppState;
 
-/// Kept in the session at sign-in, for the navigation only: authorisation always re-reads
-/// the user from the database (see `extract`).
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct SessionUser {
-    pub id: i64,
-    pub name: String,
-    pub is_operator: bool,
-}
-
-pub const SESSION_USER: &str = "user";
+pub use crate::http::signin::{SESSION_USER, SessionUser};
 const FLASH: &str = "flash";
 
 pub struct Page {
@@ -34,6 +25,11 @@ pub struct Page {
     pub path: String,
     pub flash: Option<String>,
     pub status: u16,
+    /// Signed in by a purchase only (account not verified): the navigation offers the
+    /// customer space, not the learner's courses.
+    pub purchase_only: bool,
+    /// This request's CSRF nonce, to re-derive the token after a sign-in.
+    pub csrf_nonce: String,
 }
 
 impl Page {
@@ -106,6 +102,14 @@ impl Page {
             .map_or_else(|| "N.C.".to_owned(), |t| self.datetime(t))
     }
 
+    /// After a sign-in during this request: the navigation and the forms' CSRF token follow
+    /// the new session.
+    pub fn signed_in_as(&mut self, su: SessionUser, csrf_key: &[u8]) {
+        self.csrf = csrf::token(csrf_key, &self.csrf_nonce, Some(&su.csrf_salt));
+        self.purchase_only = su.purchase.is_some();
+        self.user = Some(su);
+    }
+
     pub fn current(&self, prefix: &str) -> bool {
         self.path == prefix || self.path.starts_with(&format!("{prefix}/"))
     }
@@ -134,18 +138,21 @@ impl FromRequestParts<AppState> for Page {
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
         let locale = Locale::from_headers(&parts.headers);
-        let csrf = parts
-            .extensions
-            .get::<CsrfToken>()
-            .map(|t| t.0.clone())
+        let signed = signin::resolve(parts, state).await?;
+        let nonce = parts.extensions.get::<CsrfNonce>().map(|n| n.0.clone());
+        let salt = signed.as_ref().map(|s| s.session.csrf_salt.as_str());
+        let csrf = nonce
+            .as_deref()
+            .map(|n| csrf::token(&state.csrf_key, n, salt))
             .unwrap_or_default();
-        let (user, flash) = match parts.extensions.get::<Session>() {
-            Some(session) => (
-                session.get::<SessionUser>(SESSION_USER).await?,
-                take_flash(session).await?,
-            ),
-            None => (None, None),
+        let flash = match parts.extensions.get::<Session>() {
+            Some(session) => take_flash(session).await?,
+            None => None,
         };
+        let purchase_only = signed
+            .as_ref()
+            .is_some_and(|s| matches!(s.access, Access::Purchase { .. }));
+        let user = signed.map(|s| s.session);
         let catalogue = state.catalogue.get(&state.db).await?;
         Ok(Page {
             locale,
@@ -156,6 +163,8 @@ impl FromRequestParts<AppState> for Page {
             path: parts.uri.path().to_owned(),
             flash,
             status: 200,
+            purchase_only,
+            csrf_nonce: nonce.unwrap_or_default(),
         })
     }
 }

@@ -1,6 +1,9 @@
 //! CSRF protection for every state-changing request (signed double-submit cookie, OWASP).
 //!
-//! A random nonce lives in an HttpOnly cookie; the token in forms is HMAC-SHA256(key, nonce).
+//! A random nonce lives in an HttpOnly cookie; the token in forms is HMAC-SHA256(key, nonce),
+//! and for a signed-in session HMAC-SHA256(key, nonce, salt) where the salt is drawn at
+//! sign-in and kept in the server-side session: a token is valid only for the session it
+//! was issued to, so a planted cookie or a token lifted from another session is useless.
 //! A cross-site page can neither read the cookie nor compute the token. Being stateless, it
 //! costs no database write for anonymous visitors browsing the shop. Applied as one
 //! middleware to the whole router, so a new POST route cannot forget it.
@@ -17,12 +20,18 @@ use hmac::{Hmac, Mac};
 use sha2::Sha256;
 use subtle::ConstantTimeEq;
 
+use tower_sessions::Session;
+
 use crate::error::AppError;
+use crate::http::signin::{SESSION_USER, SessionUser};
 use crate::i18n::cookie;
 use crate::security::tokens::random_id;
 use crate::state::AppState;
 
+/// Over plain HTTP (development, tests).
 pub const COOKIE: &str = "csrf";
+/// Over HTTPS: the `__Host-` prefix makes browsers refuse it from a sibling domain or path.
+pub const SECURE_COOKIE: &str = "__Host-csrf";
 pub const FIELD: &str = "csrf_token";
 /// Largest urlencoded form read to find the token (CSV uploads are multipart).
 const FORM_LIMIT: usize = 2 * 1024 * 1024;
@@ -30,25 +39,42 @@ const FORM_LIMIT: usize = 2 * 1024 * 1024;
 /// Server-to-server endpoints authenticated otherwise (HMAC signature), exempt by name.
 pub const EXEMPT: &[&str] = &["/payment/test/notify"];
 
-/// The token for this request's forms.
+/// This request's CSRF nonce; pages turn it into their forms' token with [`token`].
 #[derive(Clone, Debug)]
-pub struct CsrfToken(pub String);
+pub struct CsrfNonce(pub String);
 
-fn sign(key: &[u8], nonce: &str) -> String {
+/// The form token for `nonce`, bound to the signed-in session's salt when there is one.
+pub fn token(key: &[u8], nonce: &str, salt: Option<&str>) -> String {
     let Ok(mut mac) = Hmac::<Sha256>::new_from_slice(key) else {
         return String::new();
     };
     mac.update(nonce.as_bytes());
+    if let Some(salt) = salt {
+        // The separator keeps (nonce, salt) pairs from colliding; neither contains it.
+        mac.update(b"|");
+        mac.update(salt.as_bytes());
+    }
     URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes())
 }
 
-fn nonce_from(headers: &HeaderMap) -> Option<String> {
-    cookie(headers, COOKIE).filter(|n| n.len() == 32 && URL_SAFE_NO_PAD.decode(n).is_ok())
+pub fn cookie_name(secure: bool) -> &'static str {
+    if secure { SECURE_COOKIE } else { COOKIE }
 }
 
-/// The token matching the request's cookie, if it has one (used by error pages).
-pub fn token_from_headers(headers: &HeaderMap, key: &[u8]) -> Option<String> {
-    nonce_from(headers).map(|n| sign(key, &n))
+fn nonce_from(headers: &HeaderMap, secure: bool) -> Option<String> {
+    cookie(headers, cookie_name(secure))
+        .filter(|n| n.len() == 32 && URL_SAFE_NO_PAD.decode(n).is_ok())
+}
+
+/// The nonce of the request's cookie, if it has one (used by error pages).
+pub fn nonce_from_headers(headers: &HeaderMap, secure: bool) -> Option<String> {
+    nonce_from(headers, secure)
+}
+
+/// The salt of the session's sign-in, if someone is signed in.
+pub async fn session_salt(session: Option<&Session>) -> Option<String> {
+    let su = session?.get::<SessionUser>(SESSION_USER).await.ok()??;
+    Some(su.csrf_salt)
 }
 
 fn token_in_query(query: Option<&str>) -> Option<String> {
@@ -70,12 +96,14 @@ fn is_state_changing(method: &Method) -> bool {
 }
 
 pub async fn protect(State(state): State<AppState>, req: Request, next: Next) -> Response {
-    let existing = nonce_from(req.headers());
+    let secure = state.config.secure_cookies;
+    let existing = nonce_from(req.headers(), secure);
     let nonce = existing.clone().unwrap_or_else(|| random_id(24));
-    let expected = sign(&state.csrf_key, &nonce);
 
     let (parts, body) = req.into_parts();
     let mut req = if is_state_changing(&parts.method) && !EXEMPT.contains(&parts.uri.path()) {
+        let salt = session_salt(parts.extensions.get::<Session>()).await;
+        let expected = token(&state.csrf_key, &nonce, salt.as_deref());
         let is_form = parts
             .headers
             .get(CONTENT_TYPE)
@@ -100,15 +128,12 @@ pub async fn protect(State(state): State<AppState>, req: Request, next: Next) ->
         Request::from_parts(parts, body)
     };
 
-    req.extensions_mut().insert(CsrfToken(expected));
+    req.extensions_mut().insert(CsrfNonce(nonce.clone()));
     let mut response = next.run(req).await;
     if existing.is_none() {
-        let secure = if state.config.secure_cookies {
-            "; Secure"
-        } else {
-            ""
-        };
-        let cookie = format!("{COOKIE}={nonce}; Path=/; HttpOnly; SameSite=Lax{secure}");
+        let name = cookie_name(secure);
+        let secure = if secure { "; Secure" } else { "" };
+        let cookie = format!("{name}={nonce}; Path=/; HttpOnly; SameSite=Lax{secure}");
         if let Ok(value) = HeaderValue::from_str(&cookie) {
             response.headers_mut().append(SET_COOKIE, value);
         }
@@ -131,9 +156,11 @@ mod tests {
     }
 
     #[test]
-    fn tokens_depend_on_key_and_nonce() {
-        assert_eq!(sign(b"k", "n"), sign(b"k", "n"));
-        assert_ne!(sign(b"k", "n"), sign(b"k2", "n"));
-        assert_ne!(sign(b"k", "n"), sign(b"k", "n2"));
+    fn tokens_depend_on_key_nonce_and_session() {
+        assert_eq!(token(b"k", "n", None), token(b"k", "n", None));
+        assert_ne!(token(b"k", "n", None), token(b"k2", "n", None));
+        assert_ne!(token(b"k", "n", None), token(b"k", "n2", None));
+        assert_ne!(token(b"k", "n", None), token(b"k", "n", Some("s")));
+        assert_ne!(token(b"k", "n", Some("s1")), token(b"k", "n", Some("s2")));
     }
 }

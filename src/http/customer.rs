@@ -17,7 +17,7 @@ use crate::domain::seat::SeatState;
 use crate::domain::{Email, SeatReference};
 use crate::error::{AppError, AppResult};
 use crate::http::context::{Page, flash};
-use crate::http::extract::RequireUser;
+use crate::http::extract::{RequireCustomer, RequireUser};
 use crate::http::render::{html, html_status, uploaded_csv};
 use crate::services::seats::{self as seat_service, AssignError, Assigner, Learner};
 use crate::state::AppState;
@@ -25,18 +25,16 @@ use crate::store::bills::{self, Bill, Item};
 use crate::store::courses::{self, Course};
 use crate::store::customers::{self, Customer};
 use crate::store::seats::{self, SeatFilter, SeatRow};
-use crate::store::users::User;
+use crate::store::users::{self, User};
 
 const PER_PAGE: i64 = 50;
 
-/// The signed-in user's customer account. A user who never bought has none: the space
-/// says so instead of failing.
-async fn customer_of(state: &AppState, user: &User) -> AppResult<Option<Customer>> {
-    Ok(customers::find_by_user(&state.db, user.id).await?)
-}
-
+/// The signed-in user's customer account, for the account pages that need full access. A
+/// user who never bought has none.
 async fn require_customer(state: &AppState, user: &User) -> AppResult<Customer> {
-    customer_of(state, user).await?.ok_or(AppError::NotFound)
+    customers::find_by_user(&state.db, user.id)
+        .await?
+        .ok_or(AppError::NotFound)
 }
 
 fn assigner(customer: &Customer, user: &User, page: &Page) -> Assigner {
@@ -102,11 +100,11 @@ pub struct SpaceQuery {
 
 pub async fn index(
     State(state): State<AppState>,
-    RequireUser(user): RequireUser,
+    RequireCustomer { customer, .. }: RequireCustomer,
     page: Page,
     Query(q): Query<SpaceQuery>,
 ) -> AppResult<Response> {
-    let Some(customer) = customer_of(&state, &user).await? else {
+    let Some(customer) = customer else {
         let p = SpacePage {
             page,
             customer: None,
@@ -185,11 +183,11 @@ struct BillPage {
 /// `{bill}` is the bill's public id; another customer's bill is a 404.
 pub async fn bill(
     State(state): State<AppState>,
-    RequireUser(user): RequireUser,
+    RequireCustomer { customer, .. }: RequireCustomer,
     page: Page,
     Path(public_id): Path<String>,
 ) -> AppResult<Response> {
-    let customer = require_customer(&state, &user).await?;
+    let customer = customer.ok_or(AppError::NotFound)?;
     let bill = bills::find_by_public_id(&state.db, &public_id)
         .await?
         .filter(|b| b.customer_id == customer.id)
@@ -276,11 +274,11 @@ async fn product_page(
 
 pub async fn product(
     State(state): State<AppState>,
-    RequireUser(user): RequireUser,
+    RequireCustomer { customer, .. }: RequireCustomer,
     page: Page,
     Path(reference): Path<String>,
 ) -> AppResult<Response> {
-    let customer = require_customer(&state, &user).await?;
+    let customer = customer.ok_or(AppError::NotFound)?;
     product_page(
         &state,
         &customer,
@@ -295,13 +293,13 @@ pub async fn product(
 
 pub async fn assign(
     State(state): State<AppState>,
-    RequireUser(user): RequireUser,
+    RequireCustomer { user, customer }: RequireCustomer,
     session: Session,
     page: Page,
     Path(reference): Path<String>,
     Form(form): Form<AssignForm>,
 ) -> AppResult<Response> {
-    let customer = require_customer(&state, &user).await?;
+    let customer = customer.ok_or(AppError::NotFound)?;
     let seat = seat_of(&state, &customer, &reference).await?;
     let refuse = |page: Page, key: &str, status: StatusCode| {
         let message = page.t(key).into_owned();
@@ -388,12 +386,12 @@ pub async fn assign(
 
 pub async fn unassign(
     State(state): State<AppState>,
-    RequireUser(user): RequireUser,
+    RequireCustomer { customer, .. }: RequireCustomer,
     session: Session,
     page: Page,
     Path(reference): Path<String>,
 ) -> AppResult<Response> {
-    let customer = require_customer(&state, &user).await?;
+    let customer = customer.ok_or(AppError::NotFound)?;
     let seat = seat_of(&state, &customer, &reference).await?;
     match seat_service::unassign(&state, Some(customer.id), seat.id).await {
         Ok(()) => {
@@ -449,10 +447,10 @@ async fn available_count(state: &AppState, customer: &Customer) -> AppResult<i64
 
 pub async fn bulk_form(
     State(state): State<AppState>,
-    RequireUser(user): RequireUser,
+    RequireCustomer { customer, .. }: RequireCustomer,
     page: Page,
 ) -> AppResult<Response> {
-    let customer = require_customer(&state, &user).await?;
+    let customer = customer.ok_or(AppError::NotFound)?;
     let available = available_count(&state, &customer).await?;
     html(BulkPage {
         page,
@@ -463,7 +461,7 @@ pub async fn bulk_form(
 }
 
 /// Behind login like the rest of the customer space.
-pub async fn bulk_template(RequireUser(_): RequireUser) -> Response {
+pub async fn bulk_template(_: RequireCustomer) -> Response {
     (
         [
             (CONTENT_TYPE, "text/csv; charset=utf-8"),
@@ -477,12 +475,12 @@ pub async fn bulk_template(RequireUser(_): RequireUser) -> Response {
 /// Multipart upload (`csv`); the CSRF token travels in the query string.
 pub async fn bulk_upload(
     State(state): State<AppState>,
-    RequireUser(user): RequireUser,
+    RequireCustomer { user, customer }: RequireCustomer,
     session: Session,
     page: Page,
     multipart: Multipart,
 ) -> AppResult<Response> {
-    let customer = require_customer(&state, &user).await?;
+    let customer = customer.ok_or(AppError::NotFound)?;
     let data = uploaded_csv(multipart).await?;
     let lines = match bulk::parse(&data) {
         Ok(lines) => lines,
@@ -548,6 +546,23 @@ impl DetailsPage {
     }
 }
 
+/// One account per address: the customer's details may not take the address of another
+/// user (whose purchases, seats and mails it would then receive).
+async fn address_free_for(
+    state: &AppState,
+    user: &User,
+    details: CustomerDetails,
+) -> AppResult<Result<CustomerDetails, FieldErrors>> {
+    match users::find_by_email(&state.db, details.email.as_str()).await? {
+        Some(owner) if owner.id != user.id => {
+            let mut errors = FieldErrors::default();
+            errors.add("email", "errors.email_taken");
+            Ok(Err(errors))
+        }
+        _ => Ok(Ok(details)),
+    }
+}
+
 pub async fn details_form(
     State(state): State<AppState>,
     RequireUser(user): RequireUser,
@@ -569,7 +584,11 @@ pub async fn save_details(
     Form(form): Form<CustomerForm>,
 ) -> AppResult<Response> {
     let customer = require_customer(&state, &user).await?;
-    match CustomerDetails::parse(&form) {
+    let parsed = match CustomerDetails::parse(&form) {
+        Ok(details) => address_free_for(&state, &user, details).await?,
+        Err(errors) => Err(errors),
+    };
+    match parsed {
         Ok(details) => {
             customers::update(&state.db, customer.id, &details).await?;
             flash(&session, page.t("admin.saved")).await?;

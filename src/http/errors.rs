@@ -29,7 +29,7 @@ pub async fn render_error_pages(
     next: Next,
 ) -> Response {
     let locale = Locale::from_headers(req.headers());
-    let csrf = csrf::token_from_headers(req.headers(), &state.csrf_key).unwrap_or_default();
+    let nonce = csrf::nonce_from_headers(req.headers(), state.config.secure_cookies);
     let path = req.uri().path().to_owned();
     let session = req.extensions().get::<Session>().cloned();
     let response = next.run(req).await;
@@ -62,10 +62,16 @@ pub async fn render_error_pages(
         Some(s) => s.get::<SessionUser>(SESSION_USER).await.ok().flatten(),
         None => None,
     };
+    let salt = user.as_ref().map(|u| u.csrf_salt.as_str());
+    let csrf = nonce
+        .as_deref()
+        .map(|n| csrf::token(&state.csrf_key, n, salt))
+        .unwrap_or_default();
     let (shop_name, currency) = match state.catalogue.get(&state.db).await {
         Ok(c) => (c.settings.shop_name.clone(), c.settings.currency.clone()),
         Err(_) => ("lms-shop".to_owned(), String::new()),
     };
+    let user_purchase_only = user.as_ref().is_some_and(|u| u.purchase.is_some());
     let page = Page {
         locale,
         user,
@@ -75,6 +81,8 @@ pub async fn render_error_pages(
         path,
         flash: None,
         status: status.as_u16(),
+        purchase_only: user_purchase_only,
+        csrf_nonce: nonce.unwrap_or_default(),
     };
     // Messages are translation keys, except the few that carry a sentence already.
     let message = if message.contains('.') && !message.contains(' ') {

@@ -7,14 +7,21 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 
+use tower_sessions::Session;
+
+use crate::domain::paymode::Paymode;
 use crate::domain::{BillState, Money};
 use crate::error::{AppError, AppResult};
 use crate::http::context::Page;
+use crate::http::checkout::placed_by;
 use crate::http::render::html;
 use crate::security::signature::HEADER;
 use crate::services::payment::{self, NotifyError, Received};
 use crate::state::AppState;
 use crate::store::bills::{self, Bill};
+
+/// The payment method this gateway stands for.
+const GATEWAY: Paymode = Paymode::Test;
 
 #[derive(Template)]
 #[template(path = "checkout/gateway.html")]
@@ -24,18 +31,31 @@ struct GatewayPage {
     total: Money,
 }
 
-async fn payable(state: &AppState, public_id: &str) -> AppResult<Bill> {
+/// The bill this browser may pay at the test gateway: the gateway is enabled, the bill was
+/// placed for it, and by this browser. To anyone else it does not exist.
+async fn payable(state: &AppState, session: &Session, public_id: &str) -> AppResult<Bill> {
+    let catalogue = state.catalogue.get(&state.db).await?;
+    let gateway_on = catalogue
+        .settings
+        .paymodes
+        .iter()
+        .any(|m| m == GATEWAY.as_str());
+    if !gateway_on || !placed_by(session, public_id).await? {
+        return Err(AppError::NotFound);
+    }
     bills::find_by_public_id(&state.db, public_id)
         .await?
+        .filter(|b| b.paymode == GATEWAY.as_str())
         .ok_or(AppError::NotFound)
 }
 
 pub async fn show(
     State(state): State<AppState>,
+    session: Session,
     page: Page,
     Path(public_id): Path<String>,
 ) -> AppResult<Response> {
-    let bill = payable(&state, &public_id).await?;
+    let bill = payable(&state, &session, &public_id).await?;
     if bill.state() != BillState::Placed {
         return Ok(Redirect::to(&format!("/checkout/done/{public_id}")).into_response());
     }
@@ -44,37 +64,51 @@ pub async fn show(
 }
 
 /// The provider's side of a click on Pay or Decline: it signs a notification and delivers it
-/// to the shop (in-process here, an HTTP call for a real provider; both reach `payment::receive`),
-/// then sends the buyer back to the shop.
-async fn answer(state: &AppState, public_id: &str, paid: bool) -> AppResult<Response> {
-    let bill = payable(state, public_id).await?;
-    let (signature, body) =
-        payment::notification_for(&state.gateway_key, &bill.public_id, bill.total, paid);
-    payment::receive(state, Some(&signature), body.as_bytes())
-        .await
-        .map_err(|e| AppError::Internal(anyhow::anyhow!(e)))?;
+/// to the shop (in-process here, an HTTP call for a real provider; both reach
+/// `payment::receive`, which applies the settlement rule), then sends the buyer back.
+async fn answer(
+    state: &AppState,
+    session: &Session,
+    public_id: &str,
+    paid: bool,
+) -> AppResult<Response> {
+    let bill = payable(state, session, public_id).await?;
+    let (signature, body) = payment::notification_for(&state.gateway_key, &bill, paid);
+    match payment::receive(state, GATEWAY, Some(&signature), body.as_bytes()).await {
+        Ok(_) => {}
+        Err(NotifyError::Db(e)) => return Err(AppError::Db(e)),
+        Err(NotifyError::MethodDisabled | NotifyError::UnknownBill) => {
+            return Err(AppError::NotFound);
+        }
+        Err(e @ NotifyError::Refused(_)) => {
+            return Err(AppError::Conflict(e.to_string()));
+        }
+        Err(e) => return Err(AppError::Internal(anyhow::anyhow!(e))),
+    }
     Ok(Redirect::to(&format!("/checkout/done/{public_id}")).into_response())
 }
 
 pub async fn pay(
     State(state): State<AppState>,
+    session: Session,
     Path(public_id): Path<String>,
 ) -> AppResult<Response> {
-    answer(&state, &public_id, true).await
+    answer(&state, &session, &public_id, true).await
 }
 
 pub async fn decline(
     State(state): State<AppState>,
+    session: Session,
     Path(public_id): Path<String>,
 ) -> AppResult<Response> {
-    answer(&state, &public_id, false).await
+    answer(&state, &session, &public_id, false).await
 }
 
 /// `POST /payment/test/notify`: server to server, authenticated by its HMAC signature
 /// (hence exempt from CSRF). Plain-text answers, as providers expect.
 pub async fn notify(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
     let signature = headers.get(HEADER).and_then(|v| v.to_str().ok());
-    match payment::receive(&state, signature, &body).await {
+    match payment::receive(&state, GATEWAY, signature, &body).await {
         Ok(Received::Duplicate) => (StatusCode::OK, "duplicate").into_response(),
         Ok(Received::Ignored) => (StatusCode::OK, "ignored").into_response(),
         Ok(_) => (StatusCode::OK, "ok").into_response(),
@@ -84,6 +118,10 @@ pub async fn notify(State(state): State<AppState>, headers: HeaderMap, body: Byt
         }
         Err(NotifyError::BadBody | NotifyError::AmountMismatch) => {
             (StatusCode::BAD_REQUEST, "bad notification").into_response()
+        }
+        Err(e @ (NotifyError::Refused(_) | NotifyError::MethodDisabled)) => {
+            tracing::warn!(error = %e, "refused a payment notification");
+            (StatusCode::CONFLICT, "refused").into_response()
         }
         Err(NotifyError::UnknownBill) => (StatusCode::NOT_FOUND, "unknown bill").into_response(),
         Err(e) => {

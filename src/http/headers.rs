@@ -7,8 +7,12 @@ use tower_http::set_header::SetResponseHeaderLayer;
 const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
                    form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'";
 
-pub fn layers() -> Vec<SetResponseHeaderLayer<HeaderValue>> {
-    let fixed = [
+/// `hsts` when the shop is served over HTTPS (`SHOP_PUBLIC_URL`).
+pub fn layers(hsts: bool) -> Vec<SetResponseHeaderLayer<HeaderValue>> {
+    let mut fixed = vec![
+        // Pages carry the visitor's name, cart, bills and CSRF token: no cache keeps them.
+        // Static files set their own policy first.
+        (header::CACHE_CONTROL, "no-store"),
         (header::CONTENT_SECURITY_POLICY, CSP),
         (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
         (header::X_FRAME_OPTIONS, "DENY"),
@@ -22,6 +26,9 @@ pub fn layers() -> Vec<SetResponseHeaderLayer<HeaderValue>> {
             "same-origin",
         ),
     ];
+    if hsts {
+        fixed.push((header::STRICT_TRANSPORT_SECURITY, "max-age=31536000"));
+    }
     fixed
         .into_iter()
         .map(|(name, value)| {

@@ -16,6 +16,7 @@ pub mod lang;
 pub mod learner;
 pub mod render;
 pub mod shop;
+pub mod signin;
 
 use axum::Router;
 use axum::middleware::from_fn_with_state;
@@ -25,6 +26,7 @@ use time::Duration;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::services::ServeDir;
+use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::TraceLayer;
 use tower_sessions::{Expiry, SessionManagerLayer, cookie::SameSite};
 
@@ -144,16 +146,31 @@ pub fn routes() -> Router<AppState> {
 }
 
 pub fn router(state: AppState, sessions: Sessions) -> Router {
+    // Over HTTPS the `__Host-` prefix pins the cookie to this host and path `/`.
+    let session_cookie = if state.config.secure_cookies {
+        "__Host-session"
+    } else {
+        "session"
+    };
     let session_layer = SessionManagerLayer::new(sessions)
-        .with_name("session")
+        .with_name(session_cookie)
         .with_secure(state.config.secure_cookies)
         .with_http_only(true)
         .with_same_site(SameSite::Lax)
         .with_expiry(Expiry::OnInactivity(Duration::days(7)));
 
+    let hsts = state.config.hsts;
     let mut app = routes()
         .fallback(errors::not_found)
-        .nest_service("/static", ServeDir::new(static_dir()))
+        .nest_service(
+            "/static",
+            tower::ServiceBuilder::new()
+                .layer(SetResponseHeaderLayer::overriding(
+                    axum::http::header::CACHE_CONTROL,
+                    axum::http::HeaderValue::from_static("public, max-age=3600"),
+                ))
+                .service(ServeDir::new(static_dir())),
+        )
         // Innermost first: CSRF sees the session; error pages see everything below them.
         .layer(from_fn_with_state(state.clone(), csrf::protect))
         .layer(from_fn_with_state(
@@ -164,7 +181,7 @@ pub fn router(state: AppState, sessions: Sessions) -> Router {
         .layer(RequestBodyLimitLayer::new(BODY_LIMIT))
         .layer(CatchPanicLayer::new())
         .with_state(state);
-    for layer in headers::layers() {
+    for layer in headers::layers(hsts) {
         app = app.layer(layer);
     }
     app.layer(TraceLayer::new_for_http())

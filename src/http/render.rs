@@ -25,13 +25,33 @@ pub async fn uploaded_csv(mut multipart: axum::extract::Multipart) -> AppResult<
     Ok(Vec::new())
 }
 
-/// Only same-site paths are followed after login: `//evil.example` and `https://…` are not.
+/// The first path segments a `next` may lead to: pages a person returns to after logging in.
+const NEXT_AREAS: &[&str] = &[
+    "shop", "cart", "checkout", "customer", "my", "course", "admin", "login", "password",
+];
+
+/// Where to go after logging in: a relative path of our own pages, or `/`. Browsers strip
+/// tabs and newlines and read `\` as `/`, so `/\t/evil.example` would leave the site: any
+/// control character, whitespace or backslash gives the default, as does a path into
+/// anything but [`NEXT_AREAS`].
 pub fn safe_next(next: Option<&str>) -> String {
-    match next {
-        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.starts_with("/\\") => {
-            n.to_owned()
+    let default = || "/".to_owned();
+    let Some(n) = next else {
+        return default();
+    };
+    if n.len() > 2048 || n.chars().any(|c| c.is_control() || c.is_whitespace() || c == '\\') {
+        return default();
+    }
+    let Ok(uri) = n.parse::<axum::http::uri::PathAndQuery>() else {
+        return default();
+    };
+    let path = uri.path();
+    let first = path.strip_prefix('/').and_then(|p| p.split('/').next());
+    match first {
+        Some(segment) if path.as_bytes().get(1) != Some(&b'/') && NEXT_AREAS.contains(&segment) => {
+            uri.as_str().to_owned()
         }
-        _ => "/".to_owned(),
+        _ => default(),
     }
 }
 
@@ -42,9 +62,31 @@ mod tests {
     #[test]
     fn only_local_paths_are_followed() {
         assert_eq!(safe_next(Some("/customer?x=1")), "/customer?x=1");
+        assert_eq!(safe_next(Some("/admin/bills/3")), "/admin/bills/3");
         assert_eq!(safe_next(Some("//evil.example")), "/");
         assert_eq!(safe_next(Some("https://evil.example")), "/");
         assert_eq!(safe_next(Some("/\\evil.example")), "/");
         assert_eq!(safe_next(None), "/");
+    }
+
+    #[test]
+    fn characters_browsers_strip_never_lead_off_site() {
+        for bad in [
+            "/\t/evil.example",
+            "/\n/evil.example",
+            "/\r/evil.example",
+            "/ /evil.example",
+            "/\u{1}x",
+            "/\u{7f}x",
+            "/customer\n",
+            "/customer\r\nSet-Cookie: a=b",
+            "/\u{0}",
+            "/%0a",
+            "/unknown",
+            "",
+            "customer",
+        ] {
+            assert_eq!(safe_next(Some(bad)), "/", "{bad:?}");
+        }
     }
 }

@@ -1,4 +1,11 @@
-//! Login throttling, per account and per client address, with the `governor` crate.
+//! Throttling of guesses (passwords, "does this address have an account?"), with the
+//! `governor` crate.
+//!
+//! Password guesses are limited per account *and client* (so an attacker elsewhere cannot
+//! lock the owner out of their own device), per client address, and per account across all
+//! clients with a wider budget (a slow spread-out guess still stalls). Accounts are keyed
+//! by a digest of the normalised address: whatever is typed, a key costs 16 bytes, and a
+//! client may create only as many keys as its own budget allows.
 //!
 //! Limits are per app instance; with several instances behind a load balancer an attacker
 //! gets at most N times the budget, still far below what a password guess needs.
@@ -7,36 +14,93 @@ use std::net::IpAddr;
 use std::num::NonZeroU32;
 
 use governor::{DefaultKeyedRateLimiter, Quota};
+use sha2::{Digest, Sha256};
+
+type AccountKey = [u8; 16];
+
+/// Beyond this many tracked keys the limiter is pruned; if still full, new keys are refused
+/// (the owner of an existing key is unaffected).
+const MAX_KEYS: usize = 200_000;
 
 pub struct LoginThrottle {
-    per_account: DefaultKeyedRateLimiter<String>,
+    per_account_client: DefaultKeyedRateLimiter<(AccountKey, IpAddr)>,
+    per_account: DefaultKeyedRateLimiter<AccountKey>,
     per_address: DefaultKeyedRateLimiter<IpAddr>,
+    /// Anonymous checks of whether an address has an account (checkout's details step).
+    probes: DefaultKeyedRateLimiter<IpAddr>,
+}
+
+fn nz(n: u32) -> NonZeroU32 {
+    NonZeroU32::new(n).unwrap_or(NonZeroU32::MIN)
 }
 
 impl Default for LoginThrottle {
     fn default() -> Self {
-        let nz = |n| NonZeroU32::new(n).unwrap_or(NonZeroU32::MIN);
         LoginThrottle {
             // 5 attempts in a burst, then one every 12 seconds.
-            per_account: DefaultKeyedRateLimiter::keyed(Quota::per_minute(nz(5))),
+            per_account_client: DefaultKeyedRateLimiter::keyed(Quota::per_minute(nz(5))),
+            // Many clients guessing one account: 60 in a burst, then one a second.
+            per_account: DefaultKeyedRateLimiter::keyed(
+                Quota::per_second(nz(1)).allow_burst(nz(60)),
+            ),
             // A shared office NAT may hold many honest users.
             per_address: DefaultKeyedRateLimiter::keyed(Quota::per_minute(nz(30))),
+            probes: DefaultKeyedRateLimiter::keyed(Quota::per_minute(nz(20))),
         }
     }
 }
 
+/// The key of an account as typed: trimmed, case-folded, digested.
+fn account_key(account: &str) -> AccountKey {
+    let digest = Sha256::digest(account.trim().to_lowercase().as_bytes());
+    let mut key = [0u8; 16];
+    key.copy_from_slice(&digest[..16]);
+    key
+}
+
 impl LoginThrottle {
-    /// Counts one attempt; `false` when either budget is exhausted.
+    /// Counts one password attempt on `account` from `address`; `false` when a budget is
+    /// exhausted. The client's own budget is checked first, so a client over its budget
+    /// creates no account keys.
     pub fn allow(&self, account: &str, address: IpAddr) -> bool {
-        let account_ok = self.per_account.check_key(&account.to_lowercase()).is_ok();
-        let address_ok = self.per_address.check_key(&address).is_ok();
-        account_ok && address_ok
+        if self.per_address.check_key(&address).is_err() {
+            return false;
+        }
+        if self.is_full() {
+            self.prune();
+            if self.is_full() {
+                return false;
+            }
+        }
+        let key = account_key(account);
+        self.per_account_client.check_key(&(key, address)).is_ok()
+            && self.per_account.check_key(&key).is_ok()
+    }
+
+    /// Counts one "does this address have an account" answer given to `address`.
+    pub fn allow_probe(&self, address: IpAddr) -> bool {
+        self.probes.check_key(&address).is_ok()
+    }
+
+    fn is_full(&self) -> bool {
+        self.per_account_client.len() >= MAX_KEYS || self.per_account.len() >= MAX_KEYS
     }
 
     /// Drops idle keys so memory stays bounded under a spray of addresses.
     pub fn prune(&self) {
+        self.per_account_client.retain_recent();
         self.per_account.retain_recent();
         self.per_address.retain_recent();
+        self.probes.retain_recent();
+        self.per_account_client.shrink_to_fit();
+        self.per_account.shrink_to_fit();
+        self.per_address.shrink_to_fit();
+        self.probes.shrink_to_fit();
+    }
+
+    /// Tracked keys, for tests and metrics.
+    pub fn tracked_keys(&self) -> usize {
+        self.per_account_client.len() + self.per_account.len() + self.per_address.len()
     }
 }
 
@@ -45,17 +109,48 @@ mod tests {
     use super::*;
 
     #[test]
-    fn blocks_after_the_burst_per_account_and_per_address() {
+    fn guesses_from_one_client_do_not_lock_the_owner_out_elsewhere() {
         let t = LoginThrottle::default();
-        let a: IpAddr = "10.0.0.1".parse().unwrap();
-        let b: IpAddr = "10.0.0.2".parse().unwrap();
+        let attacker: IpAddr = "10.0.0.1".parse().unwrap();
+        let owner: IpAddr = "10.0.0.2".parse().unwrap();
         for _ in 0..5 {
-            assert!(t.allow("x@example.org", a));
+            assert!(t.allow("x@example.org", attacker));
         }
-        assert!(!t.allow("X@example.org", b), "same account from elsewhere");
+        assert!(!t.allow("X@example.org ", attacker), "same account, same client");
+        assert!(t.allow("x@example.org", owner), "the owner's own device");
         assert!(
-            t.allow("y@example.org", a),
-            "another account from the same address"
+            t.allow("y@example.org", attacker),
+            "another account from the same client"
         );
+    }
+
+    #[test]
+    fn a_client_is_limited_across_accounts() {
+        let t = LoginThrottle::default();
+        let a: IpAddr = "10.0.0.3".parse().unwrap();
+        let allowed = (0..100)
+            .filter(|i| t.allow(&format!("u{i}@example.org"), a))
+            .count();
+        assert_eq!(allowed, 30);
+        // Refused attempts created no keys beyond the client's budget.
+        assert!(t.tracked_keys() <= 2 * 30 + 1);
+    }
+
+    #[test]
+    fn keys_cost_the_same_whatever_is_typed() {
+        let t = LoginThrottle::default();
+        let a: IpAddr = "10.0.0.4".parse().unwrap();
+        let huge = "a".repeat(2_000_000);
+        assert!(t.allow(&huge, a));
+        assert_eq!(account_key(&huge).len(), 16);
+    }
+
+    #[test]
+    fn many_clients_on_one_account_are_stopped_too() {
+        let t = LoginThrottle::default();
+        let allowed = (0..100u8)
+            .filter(|i| t.allow("x@example.org", IpAddr::from([10, 1, 0, *i])))
+            .count();
+        assert_eq!(allowed, 60);
     }
 }

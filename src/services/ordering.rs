@@ -3,6 +3,7 @@
 use crate::domain::Money;
 use crate::domain::cart::Cart;
 use crate::domain::paymode::Paymode;
+use crate::domain::settlement::Settler;
 use crate::i18n::Locale;
 use crate::mail::messages;
 use crate::security::tokens::random_id;
@@ -182,7 +183,9 @@ pub async fn place(state: &AppState, req: OrderRequest<'_>) -> Result<Bill, Orde
         Paymode::Test => Ok(bill),
         Paymode::Transfer => Ok(bills::find(&state.db, bill.id).await?.unwrap_or(bill)),
         Paymode::Free => {
-            payment::mark_paid(state, bill.id, "free order", "system").await?;
+            payment::settle(state, bill.id, Settler::Shop, "free order", "system")
+                .await
+                .map_err(anyhow::Error::from)?;
             production::produce(state, bill.id, production::Wait::Yes).await?;
             Ok(bills::find(&state.db, bill.id).await?.unwrap_or(bill))
         }

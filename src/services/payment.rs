@@ -1,14 +1,21 @@
-//! Payments: signed notifications from the gateway, and operators marking bills paid.
+//! Payments: signed notifications from online providers, operators recording offline
+//! payments, free orders. Every way to PAID goes through [`settle`], which applies the rule
+//! of `domain::settlement` under the bill's lock: a provider only settles bills placed with
+//! it, while it is enabled, for the bill's amount and currency.
 
 use serde::Deserialize;
+use sqlx::{Postgres, Transaction};
 use time::OffsetDateTime;
 
 use crate::domain::BillState;
+use crate::domain::paymode::Paymode;
+use crate::domain::settlement::{self, SettleRefusal, Settler};
 use crate::security::signature::{self, SignatureError};
 use crate::security::tokens::random_id;
 use crate::services::production;
 use crate::state::AppState;
 use crate::store::bills::{self, Bill};
+use crate::store::settings;
 
 #[derive(Debug, thiserror::Error)]
 pub enum NotifyError {
@@ -18,8 +25,12 @@ pub enum NotifyError {
     BadBody,
     #[error("unknown bill")]
     UnknownBill,
-    #[error("amount does not match the bill")]
+    #[error("amount or currency does not match the bill")]
     AmountMismatch,
+    #[error("this payment method is disabled")]
+    MethodDisabled,
+    #[error(transparent)]
+    Refused(#[from] SettleRefusal),
     #[error(transparent)]
     Db(#[from] sqlx::Error),
     #[error(transparent)]
@@ -31,6 +42,7 @@ struct Notification {
     bill: String,
     status: String,
     amount: i64,
+    currency: String,
     txn: String,
 }
 
@@ -44,12 +56,24 @@ pub enum Received {
     Ignored,
 }
 
-/// What the gateway sends: the body and its signature header.
-pub fn notification_for(key: &[u8], public_id: &str, amount: i64, paid: bool) -> (String, String) {
+/// What the gateway sends about `bill`: the body and its signature header.
+pub fn notification_for(key: &[u8], bill: &Bill, paid: bool) -> (String, String) {
+    notification(key, &bill.public_id, bill.total, &bill.currency, paid)
+}
+
+/// A signed notification (tests forge their own with it).
+pub fn notification(
+    key: &[u8],
+    public_id: &str,
+    amount: i64,
+    currency: &str,
+    paid: bool,
+) -> (String, String) {
     let body = serde_urlencoded::to_string([
         ("bill", public_id),
         ("status", if paid { "paid" } else { "declined" }),
         ("amount", &amount.to_string()),
+        ("currency", currency),
         ("txn", &random_id(12)),
     ])
     .unwrap_or_default();
@@ -61,10 +85,25 @@ pub fn notification_for(key: &[u8], public_id: &str, amount: i64, paid: bool) ->
     (header, body)
 }
 
-/// Handles one notification. Verified first (constant time, freshness), then applied under the
-/// bill's lock together with the transaction id, so a replay changes nothing.
+/// Whether `paymode` is enabled in the settings as they are in the database now (a cached
+/// catalogue may be a moment old on another instance).
+async fn enabled(tx: &mut Transaction<'_, Postgres>, paymode: Paymode) -> sqlx::Result<bool> {
+    let settings = settings::load(&mut **tx).await?;
+    Ok(settings.paymodes.iter().any(|m| m == paymode.as_str()))
+}
+
+fn paymode_of(bill: &Bill) -> Result<Paymode, SettleRefusal> {
+    bill.paymode
+        .parse::<Paymode>()
+        .map_err(|()| SettleRefusal::WrongMethod)
+}
+
+/// Handles one notification of the online provider `provider`. Verified first (constant
+/// time, freshness), then applied under the bill's lock together with the transaction id,
+/// so a replay changes nothing.
 pub async fn receive(
     state: &AppState,
+    provider: Paymode,
     signature_header: Option<&str>,
     body: &[u8],
 ) -> Result<Received, NotifyError> {
@@ -76,60 +115,106 @@ pub async fn receive(
         OffsetDateTime::now_utc().unix_timestamp(),
     )?;
     let n: Notification = serde_urlencoded::from_bytes(body).map_err(|_| NotifyError::BadBody)?;
+    let paid = match n.status.as_str() {
+        "paid" => true,
+        "declined" => false,
+        _ => return Err(NotifyError::BadBody),
+    };
     let mut tx = state.db.begin().await?;
     let bill = bills::lock_by_public_id(&mut tx, &n.bill)
         .await?
         .ok_or(NotifyError::UnknownBill)?;
-    if n.amount != bill.total {
+    let settler = Settler::Provider(provider);
+    // A provider speaks only for the bills placed with it.
+    if paymode_of(&bill)? != provider {
+        return Err(SettleRefusal::WrongMethod.into());
+    }
+    if !enabled(&mut tx, provider).await? {
+        return Err(NotifyError::MethodDisabled);
+    }
+    if n.amount != bill.total || n.currency != bill.currency {
         return Err(NotifyError::AmountMismatch);
     }
     if !bills::record_notification(&mut *tx, bill.id, &n.txn, &n.status).await? {
         return Ok(Received::Duplicate);
     }
-    let outcome = match (n.status.as_str(), bill.state()) {
-        ("paid", s) if s.awaits_payment() => {
-            bills::transition(
-                &mut tx,
-                &bill,
-                BillState::Paid,
-                &format!("test gateway, transaction {}", n.txn),
-                "gateway",
-            )
-            .await
-            .map_err(anyhow::Error::from)?;
-            // Produced in the same transaction: the buyer's confirmation shows what was
-            // delivered, and a crash before the commit loses nothing the provider will not
-            // send again.
-            let paid = Bill {
-                state: BillState::Paid.as_str().to_owned(),
-                ..bill.clone()
-            };
-            production::produce_locked(&mut tx, state, &paid).await?;
-            Received::Paid
+    let outcome = if paid {
+        match settlement::may_settle(provider, bill.state(), settler) {
+            Ok(()) => {
+                let note = format!("{} payment, transaction {}", provider.as_str(), n.txn);
+                let paid = to_paid(&mut tx, &bill, &note, "gateway").await?;
+                // Produced in the same transaction: the buyer's confirmation shows what was
+                // delivered, and a crash before the commit loses nothing the provider will
+                // not send again.
+                production::produce_locked(&mut tx, state, &paid).await?;
+                Received::Paid
+            }
+            Err(_) => Received::Ignored,
         }
-        ("declined", BillState::Placed) => {
-            bills::transition(
-                &mut tx,
-                &bill,
-                BillState::Refused,
-                &format!("declined, transaction {}", n.txn),
-                "gateway",
-            )
-            .await
-            .map_err(anyhow::Error::from)?;
-            Received::Declined
+    } else {
+        match settlement::may_decline(provider, bill.state(), settler) {
+            Ok(()) => {
+                let note = format!("declined, transaction {}", n.txn);
+                bills::transition(&mut *tx, &bill, BillState::Refused, &note, "gateway")
+                    .await
+                    .map_err(anyhow::Error::from)?;
+                Received::Declined
+            }
+            Err(_) => Received::Ignored,
         }
-        ("paid" | "declined", _) => Received::Ignored,
-        _ => return Err(NotifyError::BadBody),
     };
     tx.commit().await?;
     state.mail_queued.notify_one();
     Ok(outcome)
 }
 
-/// Marks a bill paid (offline payment received, free order, operator retry). `false` when the
-/// bill was not waiting for a payment.
-pub async fn mark_paid(
+async fn to_paid(
+    tx: &mut Transaction<'_, Postgres>,
+    bill: &Bill,
+    note: &str,
+    actor: &str,
+) -> anyhow::Result<Bill> {
+    bills::transition(&mut **tx, bill, BillState::Paid, note, actor).await?;
+    Ok(Bill {
+        state: BillState::Paid.as_str().to_owned(),
+        ..bill.clone()
+    })
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SettleError {
+    #[error("unknown bill")]
+    UnknownBill,
+    #[error(transparent)]
+    Refused(#[from] SettleRefusal),
+    #[error(transparent)]
+    Db(#[from] sqlx::Error),
+    #[error(transparent)]
+    Internal(#[from] anyhow::Error),
+}
+
+/// Moves a bill to PAID for `by` (an operator who received a transfer, the shop for a free
+/// order), if the settlement rule allows it. Production is the caller's next step.
+pub async fn settle(
+    state: &AppState,
+    bill_id: i64,
+    by: Settler,
+    note: &str,
+    actor: &str,
+) -> Result<(), SettleError> {
+    let mut tx = state.db.begin().await?;
+    let bill = bills::lock(&mut tx, bill_id)
+        .await?
+        .ok_or(SettleError::UnknownBill)?;
+    settlement::may_settle(paymode_of(&bill)?, bill.state(), by)?;
+    to_paid(&mut tx, &bill, note, actor).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Puts a FAILED bill back to PAID so that production runs again (its payment was recorded
+/// before the failure). `false` when the bill is not FAILED.
+pub async fn requeue_failed(
     state: &AppState,
     bill_id: i64,
     note: &str,
@@ -139,10 +224,10 @@ pub async fn mark_paid(
     let Some(bill) = bills::lock(&mut tx, bill_id).await? else {
         return Ok(false);
     };
-    if !(bill.state().awaits_payment() || bill.state() == BillState::Failed) {
+    if bill.state() != BillState::Failed {
         return Ok(false);
     }
-    bills::transition(&mut tx, &bill, BillState::Paid, note, actor).await?;
+    to_paid(&mut tx, &bill, note, actor).await?;
     tx.commit().await?;
     Ok(true)
 }

@@ -46,3 +46,15 @@ pub async fn consume(db: impl PgExecutor<'_>, token: &str) -> sqlx::Result<Optio
     .fetch_optional(db)
     .await
 }
+
+/// Voids every outstanding link of `user_id`: once a password is chosen, an older mail's link
+/// must not choose another one.
+pub async fn void_all(db: impl PgExecutor<'_>, user_id: i64) -> sqlx::Result<()> {
+    sqlx::query!(
+        "UPDATE password_tokens SET used_at = now() WHERE user_id = $1 AND used_at IS NULL",
+        user_id
+    )
+    .execute(db)
+    .await?;
+    Ok(())
+}

@@ -10,6 +10,11 @@ pub struct User {
     pub firstname: String,
     pub lastname: String,
     pub is_operator: bool,
+    /// Set once the owner used a set-password link (or chose a password at set-up); until
+    /// then the account reaches only the customer space of the purchase that created it.
+    pub verified: bool,
+    /// Part of every signed-in session of this user; a session of another epoch is over.
+    pub session_epoch: i32,
 }
 
 impl User {
@@ -26,7 +31,9 @@ impl User {
 pub async fn find(db: impl PgExecutor<'_>, id: i64) -> sqlx::Result<Option<User>> {
     sqlx::query_as!(
         User,
-        "SELECT id, email, firstname, lastname, is_operator FROM users WHERE id = $1",
+        r#"SELECT id, email, firstname, lastname, is_operator,
+                  verified_at IS NOT NULL AS "verified!", session_epoch
+           FROM users WHERE id = $1"#,
         id
     )
     .fetch_optional(db)
@@ -36,7 +43,9 @@ pub async fn find(db: impl PgExecutor<'_>, id: i64) -> sqlx::Result<Option<User>
 pub async fn find_by_email(db: impl PgExecutor<'_>, email: &str) -> sqlx::Result<Option<User>> {
     sqlx::query_as!(
         User,
-        "SELECT id, email, firstname, lastname, is_operator FROM users WHERE lower(email) = lower($1)",
+        r#"SELECT id, email, firstname, lastname, is_operator,
+                  verified_at IS NOT NULL AS "verified!", session_epoch
+           FROM users WHERE lower(email) = lower($1)"#,
         email
     )
     .fetch_optional(db)
@@ -62,11 +71,13 @@ pub struct NewUser<'a> {
     pub is_operator: bool,
 }
 
-/// Inserts a user; `None` when the email is already taken (no error, no overwrite).
+/// Inserts a user; `None` when the email is already taken (no error, no overwrite). An
+/// account given a password at creation (operators set up by whoever runs the shop) is
+/// verified; one created for a buyer or a learner waits for its set-password link.
 pub async fn insert(db: impl PgExecutor<'_>, new: NewUser<'_>) -> sqlx::Result<Option<i64>> {
     sqlx::query_scalar!(
-        "INSERT INTO users (email, firstname, lastname, password_hash, is_operator)
-         VALUES ($1, $2, $3, $4, $5)
+        "INSERT INTO users (email, firstname, lastname, password_hash, is_operator, verified_at)
+         VALUES ($1, $2, $3, $4, $5, CASE WHEN $4::text IS NOT NULL THEN now() END)
          ON CONFLICT ((lower(email))) DO NOTHING
          RETURNING id",
         new.email.as_str(),
@@ -79,15 +90,20 @@ pub async fn insert(db: impl PgExecutor<'_>, new: NewUser<'_>) -> sqlx::Result<O
     .await
 }
 
-pub async fn set_password(db: impl PgExecutor<'_>, id: i64, hash: &str) -> sqlx::Result<()> {
-    sqlx::query!(
-        "UPDATE users SET password_hash = $2 WHERE id = $1",
+/// Sets the password chosen through a set-password link: the address is proved, and every
+/// session of the user ends (the caller signs the chooser in again under the returned epoch).
+pub async fn set_password(db: impl PgExecutor<'_>, id: i64, hash: &str) -> sqlx::Result<i32> {
+    sqlx::query_scalar!(
+        "UPDATE users
+         SET password_hash = $2, verified_at = coalesce(verified_at, now()),
+             session_epoch = session_epoch + 1
+         WHERE id = $1
+         RETURNING session_epoch",
         id,
         hash
     )
-    .execute(db)
-    .await?;
-    Ok(())
+    .fetch_one(db)
+    .await
 }
 
 pub async fn touch_login(db: impl PgExecutor<'_>, id: i64) -> sqlx::Result<()> {

@@ -153,6 +153,7 @@ pub async fn spawn_on(db_url: String, db: PgPool) -> TestApp {
         mail_from: "shop@example.org".into(),
         payment_secret: Some("test-gateway-secret".into()),
         secure_cookies: false,
+        hsts: false,
         demo: false,
         db_connections: 8,
     };

@@ -7,11 +7,13 @@ use serde::Deserialize;
 use tower_sessions::Session;
 
 use crate::domain::BillState;
+use crate::domain::paymode::Paymode;
+use crate::domain::settlement::{self, Settler};
 use crate::error::{AppError, AppResult};
 use crate::http::context::{Page, flash};
 use crate::http::extract::RequireOperator;
 use crate::http::render::html;
-use crate::services::payment;
+use crate::services::payment::{self, SettleError};
 use crate::services::production::{self, Outcome, Wait};
 use crate::state::AppState;
 use crate::store::bills::{self, Bill, BillRow, Event, Item};
@@ -95,7 +97,9 @@ struct DetailPage {
 
 impl DetailPage {
     fn can_mark_paid(&self) -> bool {
-        self.bill.state().awaits_payment()
+        self.bill.paymode.parse::<Paymode>().is_ok_and(|m| {
+            settlement::may_settle(m, self.bill.state(), Settler::Operator).is_ok()
+        })
     }
 
     fn can_cancel(&self) -> bool {
@@ -152,44 +156,8 @@ async fn say_outcome(session: &Session, page: &Page, outcome: Outcome) -> AppRes
     flash(session, message).await
 }
 
-/// When an operator may put a bill in PAID, and what is said otherwise.
-struct PayRule {
-    allowed: fn(BillState) -> bool,
-    refusal: &'static str,
-    note: &'static str,
-}
-
-const OFFLINE_PAYMENT: PayRule = PayRule {
-    allowed: BillState::awaits_payment,
-    refusal: "admin.bill_not_awaiting",
-    note: "payment received (marked by an operator)",
-};
-const RETRY: PayRule = PayRule {
-    allowed: |s| s == BillState::Failed,
-    refusal: "admin.bill_not_failed",
-    note: "production retried by an operator",
-};
-
-/// Puts a bill in PAID (when the rule allows its state) and produces it.
-async fn pay_and_produce(
-    state: &AppState,
-    session: &Session,
-    page: &Page,
-    id: i64,
-    rule: &PayRule,
-    actor: &str,
-) -> AppResult<Response> {
-    let bill = load(state, id).await?;
-    if !(rule.allowed)(bill.state()) {
-        return Err(AppError::Conflict(page.t(rule.refusal).into_owned()));
-    }
-    payment::mark_paid(state, id, rule.note, actor).await?;
-    let outcome = production::produce(state, id, Wait::Yes).await?;
-    say_outcome(session, page, outcome).await?;
-    Ok(back(id))
-}
-
-/// An offline payment arrived: PAID, then produced.
+/// An offline payment arrived: PAID (if the bill was placed for a transfer and waits for
+/// it), then produced.
 pub async fn mark_paid(
     State(state): State<AppState>,
     RequireOperator(op): RequireOperator,
@@ -197,7 +165,19 @@ pub async fn mark_paid(
     page: Page,
     Path(id): Path<i64>,
 ) -> AppResult<Response> {
-    pay_and_produce(&state, &session, &page, id, &OFFLINE_PAYMENT, &op.email).await
+    let note = "payment received (marked by an operator)";
+    match payment::settle(&state, id, Settler::Operator, note, &op.email).await {
+        Ok(()) => {}
+        Err(SettleError::UnknownBill) => return Err(AppError::NotFound),
+        Err(SettleError::Refused(_)) => {
+            return Err(AppError::Conflict(
+                page.t("admin.bill_not_awaiting").into_owned(),
+            ));
+        }
+        Err(SettleError::Db(e)) => return Err(AppError::Db(e)),
+        Err(SettleError::Internal(e)) => return Err(AppError::Internal(e)),
+    }
+    produce_and_report(&state, &session, &page, id).await
 }
 
 /// A failed production, tried again once the operator fixed its cause.
@@ -208,7 +188,25 @@ pub async fn retry(
     page: Page,
     Path(id): Path<i64>,
 ) -> AppResult<Response> {
-    pay_and_produce(&state, &session, &page, id, &RETRY, &op.email).await
+    load(&state, id).await?;
+    let note = "production retried by an operator";
+    if !payment::requeue_failed(&state, id, note, &op.email).await? {
+        return Err(AppError::Conflict(
+            page.t("admin.bill_not_failed").into_owned(),
+        ));
+    }
+    produce_and_report(&state, &session, &page, id).await
+}
+
+async fn produce_and_report(
+    state: &AppState,
+    session: &Session,
+    page: &Page,
+    id: i64,
+) -> AppResult<Response> {
+    let outcome = production::produce(state, id, Wait::Yes).await?;
+    say_outcome(session, page, outcome).await?;
+    Ok(back(id))
 }
 
 pub async fn cancel(
@@ -220,19 +218,16 @@ pub async fn cancel(
 ) -> AppResult<Response> {
     let mut tx = state.db.begin().await?;
     let bill = bills::lock(&mut tx, id).await?.ok_or(AppError::NotFound)?;
-    if bills::transition(
-        &mut tx,
-        &bill,
-        BillState::Cancelled,
-        "cancelled by an operator",
-        &op.email,
-    )
-    .await
-    .is_err()
-    {
-        return Err(AppError::Conflict(
-            page.t("admin.bill_cannot_cancel").into_owned(),
-        ));
+    let note = "cancelled by an operator";
+    match bills::transition(&mut tx, &bill, BillState::Cancelled, note, &op.email).await {
+        Ok(()) => {}
+        Err(bills::TransitionError::Illegal(_)) => {
+            return Err(AppError::Conflict(
+                page.t("admin.bill_cannot_cancel").into_owned(),
+            ));
+        }
+        // A database failure is not the bill's state: 503/500, not "cannot cancel".
+        Err(bills::TransitionError::Db(e)) => return Err(AppError::Db(e)),
     }
     tx.commit().await?;
     flash(&session, page.t("admin.bill_cancelled")).await?;

@@ -8,6 +8,9 @@ use thiserror::Error;
 #[serde(transparent)]
 pub struct Email(String);
 
+/// The longest address SMTP can carry (RFC 5321 path limit less the brackets).
+pub const MAX_LEN: usize = 254;
+
 #[derive(Debug, Error, PartialEq, Eq)]
 #[error("enter an email address such as name@example.org")]
 pub struct InvalidEmail;
@@ -17,7 +20,7 @@ impl Email {
     /// delivered or that could smuggle a header (whitespace, control characters).
     pub fn parse(input: &str) -> Result<Self, InvalidEmail> {
         let s = input.trim();
-        if s.len() > 254 || s.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        if s.len() > MAX_LEN || s.chars().any(|c| c.is_whitespace() || c.is_control()) {
             return Err(InvalidEmail);
         }
         let (local, domain) = s.rsplit_once('@').ok_or(InvalidEmail)?;

@@ -85,7 +85,10 @@ mod tests {
     #[test]
     fn each_method_is_settled_by_its_own_settler_only() {
         assert_eq!(may_settle(Paymode::Test, Placed, GATEWAY), Ok(()));
-        assert_eq!(may_settle(Paymode::Transfer, Pending, Settler::Operator), Ok(()));
+        assert_eq!(
+            may_settle(Paymode::Transfer, Pending, Settler::Operator),
+            Ok(())
+        );
         assert_eq!(may_settle(Paymode::Free, Placed, Settler::Shop), Ok(()));
 
         // The attack of issue 15: the gateway paying a transfer bill.
@@ -111,7 +114,11 @@ mod tests {
             } else {
                 Err(SettleRefusal::NotAwaiting)
             };
-            assert_eq!(may_settle(Paymode::Test, state, GATEWAY), expected, "{state}");
+            assert_eq!(
+                may_settle(Paymode::Test, state, GATEWAY),
+                expected,
+                "{state}"
+            );
         }
         for state in BillState::ALL {
             let ok = may_settle(Paymode::Transfer, state, Settler::Operator).is_ok();

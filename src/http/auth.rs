@@ -64,7 +64,7 @@ pub async fn login(
     Form(form): Form<LoginForm>,
 ) -> AppResult<Response> {
     let next = safe_next(form.next.as_deref());
-    let email = form.email.trim().to_owned();
+    let email = retyped_email(&form.email);
     let fail = |page: Page, status: StatusCode, key: &str| {
         let error = Some(page.t(key).into_owned());
         html_status(
@@ -107,6 +107,17 @@ pub async fn login(
         next
     };
     Ok(Redirect::to(&target).into_response())
+}
+
+/// The email as typed, to show again in the form; what could not be an address at all
+/// (longer than any address may be) is not sent back.
+fn retyped_email(typed: &str) -> String {
+    let email = typed.trim();
+    if email.len() > crate::domain::email::MAX_LEN {
+        String::new()
+    } else {
+        email.to_owned()
+    }
 }
 
 pub async fn logout(session: Session) -> AppResult<Response> {
@@ -252,7 +263,7 @@ pub async fn forgot(
     Form(form): Form<ForgotForm>,
 ) -> AppResult<Response> {
     // Same answer whether or not the account exists: the form does not reveal who is a customer.
-    let email = form.email.trim().to_owned();
+    let email = retyped_email(&form.email);
     if let Ok(parsed) = Email::parse(&email)
         && state.login_throttle.allow(parsed.as_str(), addr.ip())
         && let Some(user) = users::find_by_email(&state.db, parsed.as_str()).await?

@@ -27,7 +27,9 @@ impl FromRequestParts<AppState> for MaybeUser {
     type Rejection = AppError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
-        Ok(MaybeUser(signin::resolve(parts, state).await?.map(|s| s.user)))
+        Ok(MaybeUser(
+            signin::resolve(parts, state).await?.map(|s| s.user),
+        ))
     }
 }
 

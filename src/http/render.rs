@@ -39,7 +39,10 @@ pub fn safe_next(next: Option<&str>) -> String {
     let Some(n) = next else {
         return default();
     };
-    if n.len() > 2048 || n.chars().any(|c| c.is_control() || c.is_whitespace() || c == '\\') {
+    if n.len() > 2048
+        || n.chars()
+            .any(|c| c.is_control() || c.is_whitespace() || c == '\\')
+    {
         return default();
     }
     let Ok(uri) = n.parse::<axum::http::uri::PathAndQuery>() else {

@@ -137,7 +137,10 @@ pub async fn resolve(parts: &mut Parts, state: &AppState) -> Result<Option<Signe
     Ok(found)
 }
 
-async fn resolve_session(session: &Session, state: &AppState) -> Result<Option<SignedIn>, AppError> {
+async fn resolve_session(
+    session: &Session,
+    state: &AppState,
+) -> Result<Option<SignedIn>, AppError> {
     let Some(su) = session.get::<SessionUser>(SESSION_USER).await? else {
         return Ok(None);
     };

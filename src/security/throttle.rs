@@ -116,7 +116,10 @@ mod tests {
         for _ in 0..5 {
             assert!(t.allow("x@example.org", attacker));
         }
-        assert!(!t.allow("X@example.org ", attacker), "same account, same client");
+        assert!(
+            !t.allow("X@example.org ", attacker),
+            "same account, same client"
+        );
         assert!(t.allow("x@example.org", owner), "the owner's own device");
         assert!(
             t.allow("y@example.org", attacker),

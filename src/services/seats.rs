@@ -102,6 +102,15 @@ async fn assign_locked(
             if lms::is_enrolled(&mut *tx, course.id, user.id).await? {
                 return Err(AssignError::AlreadyEnrolled);
             }
+            // An account nobody has proved yet (created at someone's checkout): what is given
+            // to it is reached only through the owner's own link, sent to the address.
+            if !user.verified {
+                let token = tokens::issue(&mut *tx, user.id).await?;
+                let link = format!("{}/password/set/{token}", state.config.base_url);
+                let m =
+                    messages::welcome(by.locale, &shop.shop_name, learner.firstname.trim(), &link);
+                outbox::enqueue(&mut *tx, learner.email.as_str(), &m.subject, &m.body).await?;
+            }
             user.id
         }
         None => {

@@ -97,9 +97,10 @@ struct DetailPage {
 
 impl DetailPage {
     fn can_mark_paid(&self) -> bool {
-        self.bill.paymode.parse::<Paymode>().is_ok_and(|m| {
-            settlement::may_settle(m, self.bill.state(), Settler::Operator).is_ok()
-        })
+        self.bill
+            .paymode
+            .parse::<Paymode>()
+            .is_ok_and(|m| settlement::may_settle(m, self.bill.state(), Settler::Operator).is_ok())
     }
 
     fn can_cancel(&self) -> bool {

@@ -85,7 +85,7 @@ pub async fn customer_form(
     let form = match current_customer(&state, &session, user.as_ref()).await? {
         Some(customer) => customer.form(),
         None => match &user {
-            // Rule 2: a signed-in buyer without customer account starts from their user.
+            // Rule 2 (docs/accounts.md): a signed-in buyer without customer account starts from their user.
             Some(u) => CustomerForm {
                 firstname: u.firstname.clone(),
                 lastname: u.lastname.clone(),
@@ -127,7 +127,7 @@ pub async fn save_customer(
     };
     match &user {
         Some(user) => match customers::find_by_user(&state.db, user.id).await? {
-            // Rule 2: edits are saved back to the signed-in buyer's customer account.
+            // Rule 2 (docs/accounts.md): edits are saved back to the signed-in buyer's customer account.
             Some(existing) => customers::update(&state.db, existing.id, &details).await?,
             None => {
                 customers::insert(&state.db, &details, Some(user.id)).await?;
@@ -149,7 +149,7 @@ pub async fn save_customer(
                     },
                 );
             }
-            // Rule 3: an existing account's email asks for a login; nothing of that account
+            // Rule 3 (docs/accounts.md): an existing account's email asks for a login; nothing of that account
             // is read out or changed, and what was typed stays in the form.
             if users::find_by_email(&state.db, details.email.as_str())
                 .await?
@@ -410,8 +410,8 @@ pub async fn done(
             .await?;
     }
     // The buyer who just paid online is signed in to the account the purchase created
-    // (DESIGN rule 4), but that account's address is not proved yet: the sign-in reaches
-    // only this purchase's customer space (docs/accounts.md).
+    // (Rule 4), but that account's address is not proved yet: the sign-in reaches
+    // only this purchase's customer space (Rule 5, docs/accounts.md).
     if placed_here
         && user.is_none()
         && bill.state() == BillState::Complete

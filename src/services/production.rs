@@ -108,7 +108,7 @@ async fn deliver(
     let items = bills::items(&mut *tx, bill.id).await?;
     let mut log = Vec::new();
 
-    // Rule 4: link the customer account to the buyer's user, or to a new one.
+    // Rule 4 (docs/accounts.md): link the customer account to the buyer's user, or to a new one.
     let user_id = match (customer.user_id, bill.buyer_user_id) {
         (Some(user_id), _) => user_id,
         (None, Some(buyer)) => {
@@ -128,7 +128,7 @@ async fn deliver(
             // The insert does nothing when the address has an account (the case-insensitive
             // unique index decides, also against a concurrent sign-up).
             let Some(user_id) = users::insert(&mut *tx, new).await? else {
-                // Rule 3: never attach a purchase to an account on the strength of a typed email.
+                // Rule 3 (docs/accounts.md): never attach a purchase to an account on the strength of a typed email.
                 bail!(
                     "the customer's email {email} now belongs to an existing account; link it by hand"
                 );

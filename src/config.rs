@@ -27,6 +27,8 @@ pub struct Config {
     pub demo: bool,
     /// Connections of each database pool (requests, sessions).
     pub db_connections: u32,
+    /// An online order not paid within this is cancelled (`SHOP_UNPAID_ORDER_MINUTES`).
+    pub unpaid_order_expiry: time::Duration,
 }
 
 impl std::fmt::Debug for Config {
@@ -66,6 +68,9 @@ pub fn default_db_connections() -> u32 {
     u32::try_from(cores * 2 + 2).unwrap_or(u32::MAX)
 }
 
+/// A day: long enough for a buyer who left the gateway's page to come back and pay.
+pub const DEFAULT_UNPAID_ORDER_EXPIRY: time::Duration = time::Duration::hours(24);
+
 impl Config {
     pub fn from_env() -> Result<Config> {
         let bind: SocketAddr = var("SHOP_BIND")
@@ -104,6 +109,15 @@ impl Config {
                     .filter(|n| *n > 0)
                     .context("SHOP_DB_CONNECTIONS must be a positive number")?,
                 None => default_db_connections(),
+            },
+            unpaid_order_expiry: match var("SHOP_UNPAID_ORDER_MINUTES") {
+                Some(n) => time::Duration::minutes(
+                    n.parse::<i64>()
+                        .ok()
+                        .filter(|n| *n > 0)
+                        .context("SHOP_UNPAID_ORDER_MINUTES must be a positive number")?,
+                ),
+                None => DEFAULT_UNPAID_ORDER_EXPIRY,
             },
         })
     }

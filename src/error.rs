@@ -32,6 +32,9 @@ pub enum AppError {
 
 pub type AppResult<T> = Result<T, AppError>;
 
+/// What a 503 asks clients to wait: PostgreSQL restarts in seconds.
+pub const RETRY_AFTER_SECONDS: u32 = 5;
+
 /// Attached to error responses; the error-page middleware turns it into HTML.
 #[derive(Debug, Clone)]
 pub struct ErrorPage {
@@ -57,6 +60,10 @@ impl AppError {
             AppError::Db(e) if is_unavailable(e) => {
                 (StatusCode::SERVICE_UNAVAILABLE, "errors.unavailable".into())
             }
+            // The session store is the database: a backend failure is an outage too.
+            AppError::Session(tower_sessions::session::Error::Store(
+                tower_sessions::session_store::Error::Backend(_),
+            )) => (StatusCode::SERVICE_UNAVAILABLE, "errors.unavailable".into()),
             _ => (StatusCode::INTERNAL_SERVER_ERROR, "errors.internal".into()),
         }
     }
@@ -79,9 +86,19 @@ impl IntoResponse for AppError {
         let (status, message) = self.status_and_message();
         if status.is_server_error() {
             // The full error goes to the log, never to the page.
-            tracing::error!(error = %self, "request failed");
+            // The whole cause chain, not only its top line.
+            let chain = match &self {
+                AppError::Internal(e) => format!("{e:#}"),
+                other => other.to_string(),
+            };
+            tracing::error!(error = %chain, "request failed");
         }
         let mut response = status.into_response();
+        if status == StatusCode::SERVICE_UNAVAILABLE {
+            response
+                .headers_mut()
+                .insert(axum::http::header::RETRY_AFTER, RETRY_AFTER_SECONDS.into());
+        }
         response
             .extensions_mut()
             .insert(ErrorPage { status, message });

@@ -120,9 +120,13 @@ fn retyped_email(typed: &str) -> String {
     }
 }
 
-pub async fn logout(session: Session) -> AppResult<Response> {
+pub async fn logout(State(state): State<AppState>, session: Session) -> AppResult<Response> {
     // Deletes the stored session and its cookie: nothing of it can be replayed.
+    let id = session.id();
     session.flush().await?;
+    if let Some(id) = id {
+        crate::store::sessions::destroy(&state.sessions, &id).await?;
+    }
     Ok(Redirect::to("/shop").into_response())
 }
 

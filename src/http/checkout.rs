@@ -5,6 +5,8 @@ use axum::Form;
 use std::net::SocketAddr;
 
 use axum::extract::{ConnectInfo, Path, State};
+use axum::http::HeaderMap;
+use axum::http::header::SET_COOKIE;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
@@ -18,10 +20,12 @@ use crate::domain::{BillState, Money};
 use crate::error::{AppError, AppResult};
 use crate::http::cart::{self, CartView};
 use crate::http::context::Page;
+use crate::http::placed;
 use crate::http::extract::MaybeUser;
 use crate::http::render::{html, html_status};
 use crate::http::signin::sign_in_for_purchase;
 use crate::services::ordering::{self, OrderError, OrderRequest};
+use crate::security::tokens::random_id;
 use crate::services::pricing::price_cart;
 use crate::state::AppState;
 use crate::store::bills::{self, Bill};
@@ -30,8 +34,6 @@ use crate::store::seats;
 use crate::store::users::{self, User};
 
 const CUSTOMER_ID: &str = "customer_id";
-/// Public ids of the bills this browser placed: the right to see their confirmation page.
-const PLACED_BILLS: &str = "placed_bills";
 
 // ----------------------------------------------------------------------------- customer step
 
@@ -168,8 +170,14 @@ pub async fn save_customer(
             match current_customer(&state, &session, None).await? {
                 Some(existing) => customers::update(&state.db, existing.id, &details).await?,
                 None => {
-                    let id = customers::insert(&state.db, &details, None).await?;
+                    // The session learns the new account's id before the account commits: a
+                    // crash between the two leaves a session pointing at nothing (the step is
+                    // asked again), never an account no session points at.
+                    let mut tx = state.db.begin().await?;
+                    let id = customers::insert(&mut *tx, &details, None).await?;
                     session.insert(CUSTOMER_ID, id).await?;
+                    session.save().await?;
+                    tx.commit().await?;
                 }
             }
         }
@@ -190,6 +198,7 @@ struct OrderPage {
     paymode: String,
     accepted: bool,
     error: Option<String>,
+    submission: String,
 }
 
 #[derive(Deserialize, Default)]
@@ -197,6 +206,8 @@ struct OrderPage {
 pub struct OrderForm {
     accept_terms: String,
     paymode: String,
+    /// Drawn when the form is shown; the same form confirmed twice places one bill.
+    submission: String,
 }
 
 async fn order_page(
@@ -250,6 +261,10 @@ async fn order_page(
             .map(|m| (*m).to_owned())
             .unwrap_or_default()
     };
+    let submission = match submission_key(&form.submission) {
+        Some(key) => key.to_owned(),
+        None => random_id(16),
+    };
     Ok(Ok(OrderPage {
         page,
         customer,
@@ -259,7 +274,18 @@ async fn order_page(
         paymode,
         accepted: is_checked(&form.accept_terms),
         error,
+        submission,
     }))
+}
+
+/// The order form's key as posted, if it is one we could have drawn.
+fn submission_key(posted: &str) -> Option<&str> {
+    (!posted.is_empty()
+        && posted.len() <= 64
+        && posted
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'))
+    .then_some(posted)
 }
 
 fn is_checked(value: &str) -> bool {
@@ -305,12 +331,13 @@ pub async fn place_order(
         paymode: &form.paymode,
         accept_terms: is_checked(&form.accept_terms),
         locale: page.locale,
+        submission_key: submission_key(&form.submission),
     };
     let bill = match ordering::place(&state, request).await {
         Ok(bill) => bill,
-        Err(e @ (OrderError::Db(_) | OrderError::Internal(_))) => {
-            return Err(AppError::Internal(anyhow::anyhow!(e)));
-        }
+        // An outage is a 503 (retry), not a bug.
+        Err(OrderError::Db(e)) => return Err(AppError::Db(e)),
+        Err(OrderError::Internal(e)) => return Err(AppError::Internal(e)),
         Err(e) => {
             let message = page.t(e.message_key()).into_owned();
             return match order_page(&state, &session, user.as_ref(), page, form, Some(message))
@@ -321,19 +348,22 @@ pub async fn place_order(
             };
         }
     };
-    let mut placed = session
-        .get::<Vec<String>>(PLACED_BILLS)
-        .await?
-        .unwrap_or_default();
-    placed.push(bill.public_id.clone());
-    // A browser keeps the right to its last few confirmations, not an unbounded list.
-    let keep_from = placed.len().saturating_sub(20);
-    session.insert(PLACED_BILLS, &placed[keep_from..]).await?;
+    let cookie = placed::remember(
+        &session,
+        &state.csrf_key,
+        state.config.secure_cookies,
+        &bill.public_id,
+    )
+    .await?;
     let next = match bill.state() {
         BillState::Placed => format!("/payment/test/{}", bill.public_id),
         _ => format!("/checkout/done/{}", bill.public_id),
     };
-    Ok(Redirect::to(&next).into_response())
+    let mut response = Redirect::to(&next).into_response();
+    if let Some(cookie) = cookie {
+        response.headers_mut().append(SET_COOKIE, cookie);
+    }
+    Ok(response)
 }
 
 // ----------------------------------------------------------------------------- confirmation
@@ -357,28 +387,26 @@ impl DonePage {
     }
 }
 
-/// Whether this browser placed the bill `public_id` (its session holds the right).
-pub async fn placed_by(session: &Session, public_id: &str) -> AppResult<bool> {
-    Ok(session
-        .get::<Vec<String>>(PLACED_BILLS)
-        .await?
-        .unwrap_or_default()
-        .iter()
-        .any(|p| p == public_id))
-}
-
 /// A bill's confirmation is shown to the browser that placed it and to its customer's user;
 /// to anyone else it does not exist.
 async fn visible_bill(
     state: &AppState,
     session: &Session,
+    headers: &HeaderMap,
     user: Option<&User>,
     public_id: &str,
 ) -> AppResult<(Bill, bool)> {
     let bill = bills::find_by_public_id(&state.db, public_id)
         .await?
         .ok_or(AppError::NotFound)?;
-    let placed_here = placed_by(session, public_id).await?;
+    let placed_here = placed::placed_by(
+        session,
+        headers,
+        &state.csrf_key,
+        state.config.secure_cookies,
+        public_id,
+    )
+    .await?;
     if placed_here {
         return Ok((bill, true));
     }
@@ -394,11 +422,13 @@ async fn visible_bill(
 pub async fn done(
     State(state): State<AppState>,
     session: Session,
+    headers: HeaderMap,
     MaybeUser(user): MaybeUser,
     mut page: Page,
     Path(public_id): Path<String>,
 ) -> AppResult<Response> {
-    let (bill, placed_here) = visible_bill(&state, &session, user.as_ref(), &public_id).await?;
+    let (bill, placed_here) =
+        visible_bill(&state, &session, &headers, user.as_ref(), &public_id).await?;
     if placed_here
         && matches!(
             bill.state(),

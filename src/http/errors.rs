@@ -117,6 +117,28 @@ pub async fn render_error_pages(
     page_response
 }
 
+/// Outside the session layer: tower-sessions answers a failed session save with a bare 500.
+/// The session store is the database, so that is an outage: 503 with `Retry-After`.
+pub async fn session_store_outage(req: Request, next: Next) -> Response {
+    let response = next.run(req).await;
+    let bare = response.status() == StatusCode::INTERNAL_SERVER_ERROR
+        && response.headers().get(CONTENT_TYPE).is_none();
+    if !bare {
+        return response;
+    }
+    tracing::warn!("session store unavailable");
+    let mut outage = (
+        StatusCode::SERVICE_UNAVAILABLE,
+        Html("<!doctype html><title>503</title><p>The shop is briefly unavailable. Please try again in a few seconds.</p>"),
+    )
+        .into_response();
+    outage.headers_mut().insert(
+        axum::http::header::RETRY_AFTER,
+        crate::error::RETRY_AFTER_SECONDS.into(),
+    );
+    outage
+}
+
 /// Machine endpoints answer in plain text.
 fn is_plain_api(path: &str) -> bool {
     path == "/healthz" || csrf::EXEMPT.contains(&path)

@@ -12,7 +12,7 @@ use tower_sessions::Session;
 use crate::domain::paymode::Paymode;
 use crate::domain::{BillState, Money};
 use crate::error::{AppError, AppResult};
-use crate::http::checkout::placed_by;
+use crate::http::placed;
 use crate::http::context::Page;
 use crate::http::render::html;
 use crate::security::signature::HEADER;
@@ -33,14 +33,27 @@ struct GatewayPage {
 
 /// The bill this browser may pay at the test gateway: the gateway is enabled, the bill was
 /// placed for it, and by this browser. To anyone else it does not exist.
-async fn payable(state: &AppState, session: &Session, public_id: &str) -> AppResult<Bill> {
+async fn payable(
+    state: &AppState,
+    session: &Session,
+    headers: &HeaderMap,
+    public_id: &str,
+) -> AppResult<Bill> {
     let catalogue = state.catalogue.get(&state.db).await?;
     let gateway_on = catalogue
         .settings
         .paymodes
         .iter()
         .any(|m| m == GATEWAY.as_str());
-    if !gateway_on || !placed_by(session, public_id).await? {
+    let placed_here = placed::placed_by(
+        session,
+        headers,
+        &state.csrf_key,
+        state.config.secure_cookies,
+        public_id,
+    )
+    .await?;
+    if !gateway_on || !placed_here {
         return Err(AppError::NotFound);
     }
     bills::find_by_public_id(&state.db, public_id)
@@ -52,10 +65,11 @@ async fn payable(state: &AppState, session: &Session, public_id: &str) -> AppRes
 pub async fn show(
     State(state): State<AppState>,
     session: Session,
+    headers: HeaderMap,
     page: Page,
     Path(public_id): Path<String>,
 ) -> AppResult<Response> {
-    let bill = payable(&state, &session, &public_id).await?;
+    let bill = payable(&state, &session, &headers, &public_id).await?;
     if bill.state() != BillState::Placed {
         return Ok(Redirect::to(&format!("/checkout/done/{public_id}")).into_response());
     }
@@ -69,10 +83,11 @@ pub async fn show(
 async fn answer(
     state: &AppState,
     session: &Session,
+    headers: &HeaderMap,
     public_id: &str,
     paid: bool,
 ) -> AppResult<Response> {
-    let bill = payable(state, session, public_id).await?;
+    let bill = payable(state, session, headers, public_id).await?;
     let (signature, body) = payment::notification_for(&state.gateway_key, &bill, paid);
     match payment::receive(state, GATEWAY, Some(&signature), body.as_bytes()).await {
         Ok(_) => {}
@@ -91,17 +106,19 @@ async fn answer(
 pub async fn pay(
     State(state): State<AppState>,
     session: Session,
+    headers: HeaderMap,
     Path(public_id): Path<String>,
 ) -> AppResult<Response> {
-    answer(&state, &session, &public_id, true).await
+    answer(&state, &session, &headers, &public_id, true).await
 }
 
 pub async fn decline(
     State(state): State<AppState>,
     session: Session,
+    headers: HeaderMap,
     Path(public_id): Path<String>,
 ) -> AppResult<Response> {
-    answer(&state, &session, &public_id, false).await
+    answer(&state, &session, &headers, &public_id, false).await
 }
 
 /// `POST /payment/test/notify`: server to server, authenticated by its HMAC signature

@@ -13,6 +13,7 @@ pub mod gateway;
 pub mod headers;
 pub mod health;
 pub mod lang;
+pub mod placed;
 pub mod learner;
 pub mod render;
 pub mod shop;
@@ -178,6 +179,7 @@ pub fn router(state: AppState, sessions: Sessions) -> Router {
             errors::render_error_pages,
         ))
         .layer(session_layer)
+        .layer(axum::middleware::from_fn(errors::session_store_outage))
         .layer(RequestBodyLimitLayer::new(BODY_LIMIT))
         .layer(CatchPanicLayer::new())
         .with_state(state);

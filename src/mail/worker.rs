@@ -1,5 +1,7 @@
-//! Delivers the outbox over SMTP. Several instances may run it: rows are claimed with
-//! `FOR UPDATE SKIP LOCKED`, so each message goes out once.
+//! Delivers the outbox over SMTP. Several instances may run it: each message is claimed with
+//! `FOR UPDATE SKIP LOCKED` under a lease, in its own commit, and recorded as sent in its own
+//! commit as soon as the SMTP server accepted it. A crash can resend at most the message in
+//! flight, and that one carries the same `Message-ID` so receivers can tell.
 
 use std::time::Duration;
 
@@ -10,7 +12,8 @@ use tokio::sync::watch;
 use crate::state::AppState;
 use crate::store::outbox;
 
-const BATCH: i64 = 20;
+/// Messages sent in a row before the worker looks at the shutdown signal again.
+const BATCH: usize = 20;
 const TICK: Duration = Duration::from_secs(10);
 
 pub async fn run(state: AppState, smtp_url: String, mut shutdown: watch::Receiver<bool>) {
@@ -30,7 +33,7 @@ pub async fn run(state: AppState, smtp_url: String, mut shutdown: watch::Receive
     };
     loop {
         match deliver_batch(&state, &transport, &from).await {
-            Ok(n) if n as i64 == BATCH => continue,
+            Ok(n) if n == BATCH => continue,
             Ok(_) => {}
             Err(e) => tracing::warn!(error = %e, "mail delivery round failed"),
         }
@@ -47,27 +50,45 @@ async fn deliver_batch(
     transport: &AsyncSmtpTransport<Tokio1Executor>,
     from: &Mailbox,
 ) -> anyhow::Result<usize> {
-    let mut tx = state.db.begin().await?;
-    let due = outbox::claim_due(&mut tx, BATCH).await?;
-    for message in &due {
-        let result = async {
-            let email = Message::builder()
-                .from(from.clone())
-                .to(message.recipient.parse()?)
-                .subject(&message.subject)
-                .body(message.body.clone())?;
-            transport.send(email).await?;
-            anyhow::Ok(())
-        }
-        .await;
-        match result {
-            Ok(()) => outbox::mark_sent(&mut tx, message.id).await?,
+    let mut sent = 0;
+    while sent < BATCH {
+        let Some(message) = outbox::claim_next(&state.db).await? else {
+            break;
+        };
+        match send(transport, from, &message).await {
+            Ok(()) => outbox::mark_sent(&state.db, message.id).await?,
             Err(e) => {
-                tracing::warn!(id = message.id, error = %e, "mail not delivered, will retry");
-                outbox::mark_failed(&mut tx, message.id, &e.to_string()).await?;
+                tracing::warn!(id = message.id, error = %format!("{e:#}"), "mail not delivered, will retry");
+                outbox::mark_failed(&state.db, message.id, &format!("{e:#}")).await?;
             }
         }
+        sent += 1;
     }
-    tx.commit().await?;
-    Ok(due.len())
+    Ok(sent)
+}
+
+async fn send(
+    transport: &AsyncSmtpTransport<Tokio1Executor>,
+    from: &Mailbox,
+    message: &outbox::Message,
+) -> anyhow::Result<()> {
+    let email = Message::builder()
+        .message_id(Some(message_id(message, from)))
+        .from(from.clone())
+        .to(message.recipient.parse()?)
+        .subject(&message.subject)
+        .body(message.body.clone())?;
+    transport.send(email).await?;
+    Ok(())
+}
+
+/// The same for every delivery attempt of one outbox row: a message resent after a crash is
+/// recognisably the same message.
+pub fn message_id(message: &outbox::Message, from: &Mailbox) -> String {
+    format!(
+        "<outbox.{}.{}@{}>",
+        message.id,
+        message.created_at.unix_timestamp(),
+        from.email.domain()
+    )
 }

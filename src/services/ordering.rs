@@ -7,6 +7,7 @@ use crate::domain::settlement::Settler;
 use crate::i18n::Locale;
 use crate::mail::messages;
 use crate::security::tokens::random_id;
+use crate::cache::ShopCatalogue;
 use crate::services::pricing::price_cart;
 use crate::services::{payment, production};
 use crate::state::AppState;
@@ -52,6 +53,9 @@ pub struct OrderRequest<'a> {
     pub paymode: &'a str,
     pub accept_terms: bool,
     pub locale: Locale,
+    /// The order form's key (a hidden field): pressing Confirm again on the same form finds
+    /// the bill of the first press instead of placing a second one.
+    pub submission_key: Option<&'a str>,
 }
 
 /// Whether the signed-in buyer already follows the course a one-course product sells.
@@ -74,13 +78,40 @@ pub async fn already_enrolled(
     }
 }
 
-/// Creates the bill (PLACED) from the catalogue's prices; a transfer bill goes PENDING with
-/// its instructions mailed; a free bill is paid and produced at once.
+/// Creates the bill (PLACED) from the catalogue's prices as committed now; a transfer bill
+/// goes PENDING with its instructions mailed; a free bill is paid and produced at once. The
+/// same order form confirmed twice gives the first bill back.
 pub async fn place(state: &AppState, req: OrderRequest<'_>) -> Result<Bill, OrderError> {
+    if let Some(key) = req.submission_key
+        && let Some(bill) = bills::find_by_submission(&state.db, req.customer_id, key).await?
+    {
+        return Ok(bill);
+    }
+    match place_new(state, &req).await {
+        Err(OrderError::Db(e)) if is_unique_violation(&e) => {
+            // The same form, confirmed twice at once: the other press placed it.
+            let key = req.submission_key.unwrap_or_default();
+            bills::find_by_submission(&state.db, req.customer_id, key)
+                .await?
+                .ok_or(OrderError::Db(e))
+        }
+        placed => placed,
+    }
+}
+
+fn is_unique_violation(e: &sqlx::Error) -> bool {
+    matches!(e, sqlx::Error::Database(db) if db.code().as_deref() == Some("23505"))
+}
+
+async fn place_new(state: &AppState, req: &OrderRequest<'_>) -> Result<Bill, OrderError> {
     if !req.accept_terms {
         return Err(OrderError::TermsNotAccepted);
     }
-    let catalogue = state.catalogue.get(&state.db).await?;
+    let mut tx = state.db.begin().await?;
+    // Prices, availability and enabled payment methods as committed now (another instance's
+    // cache may be a moment old); the products stay share-locked until the bill commits.
+    let codes: Vec<String> = req.cart.lines.iter().map(|l| l.code.clone()).collect();
+    let catalogue = ShopCatalogue::for_order(&mut tx, &codes).await?;
     let signed_in = req.buyer.is_some();
     let operator = req.buyer.is_some_and(|u| u.is_operator);
     let priced =
@@ -116,7 +147,6 @@ pub async fn place(state: &AppState, req: OrderRequest<'_>) -> Result<Bill, Orde
         }
     }
 
-    let mut tx = state.db.begin().await?;
     let public_id = random_id(16);
     let bill = bills::insert(
         &mut tx,
@@ -130,6 +160,7 @@ pub async fn place(state: &AppState, req: OrderRequest<'_>) -> Result<Bill, Orde
             tax: priced.totals.tax.minor(),
             total: priced.totals.total.minor(),
             locale: req.locale.code(),
+            submission_key: req.submission_key,
         },
     )
     .await?;

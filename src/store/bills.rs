@@ -52,13 +52,34 @@ pub struct NewBill<'a> {
     pub tax: i64,
     pub total: i64,
     pub locale: &'a str,
+    /// The order form's key: the same form confirmed twice gives one bill.
+    pub submission_key: Option<&'a str>,
+}
+
+/// The bill an earlier press of the same order form placed, if any.
+pub async fn find_by_submission(
+    db: impl PgExecutor<'_>,
+    customer_id: i64,
+    submission_key: &str,
+) -> sqlx::Result<Option<Bill>> {
+    sqlx::query_as!(
+        Bill,
+        "SELECT id, number, public_id, customer_id, buyer_user_id, state, paymode, currency, untaxed, tax,
+           total, failure_reason, created_at, paid_at, completed_at, locale, created_user_id
+         FROM bills WHERE customer_id = $1 AND submission_key = $2",
+        customer_id,
+        submission_key
+    )
+    .fetch_optional(db)
+    .await
 }
 
 pub async fn insert(db: &mut PgConnection, b: &NewBill<'_>) -> sqlx::Result<Bill> {
     let bill = sqlx::query_as!(
         Bill,
-        "INSERT INTO bills (public_id, customer_id, buyer_user_id, state, paymode, currency, untaxed, tax, total, locale)
-         VALUES ($1, $2, $3, 'PLACED', $4, $5, $6, $7, $8, $9)
+        "INSERT INTO bills (public_id, customer_id, buyer_user_id, state, paymode, currency, untaxed, tax, total, locale,
+            submission_key)
+         VALUES ($1, $2, $3, 'PLACED', $4, $5, $6, $7, $8, $9, $10)
          RETURNING id, number, public_id, customer_id, buyer_user_id, state, paymode, currency, untaxed, tax,
            total, failure_reason, created_at, paid_at, completed_at, locale, created_user_id",
         b.public_id,
@@ -69,7 +90,8 @@ pub async fn insert(db: &mut PgConnection, b: &NewBill<'_>) -> sqlx::Result<Bill
         b.untaxed,
         b.tax,
         b.total,
-        b.locale
+        b.locale,
+        b.submission_key
     )
     .fetch_one(&mut *db)
     .await?;
@@ -333,6 +355,26 @@ pub async fn record_notification(
 }
 
 /// Paid bills still waiting for production (a crash between payment and production).
+/// Online orders placed before `placed_before` and never paid: locked (skipping those another
+/// instance holds) for the caller to cancel.
+pub async fn lock_abandoned(
+    db: &mut PgConnection,
+    placed_before: OffsetDateTime,
+    limit: i64,
+) -> sqlx::Result<Vec<Bill>> {
+    sqlx::query_as!(
+        Bill,
+        "SELECT id, number, public_id, customer_id, buyer_user_id, state, paymode, currency, untaxed, tax,
+           total, failure_reason, created_at, paid_at, completed_at, locale, created_user_id
+         FROM bills WHERE state = 'PLACED' AND created_at < $1
+         ORDER BY created_at LIMIT $2 FOR UPDATE SKIP LOCKED",
+        placed_before,
+        limit
+    )
+    .fetch_all(db)
+    .await
+}
+
 pub async fn stranded_paid(db: impl PgExecutor<'_>, limit: i64) -> sqlx::Result<Vec<i64>> {
     sqlx::query_scalar!(
         "SELECT id FROM bills WHERE state = 'PAID' AND updated_at < now() - interval '2 seconds' ORDER BY id LIMIT $1",

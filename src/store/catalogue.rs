@@ -60,6 +60,17 @@ pub async fn all_products(db: impl PgExecutor<'_>) -> sqlx::Result<Vec<Product>>
         .await
 }
 
+/// The products an order names, as committed now, share-locked until the order commits: an
+/// operator's price change waits for the order or is seen by it, never half of each.
+pub async fn products_for_order(
+    db: impl PgExecutor<'_>,
+    codes: &[String],
+) -> sqlx::Result<Vec<Product>> {
+    sqlx::query_as!(Product, "SELECT id, code, name, description, category_id, status, price1, range2, price2, range3, price3, range4, price4, range5, price5, tax_code, max_quantity, logged_in_only, handler, handler_params, sales_conditions, sortorder FROM products WHERE code = ANY($1) ORDER BY id FOR SHARE", codes)
+        .fetch_all(db)
+        .await
+}
+
 pub async fn product(db: impl PgExecutor<'_>, id: i64) -> sqlx::Result<Option<Product>> {
     sqlx::query_as!(Product, "SELECT id, code, name, description, category_id, status, price1, range2, price2, range3, price3, range4, price4, range5, price5, tax_code, max_quantity, logged_in_only, handler, handler_params, sales_conditions, sortorder FROM products WHERE id = $1", id)
         .fetch_optional(db)

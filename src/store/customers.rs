@@ -197,3 +197,20 @@ pub async fn search(
     .fetch_all(db)
     .await
 }
+
+/// Deletes checkout customer accounts untouched since `before` that never got a bill nor a
+/// user: no session can point at them any more.
+pub async fn delete_unused(
+    db: impl PgExecutor<'_>,
+    before: time::OffsetDateTime,
+) -> sqlx::Result<u64> {
+    let deleted = sqlx::query!(
+        "DELETE FROM customers c
+         WHERE c.user_id IS NULL AND c.updated_at < $1
+           AND NOT EXISTS (SELECT 1 FROM bills b WHERE b.customer_id = c.id)",
+        before
+    )
+    .execute(db)
+    .await?;
+    Ok(deleted.rows_affected())
+}

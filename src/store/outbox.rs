@@ -1,6 +1,6 @@
 //! The mail outbox: written in the caller's transaction, delivered by the worker.
 
-use sqlx::{PgExecutor, Postgres, Transaction};
+use sqlx::PgExecutor;
 use time::OffsetDateTime;
 
 pub async fn enqueue(
@@ -70,35 +70,40 @@ pub async fn count(db: impl PgExecutor<'_>) -> sqlx::Result<i64> {
         .await
 }
 
-/// Claims due messages for this worker; other instances skip the locked rows.
-pub async fn claim_due(
-    tx: &mut Transaction<'_, Postgres>,
-    limit: i64,
-) -> sqlx::Result<Vec<Message>> {
+/// How long a claimed message is left to its worker. A worker that dies while sending leaves
+/// the message "sending"; another (or the same after a restart) takes it again after this.
+pub const LEASE_SECONDS: i32 = 120;
+
+/// Claims the next due message for this worker, in its own commit: `next_attempt_at` moves
+/// a lease ahead, so other workers skip it while it is being sent, and a crash leaves it to be
+/// retried once the lease ends. At most the message in flight can go out twice.
+pub async fn claim_next(db: impl PgExecutor<'_>) -> sqlx::Result<Option<Message>> {
     sqlx::query_as!(
         Message,
-        "SELECT id, recipient, subject, body, created_at, attempts, sent_at, last_error
-         FROM outbox WHERE sent_at IS NULL AND next_attempt_at <= now()
-         ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED",
-        limit
+        "UPDATE outbox SET next_attempt_at = now() + make_interval(secs => $1)
+         WHERE id = (
+             SELECT id FROM outbox WHERE sent_at IS NULL AND next_attempt_at <= now()
+             ORDER BY next_attempt_at, id LIMIT 1 FOR UPDATE SKIP LOCKED)
+         RETURNING id, recipient, subject, body, created_at, attempts, sent_at, last_error",
+        f64::from(LEASE_SECONDS)
     )
-    .fetch_all(&mut **tx)
+    .fetch_optional(db)
     .await
 }
 
-pub async fn mark_sent(tx: &mut Transaction<'_, Postgres>, id: i64) -> sqlx::Result<()> {
-    sqlx::query!("UPDATE outbox SET sent_at = now(), attempts = attempts + 1, last_error = NULL WHERE id = $1", id)
-        .execute(&mut **tx)
-        .await?;
+/// Records that the SMTP server accepted the message (its own commit, right after).
+pub async fn mark_sent(db: impl PgExecutor<'_>, id: i64) -> sqlx::Result<()> {
+    sqlx::query!(
+        "UPDATE outbox SET sent_at = now(), attempts = attempts + 1, last_error = NULL WHERE id = $1",
+        id
+    )
+    .execute(db)
+    .await?;
     Ok(())
 }
 
 /// Records a failure and schedules the next try: 1, 2, 4 … minutes, at most 6 hours apart.
-pub async fn mark_failed(
-    tx: &mut Transaction<'_, Postgres>,
-    id: i64,
-    error: &str,
-) -> sqlx::Result<()> {
+pub async fn mark_failed(db: impl PgExecutor<'_>, id: i64, error: &str) -> sqlx::Result<()> {
     sqlx::query!(
         "UPDATE outbox SET attempts = attempts + 1, last_error = $2,
            next_attempt_at = now() + least(interval '6 hours', interval '1 minute' * power(2, attempts))
@@ -106,7 +111,7 @@ pub async fn mark_failed(
         id,
         error
     )
-    .execute(&mut **tx)
+    .execute(db)
     .await?;
     Ok(())
 }

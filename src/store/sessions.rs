@@ -1,4 +1,5 @@
-//! Sessions: tower-sessions' PostgreSQL store, with a cheaper `create`.
+//! Sessions: tower-sessions' PostgreSQL store, with a cheaper `create` and a `delete` that
+//! never leaves a signing-in browser with no session at all.
 
 use async_trait::async_trait;
 use sqlx::PgPool;
@@ -65,9 +66,44 @@ impl SessionStore for Sessions {
         self.upstream.load(id).await
     }
 
+    /// Called when a session id is cycled (sign-in) or flushed. tower-sessions deletes the old
+    /// row at once but writes the new one only with the response: a crash in between would
+    /// sign the buyer out and lose their checkout. So the old row is only shortened to a grace
+    /// period; it keeps what it held before this request (never the new sign-in), so a fixed
+    /// session id gains nothing. Logout removes the row for good ([`destroy`]).
     async fn delete(&self, id: &Id) -> session_store::Result<()> {
-        self.upstream.delete(id).await
+        sqlx::query(
+            r#"UPDATE "tower_sessions"."session"
+               SET expiry_date = least(expiry_date, now() + make_interval(secs => $2))
+               WHERE id = $1"#,
+        )
+        .bind(id.to_string())
+        .bind(f64::from(CYCLE_GRACE_SECONDS))
+        .execute(&self.pool)
+        .await
+        .map_err(backend)?;
+        Ok(())
     }
+}
+
+/// How long a cycled-out session row stays readable.
+const CYCLE_GRACE_SECONDS: i32 = 60;
+
+/// Removes a session row at once (logout).
+pub async fn destroy(pool: &PgPool, id: &Id) -> sqlx::Result<()> {
+    sqlx::query(r#"DELETE FROM "tower_sessions"."session" WHERE id = $1"#)
+        .bind(id.to_string())
+        .execute(pool)
+        .await?;
+    Ok(())
+}
+
+/// Deletes expired sessions (a background task does it every few minutes).
+pub async fn delete_expired(pool: &PgPool) -> sqlx::Result<u64> {
+    let deleted = sqlx::query(r#"DELETE FROM "tower_sessions"."session" WHERE expiry_date < now()"#)
+        .execute(pool)
+        .await?;
+    Ok(deleted.rows_affected())
 }
 
 #[cfg(test)]

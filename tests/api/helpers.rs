@@ -156,6 +156,7 @@ pub async fn spawn_on(db_url: String, db: PgPool) -> TestApp {
         hsts: false,
         demo: false,
         db_connections: 8,
+        unpaid_order_expiry: lms_shop::config::DEFAULT_UNPAID_ORDER_EXPIRY,
     };
     lms_shop::operators::ensure(&db, OPERATOR_EMAIL, OPERATOR_PASSWORD)
         .await

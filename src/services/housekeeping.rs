@@ -1,0 +1,62 @@
+//! Periodic clean-up, on every instance (rows are claimed with `SKIP LOCKED`, deletes are
+//! idempotent): online orders nobody paid, expired sessions, customer accounts nobody can
+//! reach any more.
+
+use std::time::Duration;
+
+use time::OffsetDateTime;
+use tokio::sync::watch;
+
+use crate::domain::BillState;
+use crate::state::AppState;
+use crate::store::{bills, customers, sessions};
+
+const TICK: Duration = Duration::from_secs(60);
+/// A checkout's customer account without bill or user is reachable only through the session
+/// that created it; once no session can hold it any more, it goes.
+pub const UNUSED_CUSTOMER_AFTER: time::Duration = time::Duration::days(8);
+
+pub async fn run(state: AppState, mut shutdown: watch::Receiver<bool>) {
+    loop {
+        if let Err(e) = tidy(&state).await {
+            tracing::warn!(error = %format!("{e:#}"), "housekeeping round failed");
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(TICK) => {}
+            _ = shutdown.changed() => return,
+        }
+    }
+}
+
+/// One round of every clean-up.
+pub async fn tidy(state: &AppState) -> anyhow::Result<()> {
+    let cancelled = cancel_abandoned_orders(state).await?;
+    if cancelled > 0 {
+        tracing::info!(cancelled, "cancelled unpaid online orders");
+    }
+    sessions::delete_expired(&state.sessions).await?;
+    customers::delete_unused(&state.db, OffsetDateTime::now_utc() - UNUSED_CUSTOMER_AFTER)
+        .await?;
+    Ok(())
+}
+
+/// Online orders not paid within `SHOP_UNPAID_ORDER_MINUTES` become CANCELLED, with the
+/// reason in their history; a late notification for one is then ignored.
+pub async fn cancel_abandoned_orders(state: &AppState) -> anyhow::Result<usize> {
+    let before = OffsetDateTime::now_utc() - state.config.unpaid_order_expiry;
+    let mut total = 0;
+    loop {
+        let mut tx = state.db.begin().await?;
+        let stale = bills::lock_abandoned(&mut tx, before, 100).await?;
+        if stale.is_empty() {
+            return Ok(total);
+        }
+        let minutes = state.config.unpaid_order_expiry.whole_minutes();
+        let note = format!("not paid within {minutes} minutes");
+        for bill in &stale {
+            bills::transition(&mut tx, bill, BillState::Cancelled, &note, "system").await?;
+        }
+        tx.commit().await?;
+        total += stale.len();
+    }
+}

@@ -18,7 +18,8 @@ use crate::state::AppState;
 use crate::store::catalogue::{self, Category, Product};
 use crate::store::settings::{self, Settings};
 
-const TTL: Duration = Duration::from_secs(2);
+/// A safety net only: changes reach every instance through `catalogue_changed` at once.
+const TTL: Duration = Duration::from_secs(30);
 
 pub struct ShopCatalogue {
     pub settings: Settings,

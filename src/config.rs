@@ -29,6 +29,8 @@ pub struct Config {
     pub db_connections: u32,
     /// An online order not paid within this is cancelled (`SHOP_UNPAID_ORDER_MINUTES`).
     pub unpaid_order_expiry: time::Duration,
+    /// How long a mail worker holds a message it is sending (`SHOP_MAIL_LEASE_SECONDS`).
+    pub mail_lease_seconds: u32,
 }
 
 impl std::fmt::Debug for Config {
@@ -70,6 +72,10 @@ pub fn default_db_connections() -> u32 {
 
 /// A day: long enough for a buyer who left the gateway's page to come back and pay.
 pub const DEFAULT_UNPAID_ORDER_EXPIRY: time::Duration = time::Duration::hours(24);
+
+/// A minute: SMTP servers answer within seconds; a message held longer was lost with its
+/// worker.
+pub const DEFAULT_MAIL_LEASE_SECONDS: u32 = 60;
 
 impl Config {
     pub fn from_env() -> Result<Config> {
@@ -118,6 +124,14 @@ impl Config {
                         .context("SHOP_UNPAID_ORDER_MINUTES must be a positive number")?,
                 ),
                 None => DEFAULT_UNPAID_ORDER_EXPIRY,
+            },
+            mail_lease_seconds: match var("SHOP_MAIL_LEASE_SECONDS") {
+                Some(n) => n
+                    .parse()
+                    .ok()
+                    .filter(|n| *n >= 2)
+                    .context("SHOP_MAIL_LEASE_SECONDS must be a number of seconds, 2 or more")?,
+                None => DEFAULT_MAIL_LEASE_SECONDS,
             },
         })
     }

@@ -94,7 +94,10 @@ mod tests {
 
     fn headers_with(cookie: &str) -> HeaderMap {
         let mut h = HeaderMap::new();
-        h.insert(axum::http::header::COOKIE, HeaderValue::from_str(cookie).unwrap());
+        h.insert(
+            axum::http::header::COOKIE,
+            HeaderValue::from_str(cookie).unwrap(),
+        );
         h
     }
 
@@ -102,7 +105,10 @@ mod tests {
     fn only_a_cookie_signed_by_the_shop_names_a_bill() {
         let key = b"secret";
         let good = format!("placed=abc.{}", signature(key, "abc"));
-        assert_eq!(from_cookie(&headers_with(&good), key, false), Some("abc".into()));
+        assert_eq!(
+            from_cookie(&headers_with(&good), key, false),
+            Some("abc".into())
+        );
         let forged = format!("placed=xyz.{}", signature(key, "abc"));
         assert_eq!(from_cookie(&headers_with(&forged), key, false), None);
         assert_eq!(from_cookie(&headers_with("placed=abc"), key, false), None);

@@ -17,8 +17,11 @@ const BATCH: usize = 20;
 const TICK: Duration = Duration::from_secs(10);
 
 pub async fn run(state: AppState, smtp_url: String, mut shutdown: watch::Receiver<bool>) {
+    let lease = state.config.mail_lease_seconds;
+    // A send gives up well before its lease ends, so two workers never hold one message.
+    let send_timeout = Duration::from_secs(u64::from(lease / 2).max(1));
     let transport = match AsyncSmtpTransport::<Tokio1Executor>::from_url(&smtp_url) {
-        Ok(builder) => builder.build(),
+        Ok(builder) => builder.timeout(Some(send_timeout)).build(),
         Err(e) => {
             tracing::error!(error = %e, "SMTP_URL is not usable; mail stays in the outbox (see /admin/mail)");
             return;
@@ -52,7 +55,8 @@ async fn deliver_batch(
 ) -> anyhow::Result<usize> {
     let mut sent = 0;
     while sent < BATCH {
-        let Some(message) = outbox::claim_next(&state.db).await? else {
+        let Some(message) = outbox::claim_next(&state.db, state.config.mail_lease_seconds).await?
+        else {
             break;
         };
         match send(transport, from, &message).await {

@@ -35,8 +35,7 @@ pub async fn tidy(state: &AppState) -> anyhow::Result<()> {
         tracing::info!(cancelled, "cancelled unpaid online orders");
     }
     sessions::delete_expired(&state.sessions).await?;
-    customers::delete_unused(&state.db, OffsetDateTime::now_utc() - UNUSED_CUSTOMER_AFTER)
-        .await?;
+    customers::delete_unused(&state.db, OffsetDateTime::now_utc() - UNUSED_CUSTOMER_AFTER).await?;
     Ok(())
 }
 

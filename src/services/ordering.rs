@@ -1,5 +1,6 @@
 //! Turning a cart into a bill.
 
+use crate::cache::ShopCatalogue;
 use crate::domain::Money;
 use crate::domain::cart::Cart;
 use crate::domain::paymode::Paymode;
@@ -7,7 +8,6 @@ use crate::domain::settlement::Settler;
 use crate::i18n::Locale;
 use crate::mail::messages;
 use crate::security::tokens::random_id;
-use crate::cache::ShopCatalogue;
 use crate::services::pricing::price_cart;
 use crate::services::{payment, production};
 use crate::state::AppState;

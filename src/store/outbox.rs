@@ -70,14 +70,14 @@ pub async fn count(db: impl PgExecutor<'_>) -> sqlx::Result<i64> {
         .await
 }
 
-/// How long a claimed message is left to its worker. A worker that dies while sending leaves
-/// the message "sending"; another (or the same after a restart) takes it again after this.
-pub const LEASE_SECONDS: i32 = 120;
-
 /// Claims the next due message for this worker, in its own commit: `next_attempt_at` moves
-/// a lease ahead, so other workers skip it while it is being sent, and a crash leaves it to be
-/// retried once the lease ends. At most the message in flight can go out twice.
-pub async fn claim_next(db: impl PgExecutor<'_>) -> sqlx::Result<Option<Message>> {
+/// `lease_seconds` ahead, so other workers skip it while it is being sent, and a worker that
+/// dies while sending leaves it to be retried once the lease ends. At most the message in
+/// flight at a crash can go out twice.
+pub async fn claim_next(
+    db: impl PgExecutor<'_>,
+    lease_seconds: u32,
+) -> sqlx::Result<Option<Message>> {
     sqlx::query_as!(
         Message,
         "UPDATE outbox SET next_attempt_at = now() + make_interval(secs => $1)
@@ -85,7 +85,7 @@ pub async fn claim_next(db: impl PgExecutor<'_>) -> sqlx::Result<Option<Message>
              SELECT id FROM outbox WHERE sent_at IS NULL AND next_attempt_at <= now()
              ORDER BY next_attempt_at, id LIMIT 1 FOR UPDATE SKIP LOCKED)
          RETURNING id, recipient, subject, body, created_at, attempts, sent_at, last_error",
-        f64::from(LEASE_SECONDS)
+        f64::from(lease_seconds)
     )
     .fetch_optional(db)
     .await

@@ -100,9 +100,10 @@ pub async fn destroy(pool: &PgPool, id: &Id) -> sqlx::Result<()> {
 
 /// Deletes expired sessions (a background task does it every few minutes).
 pub async fn delete_expired(pool: &PgPool) -> sqlx::Result<u64> {
-    let deleted = sqlx::query(r#"DELETE FROM "tower_sessions"."session" WHERE expiry_date < now()"#)
-        .execute(pool)
-        .await?;
+    let deleted =
+        sqlx::query(r#"DELETE FROM "tower_sessions"."session" WHERE expiry_date < now()"#)
+            .execute(pool)
+            .await?;
     Ok(deleted.rows_affected())
 }
 

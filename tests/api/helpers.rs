@@ -157,6 +157,7 @@ pub async fn spawn_on(db_url: String, db: PgPool) -> TestApp {
         demo: false,
         db_connections: 8,
         unpaid_order_expiry: lms_shop::config::DEFAULT_UNPAID_ORDER_EXPIRY,
+        mail_lease_seconds: lms_shop::config::DEFAULT_MAIL_LEASE_SECONDS,
     };
     lms_shop::operators::ensure(&db, OPERATOR_EMAIL, OPERATOR_PASSWORD)
         .await

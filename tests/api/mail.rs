@@ -1,74 +1,9 @@
 //! The outbox worker against a minimal SMTP server of our own on loopback.
 
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
-use tokio::net::TcpListener;
-
+use crate::fake_smtp::fake_smtp;
 use crate::helpers::*;
-
-/// Accepts mail; the first `fail_first` transactions get a temporary failure (451).
-async fn fake_smtp(fail_first: usize) -> (u16, Arc<Mutex<Vec<String>>>) {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let port = listener.local_addr().unwrap().port();
-    let received = Arc::new(Mutex::new(Vec::new()));
-    let failures = Arc::new(Mutex::new(fail_first));
-    let store = Arc::clone(&received);
-    tokio::spawn(async move {
-        loop {
-            let Ok((socket, _)) = listener.accept().await else {
-                return;
-            };
-            let (store, failures) = (Arc::clone(&store), Arc::clone(&failures));
-            tokio::spawn(async move {
-                let (read, mut write) = socket.into_split();
-                let mut lines = BufReader::new(read).lines();
-                write.write_all(b"220 fake ESMTP\r\n").await.unwrap();
-                let mut data = None::<String>;
-                while let Ok(Some(line)) = lines.next_line().await {
-                    if let Some(body) = data.as_mut() {
-                        if line == "." {
-                            // The guards end inside this block, before any await.
-                            let reply: &[u8] = {
-                                let mut left = failures.lock().unwrap();
-                                if *left > 0 {
-                                    *left -= 1;
-                                    b"451 try again later\r\n"
-                                } else {
-                                    store.lock().unwrap().push(std::mem::take(body));
-                                    b"250 queued\r\n"
-                                }
-                            };
-                            data = None;
-                            write.write_all(reply).await.unwrap();
-                        } else {
-                            body.push_str(&line);
-                            body.push('\n');
-                        }
-                        continue;
-                    }
-                    let verb = line.split_whitespace().next().unwrap_or("").to_uppercase();
-                    let reply: &[u8] = match verb.as_str() {
-                        "EHLO" | "HELO" => b"250 fake\r\n",
-                        "MAIL" | "RCPT" | "RSET" | "NOOP" => b"250 ok\r\n",
-                        "DATA" => {
-                            data = Some(String::new());
-                            b"354 go on\r\n"
-                        }
-                        "QUIT" => {
-                            write.write_all(b"221 bye\r\n").await.unwrap();
-                            return;
-                        }
-                        _ => b"502 no\r\n",
-                    };
-                    write.write_all(reply).await.unwrap();
-                }
-            });
-        }
-    });
-    (port, received)
-}
 
 async fn wait_until(what: &str, mut done: impl AsyncFnMut() -> bool) {
     let deadline = Instant::now() + Duration::from_secs(20);

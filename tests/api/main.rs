@@ -1,5 +1,6 @@
 //! Integration tests: the real app over HTTP, a real PostgreSQL, a fresh database per test.
 
+mod fake_smtp;
 mod helpers;
 
 mod attacks;
@@ -7,6 +8,7 @@ mod auth;
 mod basics;
 mod catalogue;
 mod checkout;
+mod edges;
 mod mail;
 mod seats;
 mod security;

@@ -6,6 +6,7 @@ mod auth;
 mod basics;
 mod catalogue;
 mod checkout;
+mod inputs;
 mod mail;
 mod seats;
 mod security;

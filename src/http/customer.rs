@@ -14,7 +14,7 @@ use crate::domain::countries::COUNTRIES;
 use crate::domain::customer::{CustomerDetails, CustomerForm};
 use crate::domain::form::FieldErrors;
 use crate::domain::seat::SeatState;
-use crate::domain::{Email, SeatReference};
+use crate::domain::{Email, PageNo, SeatReference};
 use crate::error::{AppError, AppResult};
 use crate::http::context::{Page, flash};
 use crate::http::extract::RequireUser;
@@ -97,7 +97,7 @@ impl SpacePage {
 pub struct SpaceQuery {
     state: String,
     course: String,
-    page: Option<i64>,
+    page: PageNo,
 }
 
 pub async fn index(
@@ -136,15 +136,15 @@ pub async fn index(
         (None, Some(s)) => count_of(s),
         (Some(_), _) => seats::count_for_customer(&state.db, customer.id, &filter).await?,
     };
-    let pages = ((total + PER_PAGE - 1) / PER_PAGE).max(1);
+    let pages = PageNo::count(total, PER_PAGE);
     // Past the last page (an old link, a hand-typed number): the last one.
-    let page_no = q.page.unwrap_or(1).clamp(1, pages);
+    let page_no = q.page.at_most(pages);
     let ids = seats::page_ids(
         &state.db,
         customer.id,
         &filter,
         PER_PAGE,
-        (page_no - 1) * PER_PAGE,
+        page_no.offset(PER_PAGE),
     )
     .await?;
     let products = seats::by_ids(&state.db, &ids).await?;
@@ -165,7 +165,7 @@ pub async fn index(
             .map(|s| s.as_str().to_owned())
             .unwrap_or_default(),
         course: course_filter.map(|c| c.to_string()).unwrap_or_default(),
-        page_no,
+        page_no: page_no.get(),
         pages,
         total,
     })

@@ -5,6 +5,25 @@
 
 use crate::helpers::*;
 
+/// A customer (signed in on the returned client) holding the 5 seats of one X-PACK5.
+async fn customer_with_seats(app: &TestApp, email: &str) -> (reqwest::Client, Vec<String>) {
+    app.seat_catalogue().await;
+    let buyer = client();
+    let public_id = app.buy_and_pay(&buyer, "X-PACK5", "1", email).await;
+    app.get_with(&buyer, &format!("/checkout/done/{public_id}"))
+        .await;
+    let refs: Vec<String> = sqlx::query_scalar(
+        "SELECT pi.reference FROM product_instances pi JOIN customers c ON c.id = pi.customer_id
+         WHERE c.email = $1 ORDER BY pi.id",
+    )
+    .bind(email)
+    .fetch_all(&app.db)
+    .await
+    .unwrap();
+    assert_eq!(refs.len(), 5);
+    (buyer, refs)
+}
+
 #[tokio::test]
 async fn control_characters_in_a_form_re_render_it_with_what_was_typed() {
     let app = spawn_app().await;
@@ -30,4 +49,33 @@ async fn control_characters_in_a_form_re_render_it_with_what_was_typed() {
     assert_eq!(page.status, 400, "{}", page.body);
     assert!(page.body.contains("NUL byte"));
     assert_eq!(app.count("SELECT count(*) FROM customers").await, 0);
+}
+
+#[tokio::test]
+async fn huge_page_numbers_show_a_page_instead_of_failing() {
+    let app = spawn_app().await;
+    let (customer, _) = customer_with_seats(&app, "pages@example.org").await;
+    app.login_operator().await;
+    for page in [
+        "9223372036854775807",
+        "99999999999999999999999",
+        "-9223372036854775808",
+        "0",
+        "abc",
+        "",
+    ] {
+        for path in ["/admin/bills", "/admin/mail", "/admin/seats"] {
+            let got = app.get(&format!("{path}?page={page}")).await;
+            assert_eq!(got.status, 200, "{path}?page={page}: {}", got.body);
+        }
+        let got = app
+            .get_with(&customer, &format!("/customer?page={page}"))
+            .await;
+        assert_eq!(got.status, 200, "/customer?page={page}");
+    }
+    // The last page of the customer's list, not an empty one.
+    let got = app
+        .get_with(&customer, "/customer?page=9223372036854775807")
+        .await;
+    assert!(got.body.contains("X-PACK5"));
 }

@@ -24,6 +24,15 @@ async fn customer_with_seats(app: &TestApp, email: &str) -> (reqwest::Client, Ve
     (buyer, refs)
 }
 
+async fn course_id(app: &TestApp, shortname: &str) -> String {
+    let id: i64 = sqlx::query_scalar("SELECT id FROM courses WHERE shortname = $1")
+        .bind(shortname)
+        .fetch_one(&app.db)
+        .await
+        .unwrap();
+    id.to_string()
+}
+
 #[tokio::test]
 async fn control_characters_in_a_form_re_render_it_with_what_was_typed() {
     let app = spawn_app().await;
@@ -78,4 +87,56 @@ async fn huge_page_numbers_show_a_page_instead_of_failing() {
         .get_with(&customer, "/customer?page=9223372036854775807")
         .await;
     assert!(got.body.contains("X-PACK5"));
+}
+
+#[tokio::test]
+async fn settings_refuse_a_support_course_that_does_not_exist() {
+    let app = spawn_app().await;
+    app.login_operator().await;
+    app.create_courses(&["X-SUPPORT"]).await;
+    let before: String = sqlx::query_scalar("SELECT shop_name FROM settings")
+        .fetch_one(&app.db)
+        .await
+        .unwrap();
+    for bad in ["999999", "-1", "abc"] {
+        let page = app
+            .post(
+                "/admin/settings",
+                &[
+                    ("shop_name", "Renamed shop"),
+                    ("currency", "EUR"),
+                    ("default_support_course_id", bad),
+                    ("sales_conditions", "Line 1\r\nLine 2"),
+                    ("paymodes", "test"),
+                ],
+            )
+            .await;
+        assert_eq!(page.status, 422, "{bad}: {}", page.body);
+        assert!(page.body.contains("Choose one of the proposed values"));
+        assert!(page.body.contains("value=\"Renamed shop\""), "form kept");
+        assert!(page.body.contains("Line 1\r\nLine 2"), "form kept");
+    }
+    let after: String = sqlx::query_scalar("SELECT shop_name FROM settings")
+        .fetch_one(&app.db)
+        .await
+        .unwrap();
+    assert_eq!(after, before);
+    let support = course_id(&app, "X-SUPPORT").await;
+    let page = app
+        .post(
+            "/admin/settings",
+            &[
+                ("shop_name", "Renamed shop"),
+                ("currency", "EUR"),
+                ("default_support_course_id", &support),
+                ("paymodes", "test"),
+            ],
+        )
+        .await;
+    assert_eq!(page.status, 303, "{}", page.body);
+    let saved: Option<i64> = sqlx::query_scalar("SELECT default_support_course_id FROM settings")
+        .fetch_one(&app.db)
+        .await
+        .unwrap();
+    assert_eq!(saved.map(|id| id.to_string()), Some(support));
 }

@@ -14,7 +14,7 @@ use crate::domain::countries::COUNTRIES;
 use crate::domain::customer::{CustomerDetails, CustomerForm};
 use crate::domain::form::FieldErrors;
 use crate::domain::seat::SeatState;
-use crate::domain::{Email, PageNo, SeatReference};
+use crate::domain::{Email, PageNo, PersonName, SeatReference};
 use crate::error::{AppError, AppResult};
 use crate::http::context::{Page, flash};
 use crate::http::extract::RequireUser;
@@ -326,10 +326,30 @@ pub async fn assign(
                 StatusCode::UNPROCESSABLE_ENTITY,
             )));
         };
+        // The name rules of every path that takes a learner's name (blank: an account
+        // that already exists).
+        let names = [
+            ("checkout.firstname", &form.firstname),
+            ("checkout.lastname", &form.lastname),
+        ]
+        .map(|(label, value)| PersonName::parse_optional(value).map_err(|e| (label, e)));
+        let [firstname, lastname] = match names {
+            [Ok(first), Ok(last)] => [first, last],
+            [Err((label, e)), _] | [_, Err((label, e))] => {
+                let message = page.tf(
+                    "seat.name_problem",
+                    &[
+                        ("field", &page.t(label)),
+                        ("problem", &page.t(e.message_key())),
+                    ],
+                );
+                return Ok(Err((page, message, StatusCode::UNPROCESSABLE_ENTITY)));
+            }
+        };
         let learner = Learner {
             email,
-            firstname: form.firstname.clone(),
-            lastname: form.lastname.clone(),
+            firstname,
+            lastname,
         };
         match seat_service::assign(
             &state,

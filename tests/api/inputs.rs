@@ -33,6 +33,47 @@ async fn course_id(app: &TestApp, shortname: &str) -> String {
     id.to_string()
 }
 
+async fn assign(
+    app: &TestApp,
+    c: &reqwest::Client,
+    reference: &str,
+    course: &str,
+    email: &str,
+    firstname: &str,
+    lastname: &str,
+) -> Page {
+    app.post_with(
+        c,
+        &format!("/customer/products/{reference}/assign"),
+        &[
+            ("course", course),
+            ("email", email),
+            ("firstname", firstname),
+            ("lastname", lastname),
+        ],
+    )
+    .await
+}
+
+async fn upload(app: &TestApp, c: &reqwest::Client, path: &str, csv: &[u8]) -> Page {
+    let token = app.csrf_for(c).await;
+    let form = reqwest::multipart::Form::new().part(
+        "csv",
+        reqwest::multipart::Part::bytes(csv.to_vec()).file_name("upload.csv"),
+    );
+    let res = c
+        .post(app.url(&format!("{path}?csrf_token={token}")))
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    Page {
+        status: res.status().as_u16(),
+        headers: res.headers().clone(),
+        body: res.text().await.unwrap(),
+    }
+}
+
 #[tokio::test]
 async fn control_characters_in_a_form_re_render_it_with_what_was_typed() {
     let app = spawn_app().await;
@@ -58,6 +99,51 @@ async fn control_characters_in_a_form_re_render_it_with_what_was_typed() {
     assert_eq!(page.status, 400, "{}", page.body);
     assert!(page.body.contains("NUL byte"));
     assert_eq!(app.count("SELECT count(*) FROM customers").await, 0);
+}
+
+#[tokio::test]
+async fn csv_uploads_report_nul_and_control_characters_per_line() {
+    let app = spawn_app().await;
+    let (customer, refs) = customer_with_seats(&app, "csvctrl@example.org").await;
+    app.login_operator().await;
+    let courses_before = app.count("SELECT count(*) FROM courses").await;
+    let page = upload(
+        &app,
+        &app.client,
+        "/admin/courses/import",
+        b"shortname,fullname\nX-OK,Fine\nX-N\0UL,Nul in the short name\nX-CTRL,Bell\x07 in the name\n",
+    )
+    .await;
+    assert_eq!(page.status, 422, "{}", page.body);
+    assert_eq!(
+        page.body.matches("invisible control characters").count(),
+        2,
+        "one error per bad line: {}",
+        page.body
+    );
+    assert_eq!(
+        app.count("SELECT count(*) FROM courses").await,
+        courses_before
+    );
+
+    let page = upload(
+        &app,
+        &customer,
+        "/customer/products/bulk",
+        b"email,firstname,lastname,course\na@example.org,An\0n,A,X-A1\nb@example.org,Bob,B\x01,X-A1\nc@example.org,Cy,C,X-A1\n",
+    )
+    .await;
+    assert_eq!(page.status, 422, "{}", page.body);
+    assert_eq!(
+        page.body.matches("invisible control characters").count(),
+        2,
+        "{}",
+        page.body
+    );
+    let assigned = app
+        .count("SELECT count(*) FROM product_instances WHERE assigned_user_id IS NOT NULL")
+        .await;
+    assert_eq!(assigned, 0, "all or nothing ({} seats)", refs.len());
 }
 
 #[tokio::test]
@@ -139,4 +225,122 @@ async fn settings_refuse_a_support_course_that_does_not_exist() {
         .await
         .unwrap();
     assert_eq!(saved.map(|id| id.to_string()), Some(support));
+}
+
+#[tokio::test]
+async fn single_assignment_takes_the_names_and_addresses_checkout_takes() {
+    let app = spawn_app().await;
+    let (customer, refs) = customer_with_seats(&app, "names@example.org").await;
+    let a1 = course_id(&app, "X-A1").await;
+    let long = "N".repeat(101);
+    let refused = [
+        ("new@example.org", long.as_str(), "Dou", "too long"),
+        ("new@example.org", "Ibrahima", long.as_str(), "too long"),
+        (
+            "new@example.org",
+            "Ibra\u{1}hima",
+            "Dou",
+            "control characters",
+        ),
+        ("\"a\"@example.test", "Ibrahima", "Dou", "email address"),
+        ("a<b>@example.test", "Ibrahima", "Dou", "email address"),
+    ];
+    for (email, first, last, message) in refused {
+        let page = assign(&app, &customer, &refs[0], &a1, email, first, last).await;
+        assert_eq!(page.status, 422, "{email} {first} {last}: {}", page.body);
+        assert!(page.body.contains(message), "{message}: {}", page.body);
+    }
+    assert_eq!(
+        app.count(
+            "SELECT count(*) FROM users WHERE email <> 'names@example.org' AND NOT is_operator"
+        )
+        .await,
+        0,
+        "no account created"
+    );
+    let longest = "N".repeat(100);
+    let page = assign(
+        &app,
+        &customer,
+        &refs[0],
+        &a1,
+        "new@example.org",
+        &longest,
+        "Dou",
+    )
+    .await;
+    assert_eq!(page.status, 303, "{}", page.body);
+    let stored: String =
+        sqlx::query_scalar("SELECT firstname FROM users WHERE email = 'new@example.org'")
+            .fetch_one(&app.db)
+            .await
+            .unwrap();
+    assert_eq!(stored, longest);
+}
+
+#[tokio::test]
+async fn a_name_holding_a_placeholder_stays_text_in_the_mails() {
+    let app = spawn_app().await;
+    app.seat_catalogue().await;
+    // At checkout: the buyer's welcome mail carries one set-password link, and the name as typed.
+    let buyer = client();
+    app.add_to_cart(&buyer, "X-PACK5", "1").await;
+    let mut form = customer_form("eve@example.org");
+    form[0] = ("firstname", "Eve %{link}");
+    let details = app.post_with(&buyer, "/checkout/customer", &form).await;
+    assert_eq!(details.status, 303, "{}", details.body);
+    let placed = app
+        .post_with(
+            &buyer,
+            "/checkout/order",
+            &[("accept_terms", "1"), ("paymode", "test")],
+        )
+        .await;
+    let gateway = placed.location().unwrap().to_owned();
+    let paid = app.post_with(&buyer, &format!("{gateway}/pay"), &[]).await;
+    assert_eq!(paid.status, 303);
+    let mails = app.mails_to("eve@example.org").await;
+    let (_, welcome) = mails
+        .iter()
+        .find(|(_, body)| body.contains("/password/set/"))
+        .expect("a welcome mail");
+    assert!(welcome.contains("Eve %{link}"), "{welcome}");
+    assert_eq!(welcome.matches("/password/set/").count(), 1, "{welcome}");
+
+    // At a seat's assignment: the learner's two mails.
+    let public_id = gateway.trim_start_matches("/payment/test/");
+    app.get_with(&buyer, &format!("/checkout/done/{public_id}"))
+        .await;
+    let reference: String =
+        sqlx::query_scalar("SELECT reference FROM product_instances ORDER BY id LIMIT 1")
+            .fetch_one(&app.db)
+            .await
+            .unwrap();
+    let a1 = course_id(&app, "X-A1").await;
+    let page = assign(
+        &app,
+        &buyer,
+        &reference,
+        &a1,
+        "mallory@example.org",
+        "%{link}",
+        "%{course}",
+    )
+    .await;
+    assert_eq!(page.status, 303, "{}", page.body);
+    let mails = app.mails_to("mallory@example.org").await;
+    assert_eq!(mails.len(), 2, "welcome and assignment");
+    assert!(
+        mails[1].1.contains("Hello %{link} %{course},"),
+        "{}",
+        mails[1].1
+    );
+    for (_, body) in &mails {
+        assert!(body.contains("Hello %{link}"), "{body}");
+        assert_eq!(
+            body.matches("http://").count(),
+            1,
+            "one link per mail: {body}"
+        );
+    }
 }

@@ -55,7 +55,8 @@ pub struct Learner {
 }
 
 impl Learner {
-    /// The typed names, for the mail.
+    /// The typed names, for the pages and the mail: never the account's own (assigning an
+    /// address must not tell the customer whose it is).
     fn typed_name(&self) -> String {
         fn part(n: &Option<PersonName>) -> &str {
             n.as_ref().map_or("", PersonName::as_str)
@@ -170,7 +171,11 @@ async fn assign_locked(
     let group = lms::ensure_group(&mut *tx, course.id, &group_name).await?;
     lms::add_to_group(&mut *tx, group, learner_id).await?;
     lms::add_to_group(&mut *tx, group, by.customer_user_id).await?;
-    if !seats::set_assignment(&mut *tx, seat.id, learner_id, course.id).await? {
+    let typed = seats::TypedNames {
+        firstname: learner.firstname.as_ref().map(PersonName::as_str),
+        lastname: learner.lastname.as_ref().map(PersonName::as_str),
+    };
+    if !seats::set_assignment(&mut *tx, seat.id, learner_id, course.id, &typed).await? {
         return Err(AssignError::NotAvailable);
     }
     let link = format!("{}/course/{}", state.config.base_url, course.shortname);

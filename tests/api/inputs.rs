@@ -344,3 +344,79 @@ async fn a_name_holding_a_placeholder_stays_text_in_the_mails() {
         );
     }
 }
+
+#[tokio::test]
+async fn assigning_a_seat_to_an_existing_account_shows_only_what_the_customer_typed() {
+    let app = spawn_app().await;
+    let (customer, refs) = customer_with_seats(&app, "employer@example.org").await;
+    let a1 = course_id(&app, "X-A1").await;
+    for (email, first, last) in [
+        ("known@example.org", "Secret", "Identity"),
+        ("other@example.org", "Hidden", "Person"),
+    ] {
+        let email = lms_shop::domain::Email::parse(email).unwrap();
+        lms_shop::store::users::insert(
+            &app.db,
+            lms_shop::store::users::NewUser {
+                email: &email,
+                firstname: first,
+                lastname: last,
+                password_hash: None,
+                is_operator: false,
+            },
+        )
+        .await
+        .unwrap()
+        .unwrap();
+    }
+    // Only the address typed: the pages show the address, never the account's name.
+    let done = assign(&app, &customer, &refs[0], &a1, "known@example.org", "", "").await;
+    assert_eq!(done.status, 303, "{}", done.body);
+    // Names typed: the pages show those, not the account's.
+    let done = assign(
+        &app,
+        &customer,
+        &refs[1],
+        &a1,
+        "other@example.org",
+        "Typed",
+        "Name",
+    )
+    .await;
+    assert_eq!(done.status, 303, "{}", done.body);
+    let pages = [
+        format!("/customer/products/{}", refs[0]),
+        format!("/customer/products/{}", refs[1]),
+        "/customer".to_owned(),
+        "/customer?state=in_use".to_owned(),
+    ];
+    for path in &pages {
+        let page = app.get_with(&customer, path).await;
+        assert_eq!(page.status, 200);
+        for secret in ["Secret", "Identity", "Hidden", "Person"] {
+            assert!(!page.body.contains(secret), "{secret} shown on {path}");
+        }
+    }
+    let seat = app
+        .get_with(&customer, &format!("/customer/products/{}", refs[0]))
+        .await;
+    assert!(seat.body.contains("known@example.org"));
+    let seat = app
+        .get_with(&customer, &format!("/customer/products/{}", refs[1]))
+        .await;
+    assert!(seat.body.contains("Typed Name") && seat.body.contains("other@example.org"));
+    // Released, the seat forgets the typed names.
+    let released = app
+        .post_with(
+            &customer,
+            &format!("/customer/products/{}/unassign", refs[1]),
+            &[],
+        )
+        .await;
+    assert_eq!(released.status, 303);
+    assert_eq!(
+        app.count("SELECT count(*) FROM product_instances WHERE learner_firstname IS NOT NULL")
+            .await,
+        0
+    );
+}

@@ -47,11 +47,34 @@ impl Locale {
     }
 }
 
-/// A translated text with its `%{name}` placeholders filled.
+/// A translated text with its `%{name}` placeholders filled, in one pass over the text:
+/// a substituted value is never read again, so a name that contains `%{link}` stays
+/// that text. A placeholder without a value is left as written.
 pub fn fill(text: &str, args: &[(&str, &str)]) -> String {
-    args.iter().fold(text.to_owned(), |acc, (k, v)| {
-        acc.replace(&format!("%{{{k}}}"), v)
-    })
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(start) = rest.find("%{") {
+        out.push_str(&rest[..start]);
+        let after = &rest[start + 2..];
+        let value = after.find('}').and_then(|end| {
+            let key = &after[..end];
+            args.iter()
+                .find(|(k, _)| *k == key)
+                .map(|(_, v)| (*v, end + 1))
+        });
+        match value {
+            Some((v, used)) => {
+                out.push_str(v);
+                rest = &after[used..];
+            }
+            None => {
+                out.push_str("%{");
+                rest = after;
+            }
+        }
+    }
+    out.push_str(rest);
+    out
 }
 
 /// The supported language with the highest q-value in an Accept-Language header.
@@ -94,6 +117,30 @@ mod tests {
         assert_eq!(best_accepted("de,en;q=0.5,fr;q=0.7"), Some(Locale::Fr));
         assert_eq!(best_accepted("de"), None);
         assert_eq!(best_accepted("fr;q=0"), None);
+    }
+
+    #[test]
+    fn fill_substitutes_once_and_never_expands_a_value() {
+        assert_eq!(
+            fill("Hello %{name}, %{link}", &[("name", "Ada"), ("link", "L")]),
+            "Hello Ada, L"
+        );
+        // A value holding a placeholder stays as typed, whatever the order of the arguments.
+        for args in [
+            [("name", "%{link} %{name}"), ("link", "http://x/set")],
+            [("link", "http://x/set"), ("name", "%{link} %{name}")],
+        ] {
+            assert_eq!(
+                fill("Hi %{name}: %{link}", &args),
+                "Hi %{link} %{name}: http://x/set"
+            );
+        }
+        assert_eq!(fill("%{a}%{a}", &[("a", "x")]), "xx");
+        assert_eq!(
+            fill("100%{ %{unknown} %{x", &[("x", "y")]),
+            "100%{ %{unknown} %{x"
+        );
+        assert_eq!(fill("é%{k}ü", &[("k", "ß")]), "éßü");
     }
 
     /// Literal keys in templates and code: `t("…")` calls and quoted `area.key` strings.

@@ -6,7 +6,7 @@ use lms_shop::domain::course::parse_course_csv;
 use lms_shop::domain::handler_params::{
     CoursePatterns, HandlerParams, When, parse_date, parse_duration, wildcard_match,
 };
-use lms_shop::domain::{Email, Money, SeatReference};
+use lms_shop::domain::{Email, Money, PageNo, PersonName, SeatReference};
 use proptest::prelude::*;
 
 proptest! {
@@ -59,6 +59,30 @@ proptest! {
         let _ = Money::parse(&s);
         let _ = Email::parse(&s);
         let _ = s.parse::<SeatReference>();
+    }
+
+    #[test]
+    fn accepted_addresses_are_dot_atoms(s in any::<String>(), local in r#"[a-z"<>(),;:\\\[\] .@]{1,12}"#) {
+        for candidate in [s, format!("{local}@example.org")] {
+            if let Ok(email) = Email::parse(&candidate) {
+                let (local, _) = email.as_str().rsplit_once('@').unwrap();
+                prop_assert!(!local.is_empty() && !local.starts_with('.') && !local.ends_with('.'));
+                prop_assert!(!local.contains(".."));
+                prop_assert!(!local.contains(|c: char| "\"<>(),;:\\[]@ ".contains(c) || c.is_control()));
+            }
+        }
+    }
+
+    #[test]
+    fn page_numbers_and_names_never_fail_open(s in any::<String>(), n in any::<i64>(), per_page in 0i64..1_000) {
+        let page = PageNo::parse(&s);
+        prop_assert!((1..=PageNo::MAX).contains(&page.get()));
+        prop_assert!(page.offset(per_page) >= 0);
+        prop_assert!(PageNo::new(n).offset(per_page) >= 0);
+        if let Ok(name) = PersonName::parse(&s) {
+            prop_assert!(name.as_str().chars().count() <= PersonName::MAX_CHARS);
+            prop_assert!(!name.as_str().contains(char::is_control));
+        }
     }
 
     #[test]

@@ -4,6 +4,8 @@ use std::collections::HashSet;
 
 use super::csv_input;
 use super::email::Email;
+use super::form::{TextProblem, text_problem};
+use super::person::PersonName;
 
 pub const TEMPLATE: &str = "email,firstname,lastname,course\n";
 pub const MAX_LINES: usize = 5_000;
@@ -22,6 +24,14 @@ pub struct BulkLine {
 impl BulkLine {
     pub fn parsed_email(&self) -> Option<Email> {
         Email::parse(&self.email).ok()
+    }
+
+    /// The names as checked by `parse` (blank: the learner must already have an account).
+    pub fn names(&self) -> (Option<PersonName>, Option<PersonName>) {
+        (
+            PersonName::parse_optional(&self.firstname).ok().flatten(),
+            PersonName::parse_optional(&self.lastname).ok().flatten(),
+        )
     }
 }
 
@@ -81,9 +91,17 @@ pub fn parse(data: &[u8]) -> Result<Vec<BulkLine>, &'static str> {
         }
         if l.course.is_empty() {
             l.problems.push("errors.bulk_course_required".into());
+        } else if text_problem(&l.course, 100, false) == Some(TextProblem::ControlCharacters) {
+            l.problems.push("errors.control_chars".into());
         }
-        if l.firstname.chars().count() > 100 || l.lastname.chars().count() > 100 {
-            l.problems.push("errors.too_long".into());
+        // The rules of every name field (checkout, single assignment), each problem once.
+        for name in [&l.firstname, &l.lastname] {
+            if let Err(e) = PersonName::parse_optional(name) {
+                let key = e.message_key().to_owned();
+                if !l.problems.contains(&key) {
+                    l.problems.push(key);
+                }
+            }
         }
         lines.push(l);
         if lines.len() > MAX_LINES {
@@ -110,6 +128,20 @@ mod tests {
         assert_eq!(lines[1].problems, vec!["errors.email"]);
         assert_eq!(lines[2].problems, vec!["errors.bulk_duplicate"]);
         assert_eq!(lines[3].problems, vec!["errors.bulk_course_required"]);
+    }
+
+    #[test]
+    fn names_follow_the_person_name_rules() {
+        let long = "x".repeat(101);
+        let csv = format!(
+            "email,firstname,lastname,course\na@x.fr,{long},A,X-A1\nb@x.fr,B\0b,B,X-A1\nc@x.fr,C,C\x01,X\0A1\nd@x.fr,,,X-A1\n"
+        );
+        let lines = parse(csv.as_bytes()).unwrap();
+        assert_eq!(lines[0].problems, vec!["errors.too_long"]);
+        assert_eq!(lines[1].problems, vec!["errors.control_chars"]);
+        assert_eq!(lines[2].problems, vec!["errors.control_chars"]);
+        assert!(lines[3].problems.is_empty(), "names may be blank");
+        assert_eq!(lines[3].names(), (None, None));
     }
 
     #[test]

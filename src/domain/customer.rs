@@ -5,6 +5,7 @@ use serde::Deserialize;
 use super::countries::is_country_code;
 use super::email::Email;
 use super::form::{FieldErrors, optional, required};
+use super::person::PersonName;
 
 /// The form exactly as typed: re-rendered untouched when something is wrong.
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -82,8 +83,8 @@ fn country(errors: &mut FieldErrors, field: &str, value: &str) -> String {
 impl CustomerDetails {
     pub fn parse(form: &CustomerForm) -> Result<CustomerDetails, FieldErrors> {
         let mut errors = FieldErrors::default();
-        let firstname = required(&mut errors, "firstname", &form.firstname, 100);
-        let lastname = required(&mut errors, "lastname", &form.lastname, 100);
+        let firstname = PersonName::field(&mut errors, "firstname", &form.firstname);
+        let lastname = PersonName::field(&mut errors, "lastname", &form.lastname);
         let email = Email::parse(&form.email)
             .map_err(|_| errors.add("email", "errors.email"))
             .ok();
@@ -190,6 +191,23 @@ mod tests {
         assert_eq!(errors.get("email"), Some("errors.email"));
         assert_eq!(errors.get("country"), Some("errors.country"));
         assert!(!errors.has("city"));
+    }
+
+    #[test]
+    fn names_follow_the_person_name_rules_and_no_field_takes_control_characters() {
+        let form = CustomerForm {
+            firstname: "x".repeat(101),
+            lastname: "Love\u{1}lace".into(),
+            address: "1 rue\0 de la Paix".into(),
+            city: "Paris\u{7f}".into(),
+            organisation: "Org\u{1b}".into(),
+            ..valid()
+        };
+        let errors = CustomerDetails::parse(&form).unwrap_err();
+        assert_eq!(errors.get("firstname"), Some("errors.too_long"));
+        for field in ["lastname", "address", "city", "organisation"] {
+            assert_eq!(errors.get(field), Some("errors.control_chars"), "{field}");
+        }
     }
 
     #[test]

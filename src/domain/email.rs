@@ -31,7 +31,7 @@ impl Email {
             && domain
                 .chars()
                 .all(|c| c.is_alphanumeric() || c == '-' || c == '.');
-        if local.is_empty() || local.len() > 64 || local.contains('@') || !domain_ok {
+        if local.len() > 64 || !is_dot_atom(local) || !domain_ok {
             return Err(InvalidEmail);
         }
         // Domains are case-insensitive; normalising them keeps one spelling in the outbox.
@@ -41,6 +41,21 @@ impl Email {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+}
+
+/// RFC 5322 `dot-atom`: `atext` runs separated by single dots, no dot first or last. No
+/// quoted strings, comments or angle brackets: what people type, and nothing a mail header
+/// or a template could read otherwise. Letters and digits beyond ASCII stay (RFC 6531).
+fn is_dot_atom(local: &str) -> bool {
+    let atext = |c: char| {
+        c.is_ascii_alphanumeric()
+            || "!#$%&'*+-/=?^_`{|}~".contains(c)
+            || (!c.is_ascii() && c.is_alphanumeric())
+    };
+    !local.is_empty()
+        && local
+            .split('.')
+            .all(|atom| !atom.is_empty() && atom.chars().all(atext))
 }
 
 impl fmt::Display for Email {
@@ -66,6 +81,15 @@ mod tests {
             "Jane.Doe+x@example.org"
         );
         assert!(Email::parse("a@b.fr").is_ok());
+        for good in [
+            "o'brien@example.org",
+            "first.last@example.org",
+            "a!#$%&'*+-/=?^_`{|}~z@example.org",
+            "zoë@exemple.fr",
+            "用户@例子.中国",
+        ] {
+            assert!(Email::parse(good).is_ok(), "{good:?}");
+        }
     }
 
     #[test]
@@ -81,6 +105,20 @@ mod tests {
             "a@.b.fr",
             "a@b.fr\r\nBcc: x@y.z",
             "a@b@c.fr",
+            "\"a\"@example.test",
+            "a<b>@example.test",
+            "<a@example.test>",
+            "a(comment)@example.test",
+            "a,b@example.test",
+            "a;b@example.test",
+            "a:b@example.test",
+            "a[b]@example.test",
+            "a\\b@example.test",
+            ".a@example.test",
+            "a.@example.test",
+            "a..b@example.test",
+            "a\u{0}@example.test",
+            "a\u{200b}@example.test",
         ] {
             assert_eq!(Email::parse(bad), Err(InvalidEmail), "{bad:?}");
         }

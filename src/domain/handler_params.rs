@@ -21,6 +21,8 @@ pub enum ParamsError {
     EmptyKey,
     #[error("parameter `{0}` is given twice")]
     Duplicate(String),
+    #[error("a parameter holds a control character")]
+    ControlCharacters,
 }
 
 impl HandlerParams {
@@ -40,6 +42,13 @@ impl HandlerParams {
             let key = key.trim().to_owned();
             if key.is_empty() {
                 return Err(ParamsError::EmptyKey);
+            }
+            if key
+                .chars()
+                .chain(value.trim().chars())
+                .any(char::is_control)
+            {
+                return Err(ParamsError::ControlCharacters);
             }
             if map.insert(key.clone(), value.trim().to_owned()).is_some() {
                 return Err(ParamsError::Duplicate(key));
@@ -233,6 +242,13 @@ mod tests {
             HandlerParams::parse("a=1&a=2"),
             Err(ParamsError::Duplicate("a".into()))
         );
+        for bad in ["coursename=X%00", "a%01=1", "supervisor=teacher%0Aevil"] {
+            assert_eq!(
+                HandlerParams::parse(bad),
+                Err(ParamsError::ControlCharacters),
+                "{bad}"
+            );
+        }
     }
 
     #[test]

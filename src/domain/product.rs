@@ -5,7 +5,7 @@ use std::str::FromStr;
 
 use serde::Deserialize;
 
-use super::form::{FieldErrors, optional, required};
+use super::form::{FieldErrors, optional, optional_text, required};
 use super::money::Money;
 use super::price::{PriceTiers, TierError};
 
@@ -50,6 +50,9 @@ impl FromStr for ProductStatus {
             .ok_or(())
     }
 }
+
+/// Longest sales conditions (a product's or the shop's), in characters.
+pub const SALES_CONDITIONS_MAX: usize = 100_000;
 
 /// The product form as typed. Only `code`, `name`, `price1`, `handler`, `handlerparams` are
 /// required by the HTTP contract; everything else has a default.
@@ -129,8 +132,8 @@ impl ProductDraft {
             errors.add("code", "errors.code_chars");
         }
         let name = required(&mut errors, "name", &form.name, 255);
-        let description =
-            optional(&mut errors, "description", &form.description, 20_000).unwrap_or_default();
+        let description = optional_text(&mut errors, "description", &form.description, 20_000)
+            .unwrap_or_default();
         let category_id = form.category_id.trim().parse::<i64>().ok();
         let status = if form.status.trim().is_empty() {
             ProductStatus::Available
@@ -172,11 +175,11 @@ impl ProductDraft {
         let sortorder = form.sortorder.trim().parse::<i32>().unwrap_or(0);
         let handler = form.handler.trim().to_owned();
         let handler_params = form.handlerparams.trim().to_owned();
-        let sales_conditions = optional(
+        let sales_conditions = optional_text(
             &mut errors,
             "sales_conditions",
             &form.sales_conditions,
-            100_000,
+            SALES_CONDITIONS_MAX,
         )
         .unwrap_or_default();
         match tiers {
@@ -262,5 +265,19 @@ mod tests {
         for field in ["code", "price1", "max_quantity", "status"] {
             assert!(e.has(field), "{field}");
         }
+    }
+
+    #[test]
+    fn text_fields_refuse_control_characters_but_keep_line_breaks() {
+        let form = ProductForm {
+            name: "Initial\u{1} training".into(),
+            description: "Line 1\r\nLine 2\u{0}".into(),
+            sales_conditions: "Art. 1\n\tArt. 2".into(),
+            ..minimal()
+        };
+        let e = ProductDraft::parse(&form).unwrap_err();
+        assert_eq!(e.get("name"), Some("errors.control_chars"));
+        assert_eq!(e.get("description"), Some("errors.control_chars"));
+        assert!(!e.has("sales_conditions"));
     }
 }

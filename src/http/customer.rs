@@ -14,7 +14,7 @@ use crate::domain::countries::COUNTRIES;
 use crate::domain::customer::{CustomerDetails, CustomerForm};
 use crate::domain::form::FieldErrors;
 use crate::domain::seat::SeatState;
-use crate::domain::{Email, SeatReference};
+use crate::domain::{Email, PageNo, PersonName, SeatReference};
 use crate::error::{AppError, AppResult};
 use crate::http::context::{Page, flash};
 use crate::http::extract::{RequireCustomer, RequireUser};
@@ -95,7 +95,7 @@ impl SpacePage {
 pub struct SpaceQuery {
     state: String,
     course: String,
-    page: Option<i64>,
+    page: PageNo,
 }
 
 pub async fn index(
@@ -134,15 +134,15 @@ pub async fn index(
         (None, Some(s)) => count_of(s),
         (Some(_), _) => seats::count_for_customer(&state.db, customer.id, &filter).await?,
     };
-    let pages = ((total + PER_PAGE - 1) / PER_PAGE).max(1);
+    let pages = PageNo::count(total, PER_PAGE);
     // Past the last page (an old link, a hand-typed number): the last one.
-    let page_no = q.page.unwrap_or(1).clamp(1, pages);
+    let page_no = q.page.at_most(pages);
     let ids = seats::page_ids(
         &state.db,
         customer.id,
         &filter,
         PER_PAGE,
-        (page_no - 1) * PER_PAGE,
+        page_no.offset(PER_PAGE),
     )
     .await?;
     let products = seats::by_ids(&state.db, &ids).await?;
@@ -163,7 +163,7 @@ pub async fn index(
             .map(|s| s.as_str().to_owned())
             .unwrap_or_default(),
         course: course_filter.map(|c| c.to_string()).unwrap_or_default(),
-        page_no,
+        page_no: page_no.get(),
         pages,
         total,
     })
@@ -324,10 +324,30 @@ pub async fn assign(
                 StatusCode::UNPROCESSABLE_ENTITY,
             )));
         };
+        // The name rules of every path that takes a learner's name (blank: an account
+        // that already exists).
+        let names = [
+            ("checkout.firstname", &form.firstname),
+            ("checkout.lastname", &form.lastname),
+        ]
+        .map(|(label, value)| PersonName::parse_optional(value).map_err(|e| (label, e)));
+        let [firstname, lastname] = match names {
+            [Ok(first), Ok(last)] => [first, last],
+            [Err((label, e)), _] | [_, Err((label, e))] => {
+                let message = page.tf(
+                    "seat.name_problem",
+                    &[
+                        ("field", &page.t(label)),
+                        ("problem", &page.t(e.message_key())),
+                    ],
+                );
+                return Ok(Err((page, message, StatusCode::UNPROCESSABLE_ENTITY)));
+            }
+        };
         let learner = Learner {
             email,
-            firstname: form.firstname.clone(),
-            lastname: form.lastname.clone(),
+            firstname,
+            lastname,
         };
         match seat_service::assign(
             &state,

@@ -12,6 +12,7 @@ pub mod extract;
 pub mod gateway;
 pub mod headers;
 pub mod health;
+pub mod input_guard;
 pub mod lang;
 pub mod learner;
 pub mod placed;
@@ -173,6 +174,7 @@ pub fn router(state: AppState, sessions: Sessions) -> Router {
                 .service(ServeDir::new(static_dir())),
         )
         // Innermost first: CSRF sees the session; error pages see everything below them.
+        .layer(axum::middleware::from_fn(input_guard::guard))
         .layer(from_fn_with_state(state.clone(), csrf::protect))
         .layer(from_fn_with_state(
             state.clone(),

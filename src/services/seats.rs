@@ -7,8 +7,8 @@
 use sqlx::PgConnection;
 use time::OffsetDateTime;
 
-use crate::domain::Email;
 use crate::domain::bulk::BulkLine;
+use crate::domain::{Email, PersonName};
 use crate::i18n::Locale;
 use crate::mail::messages;
 use crate::state::AppState;
@@ -46,10 +46,25 @@ impl AssignError {
     }
 }
 
+/// A learner as the customer gave them: the names are what the customer typed (checked by
+/// `PersonName`), needed only when the address has no account yet.
 pub struct Learner {
     pub email: Email,
-    pub firstname: String,
-    pub lastname: String,
+    pub firstname: Option<PersonName>,
+    pub lastname: Option<PersonName>,
+}
+
+impl Learner {
+    /// The typed names, for the pages and the mail: never the account's own (assigning an
+    /// address must not tell the customer whose it is).
+    fn typed_name(&self) -> String {
+        fn part(n: &Option<PersonName>) -> &str {
+            n.as_ref().map_or("", PersonName::as_str)
+        }
+        format!("{} {}", part(&self.firstname), part(&self.lastname))
+            .trim()
+            .to_owned()
+    }
 }
 
 /// Who assigns: the customer's user (gets the supervisor role) and the mail language.
@@ -97,30 +112,34 @@ async fn assign_locked(
         return Err(AssignError::CourseNotAllowed);
     }
     let shop = settings::load(&mut *tx).await?;
+    let mut mail_name = learner.typed_name();
     let learner_id = match users::find_by_email(&mut *tx, learner.email.as_str()).await? {
         Some(user) => {
             if lms::is_enrolled(&mut *tx, course.id, user.id).await? {
                 return Err(AssignError::AlreadyEnrolled);
+            }
+            // The mail goes to the account's owner: their own name is no secret to them.
+            if mail_name.is_empty() {
+                mail_name = user.display_name();
             }
             // An account nobody has proved yet (created at someone's checkout): what is given
             // to it is reached only through the owner's own link, sent to the address.
             if !user.verified {
                 let token = tokens::issue(&mut *tx, user.id).await?;
                 let link = format!("{}/password/set/{token}", state.config.base_url);
-                let m =
-                    messages::welcome(by.locale, &shop.shop_name, learner.firstname.trim(), &link);
+                let m = messages::welcome(by.locale, &shop.shop_name, &mail_name, &link);
                 outbox::enqueue(&mut *tx, learner.email.as_str(), &m.subject, &m.body).await?;
             }
             user.id
         }
         None => {
-            if learner.firstname.trim().is_empty() || learner.lastname.trim().is_empty() {
+            let (Some(firstname), Some(lastname)) = (&learner.firstname, &learner.lastname) else {
                 return Err(AssignError::NamesRequired);
-            }
+            };
             let new = NewUser {
                 email: &learner.email,
-                firstname: learner.firstname.trim(),
-                lastname: learner.lastname.trim(),
+                firstname: firstname.as_str(),
+                lastname: lastname.as_str(),
                 password_hash: None,
                 is_operator: false,
             };
@@ -136,7 +155,7 @@ async fn assign_locked(
             };
             let token = tokens::issue(&mut *tx, id).await?;
             let link = format!("{}/password/set/{token}", state.config.base_url);
-            let m = messages::welcome(by.locale, &shop.shop_name, learner.firstname.trim(), &link);
+            let m = messages::welcome(by.locale, &shop.shop_name, firstname.as_str(), &link);
             outbox::enqueue(&mut *tx, learner.email.as_str(), &m.subject, &m.body).await?;
             id
         }
@@ -160,15 +179,18 @@ async fn assign_locked(
     let group = lms::ensure_group(&mut *tx, course.id, &group_name).await?;
     lms::add_to_group(&mut *tx, group, learner_id).await?;
     lms::add_to_group(&mut *tx, group, by.customer_user_id).await?;
-    if !seats::set_assignment(&mut *tx, seat.id, learner_id, course.id).await? {
+    let typed = seats::TypedNames {
+        firstname: learner.firstname.as_ref().map(PersonName::as_str),
+        lastname: learner.lastname.as_ref().map(PersonName::as_str),
+    };
+    if !seats::set_assignment(&mut *tx, seat.id, learner_id, course.id, &typed).await? {
         return Err(AssignError::NotAvailable);
     }
-    let name = format!("{} {}", learner.firstname.trim(), learner.lastname.trim());
     let link = format!("{}/course/{}", state.config.base_url, course.shortname);
     let m = messages::seat_assigned(
         by.locale,
         &shop.shop_name,
-        name.trim(),
+        &mail_name,
         &format!("{} ({})", course.fullname, course.shortname),
         &link,
     );
@@ -268,10 +290,11 @@ pub async fn bulk_assign(
             let Some(email) = line.parsed_email() else {
                 continue;
             };
+            let (firstname, lastname) = line.names();
             let learner = Learner {
                 email,
-                firstname: line.firstname.clone(),
-                lastname: line.lastname.clone(),
+                firstname,
+                lastname,
             };
             // A savepoint per line: a refused line is reported and the others still checked.
             let mut sp = sqlx::Connection::begin(&mut *tx)

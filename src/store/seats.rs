@@ -113,7 +113,9 @@ pub async fn produced_by_bill(
     .await
 }
 
-/// A seat or enrolment product as the customer space lists it.
+/// A seat or enrolment product as the customer space lists it. A seat's learner names are
+/// the ones the customer typed (see `set_assignment`); an enrolment product's learner is the
+/// customer's own user.
 #[derive(Debug, Clone)]
 pub struct SeatRow {
     pub id: i64,
@@ -204,7 +206,9 @@ pub async fn by_ids(db: impl PgExecutor<'_>, ids: &[i64]) -> sqlx::Result<Vec<Se
     sqlx::query_as!(
         SeatRow,
         r#"SELECT pi.id, pi.reference, pi.kind, pi.bill_id, pi.start_at, pi.end_at, p.code, p.name,
-              u.firstname AS "learner_first?", u.lastname AS "learner_last?", u.email AS "learner_email?",
+              CASE WHEN pi.kind = 'seat' THEN pi.learner_firstname ELSE u.firstname END AS "learner_first?",
+              CASE WHEN pi.kind = 'seat' THEN pi.learner_lastname ELSE u.lastname END AS "learner_last?",
+              u.email AS "learner_email?",
               c.shortname AS "course_shortname?", c.fullname AS "course_fullname?", pi.allowed_course_ids,
               seat_state(pi) AS "state!"
            FROM product_instances pi
@@ -248,7 +252,9 @@ pub async fn find_for_customer(
     sqlx::query_as!(
         SeatRow,
         r#"SELECT pi.id, pi.reference, pi.kind, pi.bill_id, pi.start_at, pi.end_at, p.code, p.name,
-              u.firstname AS "learner_first?", u.lastname AS "learner_last?", u.email AS "learner_email?",
+              CASE WHEN pi.kind = 'seat' THEN pi.learner_firstname ELSE u.firstname END AS "learner_first?",
+              CASE WHEN pi.kind = 'seat' THEN pi.learner_lastname ELSE u.lastname END AS "learner_last?",
+              u.email AS "learner_email?",
               c.shortname AS "course_shortname?", c.fullname AS "course_fullname?", pi.allowed_course_ids,
               seat_state(pi) AS "state!"
            FROM product_instances pi
@@ -318,19 +324,30 @@ pub async fn lock_available(
     .await
 }
 
-/// Assigns a seat that is still free; `false` if someone else took it first.
+/// The learner's names as the customer typed them (blank for an existing account).
+pub struct TypedNames<'a> {
+    pub firstname: Option<&'a str>,
+    pub lastname: Option<&'a str>,
+}
+
+/// Assigns a seat that is still free; `false` if someone else took it first. The names
+/// kept are the typed ones: the customer's pages never show the account's own.
 pub async fn set_assignment(
     db: &mut PgConnection,
     id: i64,
     user_id: i64,
     course_id: i64,
+    names: &TypedNames<'_>,
 ) -> sqlx::Result<bool> {
     let r = sqlx::query!(
-        "UPDATE product_instances SET assigned_user_id = $2, assigned_course_id = $3, assigned_at = now()
+        "UPDATE product_instances SET assigned_user_id = $2, assigned_course_id = $3, assigned_at = now(),
+             learner_firstname = $4, learner_lastname = $5
          WHERE id = $1 AND assigned_user_id IS NULL",
         id,
         user_id,
-        course_id
+        course_id,
+        names.firstname,
+        names.lastname
     )
     .execute(db)
     .await?;
@@ -338,7 +355,12 @@ pub async fn set_assignment(
 }
 
 pub async fn clear_assignment(db: &mut PgConnection, id: i64) -> sqlx::Result<()> {
-    sqlx::query!("UPDATE product_instances SET assigned_user_id = NULL, assigned_course_id = NULL, assigned_at = NULL WHERE id = $1", id)
+    sqlx::query!(
+        "UPDATE product_instances SET assigned_user_id = NULL, assigned_course_id = NULL, assigned_at = NULL,
+             learner_firstname = NULL, learner_lastname = NULL
+         WHERE id = $1",
+        id
+    )
         .execute(db)
         .await?;
     Ok(())

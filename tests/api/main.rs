@@ -9,6 +9,7 @@ mod basics;
 mod catalogue;
 mod checkout;
 mod edges;
+mod inputs;
 mod mail;
 mod seats;
 mod security;

@@ -213,6 +213,285 @@ async fn every_customer_route_is_owner_only() {
     );
 }
 
+/// What a route reads besides its path parameters: the query names of a page or the fields
+/// of a form, as its handler and template name them. Every enumerated route must be here,
+/// so a new route makes the input test below fail until its inputs are listed.
+enum Inputs {
+    Nothing,
+    Query(&'static [&'static str]),
+    Form(&'static [&'static str]),
+    /// A multipart upload of a `csv` file (header line given), token in the query string.
+    Csv(&'static str),
+}
+
+const CUSTOMER_FIELDS: &[&str] = &[
+    "firstname",
+    "lastname",
+    "email",
+    "organisation",
+    "address",
+    "zip",
+    "city",
+    "country",
+    "invoice_distinct",
+    "invoice_organisation",
+    "invoice_address",
+    "invoice_zip",
+    "invoice_city",
+    "invoice_country",
+];
+const COURSE_FIELDS: &[&str] = &["shortname", "fullname", "visible", "startdate", "form"];
+const PRODUCT_FIELDS: &[&str] = &[
+    "code",
+    "name",
+    "description",
+    "category_id",
+    "status",
+    "price1",
+    "range2",
+    "price2",
+    "range5",
+    "price5",
+    "tax_code",
+    "max_quantity",
+    "logged_in_only",
+    "handler",
+    "handlerparams",
+    "sales_conditions",
+    "sortorder",
+    "params_mode",
+    "p_courselist",
+    "p_packsize",
+    "p_supervisor",
+    "p_customersupport",
+    "p_enddate",
+    "p_coursename",
+    "p_starttime",
+];
+
+fn inputs_of(method: &str, path: &str) -> Inputs {
+    use Inputs::*;
+    match (method, path) {
+        ("get", "/customer") => Query(&["state", "course", "page"]),
+        ("get", "/login") => Query(&["next"]),
+        ("get", "/lang/{code}") => Query(&["next"]),
+        ("get", "/admin/mail") => Query(&["page"]),
+        ("get", "/admin/seats") => Query(&["q", "course", "state", "page"]),
+        ("get", "/admin/bills") => Query(&["state", "q", "page"]),
+        ("get", "/admin/customers") => Query(&["q"]),
+        ("get", "/admin/products/new") => Query(&["handler"]),
+        ("get", "/admin/products/{id}") => Query(&["saved"]),
+        (
+            "get",
+            "/"
+            | "/shop"
+            | "/cart"
+            | "/checkout/customer"
+            | "/checkout/order"
+            | "/checkout/done/{bill}"
+            | "/payment/test/{bill}"
+            | "/customer/details"
+            | "/customer/bills/{bill}"
+            | "/customer/products/bulk"
+            | "/customer/products/bulk/template.csv"
+            | "/customer/products/{reference}"
+            | "/my/courses"
+            | "/course/{shortname}"
+            | "/password/forgot"
+            | "/password/set/{token}"
+            | "/healthz"
+            | "/ping"
+            | "/admin"
+            | "/admin/bills/{id}"
+            | "/admin/customers/{id}"
+            | "/admin/courses"
+            | "/admin/courses/{id}"
+            | "/admin/categories"
+            | "/admin/taxes"
+            | "/admin/settings"
+            | "/admin/products",
+        ) => Nothing,
+        ("post", "/cart/items" | "/cart/update" | "/cart/remove") => Form(&["code", "quantity"]),
+        ("post", "/checkout/customer" | "/customer/details") => Form(CUSTOMER_FIELDS),
+        ("post", "/checkout/order") => Form(&["accept_terms", "paymode"]),
+        ("post", "/payment/test/notify") => Form(&["bill", "amount"]),
+        ("post", "/customer/products/{reference}/assign") => {
+            Form(&["course", "email", "firstname", "lastname"])
+        }
+        ("post", "/login") => Form(&["email", "password", "next"]),
+        ("post", "/password/forgot") => Form(&["email"]),
+        ("post", "/password/set/{token}") => Form(&["password", "confirm"]),
+        ("post", "/admin/courses" | "/admin/courses/{id}") => Form(COURSE_FIELDS),
+        ("post", "/admin/categories" | "/admin/categories/{id}") => {
+            Form(&["name", "sortorder", "visible"])
+        }
+        ("post", "/admin/taxes" | "/admin/taxes/{id}") => {
+            Form(&["code", "name", "rate", "country"])
+        }
+        ("post", "/admin/settings") => Form(&[
+            "shop_name",
+            "currency",
+            "default_support_course_id",
+            "sales_conditions",
+            "paymodes",
+        ]),
+        ("post", "/admin/products" | "/admin/products/{id}") => Form(PRODUCT_FIELDS),
+        ("post", "/customer/products/bulk") => Csv("email,firstname,lastname,course"),
+        ("post", "/admin/courses/import") => Csv("shortname,fullname,visible,startdate"),
+        (
+            "post",
+            "/payment/test/{bill}/pay"
+            | "/payment/test/{bill}/decline"
+            | "/customer/products/{reference}/unassign"
+            | "/logout"
+            | "/admin/seats/{id}/unassign"
+            | "/admin/bills/{id}/paid"
+            | "/admin/bills/{id}/cancel"
+            | "/admin/bills/{id}/retry",
+        ) => Nothing,
+        _ => panic!("{method} {path} is new: list what it reads in `inputs_of`"),
+    }
+}
+
+/// A form body: field name, value.
+type Form<'a> = Vec<(&'a str, &'a str)>;
+
+/// Percent-encodes everything but unreserved characters (a path segment or a query value).
+fn encode(value: &str) -> String {
+    value
+        .bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn every_input_of_every_route_refuses_a_nul_byte_and_an_over_long_value() {
+    use lms_shop::http::input_guard::{MAX_FORM_VALUE, MAX_URL_VALUE};
+    let app = spawn_app().await;
+    let (customer, reference, bill) = victim(&app).await;
+    app.login_operator().await;
+    let anonymous = client();
+    let before = fingerprint(&app).await;
+    let nul = "a\0b";
+    let long_url = "a".repeat(MAX_URL_VALUE + 1);
+    let long_form = "a".repeat(MAX_FORM_VALUE + 1);
+    let mut tokens = Vec::new();
+    for c in [&app.client, &customer, &anonymous] {
+        tokens.push(app.csrf_for(c).await);
+    }
+    let mut failures = Vec::new();
+    let mut probes = 0;
+    for r in routes() {
+        // The operator for the back office; a signed-in customer and a visitor elsewhere.
+        let clients: Vec<(&str, &reqwest::Client, &str)> = if r.path.starts_with("/admin") {
+            vec![("operator", &app.client, &tokens[0])]
+        } else {
+            vec![
+                ("customer", &customer, &tokens[1]),
+                ("anonymous", &anonymous, &tokens[2]),
+            ]
+        };
+        // (url, form body or none) of every probe of this route.
+        let base = concrete(&r.path, &reference, &bill);
+        let mut requests: Vec<(String, Option<Form>)> = Vec::new();
+        let params: Vec<&str> = r.path.split('/').filter(|s| s.starts_with('{')).collect();
+        for param in &params {
+            for bad in [nul, long_url.as_str()] {
+                let path = concrete(&r.path.replace(param, &encode(bad)), &reference, &bill);
+                requests.push((path, None));
+            }
+        }
+        // A stray query parameter: no route may choke on one.
+        requests.push((format!("{base}?x={}", encode(nul)), None));
+        match inputs_of(r.method, &r.path) {
+            Inputs::Nothing => {}
+            Inputs::Query(names) => {
+                for name in names {
+                    for bad in [nul, long_url.as_str()] {
+                        requests.push((format!("{base}?{name}={}", encode(bad)), None));
+                    }
+                }
+            }
+            Inputs::Form(fields) => {
+                for field in fields {
+                    for bad in [nul, long_form.as_str()] {
+                        requests.push((base.clone(), Some(vec![(*field, bad)])));
+                    }
+                }
+            }
+            Inputs::Csv(header) => {
+                // Uploads are behind login (a visitor is sent to the login page).
+                for (who, c, token) in clients.iter().filter(|c| c.0 != "anonymous") {
+                    let columns = header.split(',').count();
+                    for col in 0..columns {
+                        for bad in [nul.to_owned(), "a".repeat(1_000)] {
+                            let line: Vec<String> = (0..columns)
+                                .map(|i| {
+                                    if i == col {
+                                        bad.clone()
+                                    } else {
+                                        format!("v{i}@example.org")
+                                    }
+                                })
+                                .collect();
+                            let csv = format!("{header}\n{}\n", line.join(","));
+                            let form = reqwest::multipart::Form::new().part(
+                                "csv",
+                                reqwest::multipart::Part::bytes(csv.into_bytes())
+                                    .file_name("upload.csv"),
+                            );
+                            let res = c
+                                .post(app.url(&format!("{base}?csrf_token={token}")))
+                                .multipart(form)
+                                .send()
+                                .await
+                                .unwrap();
+                            probes += 1;
+                            let status = res.status().as_u16();
+                            if !(400..500).contains(&status) {
+                                failures
+                                    .push(format!("{who} POST {base} csv column {col}: {status}"));
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        for (who, c, token) in &clients {
+            for (url, form) in &requests {
+                let page = if r.method == "get" {
+                    app.get_with(c, url).await
+                } else {
+                    let mut fields = form.clone().unwrap_or_default();
+                    fields.push(("csrf_token", token));
+                    app.post_raw(c, url, &fields).await
+                };
+                probes += 1;
+                if !(400..500).contains(&page.status) {
+                    let what = form
+                        .as_ref()
+                        .map(|f| format!(" field {}", f[0].0))
+                        .unwrap_or_default();
+                    let shown: String = url.chars().take(80).collect();
+                    failures.push(format!(
+                        "{who} {} {shown}{what}: {}",
+                        r.method.to_uppercase(),
+                        page.status
+                    ));
+                }
+            }
+        }
+    }
+    assert!(probes > 300, "{probes} probes");
+    assert!(failures.is_empty(), "not a 4xx: {failures:#?}");
+    assert_eq!(fingerprint(&app).await, before, "nothing changed");
+}
+
 const XSS: &str = "<script>alert('x')</script><img src=x onerror=alert(1)>";
 
 #[tokio::test]

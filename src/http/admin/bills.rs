@@ -6,9 +6,9 @@ use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 use tower_sessions::Session;
 
-use crate::domain::BillState;
 use crate::domain::paymode::Paymode;
 use crate::domain::settlement::{self, Settler};
+use crate::domain::{BillState, PageNo};
 use crate::error::{AppError, AppResult};
 use crate::http::context::{Page, flash};
 use crate::http::extract::RequireOperator;
@@ -52,7 +52,7 @@ impl ListPage {
 pub struct ListQuery {
     state: String,
     q: String,
-    page: Option<i64>,
+    page: PageNo,
 }
 
 pub async fn index(
@@ -62,14 +62,13 @@ pub async fn index(
     Query(q): Query<ListQuery>,
 ) -> AppResult<Response> {
     let filter = q.state.parse::<BillState>().ok().map(BillState::as_str);
-    let page_no = q.page.unwrap_or(1).max(1);
     let mut rows = bills::search(
         &state.db,
         filter,
         &q.q,
         None,
         PER_PAGE + 1,
-        (page_no - 1) * PER_PAGE,
+        q.page.offset(PER_PAGE),
     )
     .await?;
     let has_next = rows.len() as i64 > PER_PAGE;
@@ -79,7 +78,7 @@ pub async fn index(
         bills: rows,
         state: filter.unwrap_or("").to_owned(),
         q: q.q,
-        page_no,
+        page_no: q.page.get(),
         has_next,
     })
 }

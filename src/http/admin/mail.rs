@@ -3,6 +3,7 @@ use axum::extract::{Query, State};
 use axum::response::Response;
 use serde::Deserialize;
 
+use crate::domain::PageNo;
 use crate::error::AppResult;
 use crate::http::context::Page;
 use crate::http::extract::RequireOperator;
@@ -25,7 +26,7 @@ struct MailPage {
 #[derive(Deserialize, Default)]
 #[serde(default)]
 pub struct Paging {
-    page: Option<i64>,
+    page: PageNo,
 }
 
 /// Every outbox message in full, newest first: without SMTP this is how mail is read.
@@ -35,14 +36,13 @@ pub async fn index(
     page: Page,
     Query(q): Query<Paging>,
 ) -> AppResult<Response> {
-    let page_no = q.page.unwrap_or(1).max(1);
     let total = outbox::count(&state.db).await?;
-    let messages = outbox::latest(&state.db, PER_PAGE, (page_no - 1) * PER_PAGE).await?;
+    let messages = outbox::latest(&state.db, PER_PAGE, q.page.offset(PER_PAGE)).await?;
     html(MailPage {
         page,
         messages,
-        has_next: page_no * PER_PAGE < total,
-        page_no,
+        has_next: q.page.offset(PER_PAGE).saturating_add(PER_PAGE) < total,
+        page_no: q.page.get(),
         smtp: state.config.smtp_url.is_some(),
     })
 }

@@ -6,6 +6,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 use tower_sessions::Session;
 
+use crate::domain::PageNo;
 use crate::domain::seat::SeatState;
 use crate::error::{AppError, AppResult};
 use crate::http::context::{Page, flash};
@@ -51,7 +52,7 @@ pub struct SeatQuery {
     q: String,
     course: String,
     state: String,
-    page: Option<i64>,
+    page: PageNo,
 }
 
 pub async fn index(
@@ -61,14 +62,13 @@ pub async fn index(
     Query(q): Query<SeatQuery>,
 ) -> AppResult<Response> {
     let filter = q.state.parse::<SeatState>().ok();
-    let page_no = q.page.unwrap_or(1).max(1);
     let mut rows = seats::admin_search(
         &state.db,
         &q.q,
         &q.course,
         filter.map(SeatState::as_str),
         PER_PAGE + 1,
-        (page_no - 1) * PER_PAGE,
+        q.page.offset(PER_PAGE),
     )
     .await?;
     let has_next = rows.len() as i64 > PER_PAGE;
@@ -79,7 +79,7 @@ pub async fn index(
         q: q.q,
         course: q.course,
         state: filter.map(|s| s.as_str().to_owned()).unwrap_or_default(),
-        page_no,
+        page_no: q.page.get(),
         has_next,
     })
 }

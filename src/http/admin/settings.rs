@@ -10,7 +10,8 @@ use tower_sessions::Session;
 
 use crate::domain::TaxRate;
 use crate::domain::countries::is_country_code;
-use crate::domain::form::{FieldErrors, required};
+use crate::domain::form::{FieldErrors, TextProblem, optional_text, required, text_problem};
+use crate::domain::product::SALES_CONDITIONS_MAX;
 use crate::error::AppResult;
 use crate::http::context::{Page, flash};
 use crate::http::extract::RequireOperator;
@@ -58,8 +59,16 @@ async fn save_category(
     form: CategoryForm,
 ) -> AppResult<Response> {
     let name = form.name.trim();
-    if name.is_empty() || name.chars().count() > 255 {
-        let error = Some(page.t("errors.category_name").into_owned());
+    let problem = if name.is_empty() {
+        Some("errors.category_name")
+    } else {
+        text_problem(name, 255, false).map(|p| match p {
+            TextProblem::TooLong => "errors.category_name",
+            p => p.message_key(),
+        })
+    };
+    if let Some(key) = problem {
+        let error = Some(page.t(key).into_owned());
         let categories = catalogue::categories(&state.db).await?;
         return html_status(
             StatusCode::UNPROCESSABLE_ENTITY,
@@ -253,7 +262,29 @@ pub async fn save_settings(
     if currency.len() != 3 || !currency.chars().all(|c| c.is_ascii_uppercase()) {
         errors.add("currency", "errors.currency");
     }
-    let default_support_course_id = field("default_support_course_id").parse::<i64>().ok();
+    // A course of the list, or none: anything else (a course deleted meanwhile, a forged
+    // id) is the field's error, not a foreign-key failure.
+    let courses = courses::all(&state.db).await?;
+    let support = field("default_support_course_id");
+    let default_support_course_id = if support.is_empty() {
+        None
+    } else {
+        let id = support
+            .parse::<i64>()
+            .ok()
+            .filter(|id| courses.iter().any(|c| c.id == *id));
+        if id.is_none() {
+            errors.add("default_support_course_id", "errors.invalid_choice");
+        }
+        id
+    };
+    let sales_conditions = optional_text(
+        &mut errors,
+        "sales_conditions",
+        &field("sales_conditions"),
+        SALES_CONDITIONS_MAX,
+    )
+    .unwrap_or_default();
     let paymodes: Vec<String> = pairs
         .iter()
         .filter(|(k, v)| k == "paymodes" && PAYMODES.contains(&v.as_str()))
@@ -266,16 +297,23 @@ pub async fn save_settings(
         shop_name,
         currency,
         default_support_course_id,
-        sales_conditions: field("sales_conditions"),
+        sales_conditions,
         paymodes,
     };
     if errors.is_empty() {
-        settings::save(&state.db, &new).await?;
-        state.catalogue.invalidate();
-        flash(&session, page.t("admin.saved")).await?;
-        return Ok(Redirect::to("/admin/settings").into_response());
+        match settings::save(&state.db, &new).await {
+            Ok(()) => {
+                state.catalogue.invalidate();
+                flash(&session, page.t("admin.saved")).await?;
+                return Ok(Redirect::to("/admin/settings").into_response());
+            }
+            // The course was deleted between the check and the save.
+            Err(sqlx::Error::Database(e)) if e.is_foreign_key_violation() => {
+                errors.add("default_support_course_id", "errors.invalid_choice");
+            }
+            Err(e) => return Err(e.into()),
+        }
     }
-    let courses = courses::all(&state.db).await?;
     html_status(
         StatusCode::UNPROCESSABLE_ENTITY,
         SettingsPage {

@@ -177,6 +177,15 @@ impl EmbeddedPg {
         }
     }
 
+    /// Immediate shutdown, as a crash: no checkpoint, nothing flushed that was not already;
+    /// the next start recovers from the WAL. For crash tests.
+    pub fn crash(mut self) -> Result<()> {
+        let pid = Pid::from_raw(self.child.id() as i32);
+        let _ = kill(pid, Signal::SIGQUIT);
+        self.child.wait()?;
+        Ok(())
+    }
+
     /// Fast shutdown: open transactions roll back, data is flushed, the process is gone.
     pub fn stop(mut self) -> Result<()> {
         let pid = Pid::from_raw(self.child.id() as i32);

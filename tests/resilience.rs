@@ -1,6 +1,8 @@
 //! Failure is tested, not assumed: the server killed with SIGKILL at random moments while
 //! buyers pay, and PostgreSQL restarted under the running app.
 
+#[path = "api/fake_smtp.rs"]
+mod fake_smtp;
 #[path = "api/helpers.rs"]
 mod helpers;
 
@@ -40,7 +42,12 @@ impl Drop for ServerProcess {
 }
 
 fn start_server(db_url: &str, port: u16) -> ServerProcess {
+    start_server_with(db_url, port, &[])
+}
+
+fn start_server_with(db_url: &str, port: u16, env: &[(&str, String)]) -> ServerProcess {
     let child = Command::new(env!("CARGO_BIN_EXE_lms-shop"))
+        .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
         .env("DATABASE_URL", db_url)
         .env("SHOP_BIND", format!("127.0.0.1:{port}"))
         .env("PAYMENT_SECRET", SECRET)
@@ -346,6 +353,7 @@ async fn the_app_answers_503_while_postgresql_restarts_and_recovers_alone() {
     let db = lms_shop::startup::connect(&url, 8).await.unwrap();
     lms_shop::startup::migrate(&db).await.unwrap();
     let app = helpers::spawn_on(url.clone(), db.clone()).await;
+    app.seat_catalogue().await;
     let c = reqwest::Client::new();
     assert_eq!(
         c.get(app.url("/healthz")).send().await.unwrap().status(),
@@ -371,9 +379,21 @@ async fn the_app_answers_503_while_postgresql_restarts_and_recovers_alone() {
         })
     };
 
+    // A browser with a session (its cart) as well as one without.
+    let shopper = helpers::client();
+    app.add_to_cart(&shopper, "X-PACK5", "1").await;
+
     pg.stop().unwrap();
     let during = c.get(app.url("/healthz")).send().await.unwrap();
     assert_eq!(during.status(), 503);
+    for (who, client) in [("anonymous", &c), ("with a session", &shopper)] {
+        let started = Instant::now();
+        let page = client.get(app.url("/cart")).send().await.unwrap();
+        let took = started.elapsed();
+        assert_eq!(page.status(), 503, "{who}");
+        assert!(page.headers().get("retry-after").is_some(), "{who}");
+        assert!(took < Duration::from_secs(1), "{who}: answered in {took:?}");
+    }
     let page = c
         .get(app.url("/checkout/done/no-such-bill"))
         .send()
@@ -419,6 +439,135 @@ async fn the_app_answers_503_while_postgresql_restarts_and_recovers_alone() {
             .filter(|s| **s != 503 && **s != 404)
             .collect::<Vec<_>>()
     );
+    app.stop().await;
+    db.close().await;
+    pg.stop().unwrap();
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[tokio::test]
+async fn mail_under_a_kill_loop_goes_out_once_but_for_the_message_in_flight() {
+    let (db_url, db) = fresh_database().await;
+    for i in 0..150 {
+        lms_shop::store::outbox::enqueue(
+            &db,
+            &format!("r{i}@example.org"),
+            &format!("Message {i}"),
+            "body",
+        )
+        .await
+        .unwrap();
+    }
+    // A slow SMTP server: kills land while messages are being sent.
+    let (smtp, received) = fake_smtp::fake_smtp_with(0, Duration::from_millis(15)).await;
+    let port = free_port();
+    let env = [
+        ("SMTP_URL", format!("smtp://127.0.0.1:{smtp}")),
+        ("SHOP_MAIL_LEASE_SECONDS", "2".to_owned()),
+    ];
+    let mut rng = rand::thread_rng();
+    let kills = 12;
+    for _ in 0..kills {
+        let mut server = start_server_with(&db_url, port, &env);
+        tokio::time::sleep(Duration::from_millis(rng.gen_range(300..900))).await;
+        server.kill();
+    }
+    // The last instance finishes, leases of the killed ones included.
+    let mut last = start_server_with(&db_url, port, &env);
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        let unsent: i64 = sqlx::query_scalar("SELECT count(*) FROM outbox WHERE sent_at IS NULL")
+            .fetch_one(&db)
+            .await
+            .unwrap();
+        if unsent == 0 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "{unsent} messages never sent");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    last.kill();
+    let got = received.lock().unwrap().clone();
+    let mut per_message = std::collections::HashMap::<String, usize>::new();
+    for message in &got {
+        let id = fake_smtp::message_id(message).expect("every message has a Message-ID");
+        *per_message.entry(id).or_default() += 1;
+    }
+    assert_eq!(per_message.len(), 150, "every message delivered");
+    let extra: usize = per_message.values().map(|n| n - 1).sum();
+    assert!(
+        extra <= kills,
+        "{extra} extra deliveries for {kills} kills: at most the message in flight at each"
+    );
+    println!(
+        "150 messages, {kills} SIGKILLs during delivery, {} deliveries ({extra} repeated)",
+        got.len()
+    );
+}
+
+/// A page fetched as a person would after an outage: reloaded while it answers 503 (pooled
+/// connections to the crashed server fail once each).
+async fn get_after_outage(
+    app: &helpers::TestApp,
+    browser: &reqwest::Client,
+    path: &str,
+) -> helpers::Page {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let page = app.get_with(browser, path).await;
+        if page.status != 503 || Instant::now() > deadline {
+            return page;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test]
+async fn an_immediate_postgresql_crash_after_a_303_loses_no_checkout_step() {
+    let dir = std::env::temp_dir().join(format!("lms-shop-pg-crash-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let mut pg = lms_shop::embedded_pg::EmbeddedPg::start(&dir).unwrap();
+    lms_shop::embedded_pg::ensure_database(pg.url())
+        .await
+        .unwrap();
+    let url = pg.url().to_owned();
+    let db = lms_shop::startup::connect(&url, 8).await.unwrap();
+    lms_shop::startup::migrate(&db).await.unwrap();
+    let app = helpers::spawn_on(url.clone(), db.clone()).await;
+    app.seat_catalogue().await;
+
+    for round in 0..3 {
+        let buyer = helpers::client();
+        // Each acknowledged step, then at once an immediate crash (no checkpoint, no flush).
+        app.add_to_cart(&buyer, "X-PACK5", "1").await;
+        pg.crash().unwrap();
+        pg = lms_shop::embedded_pg::EmbeddedPg::start(&dir).unwrap();
+        wait_healthy(&app.base).await;
+        let cart = get_after_outage(&app, &buyer, "/cart").await;
+        assert!(
+            cart.body.contains("X-PACK5"),
+            "round {round}: the cart line survived"
+        );
+
+        let details = app
+            .post_with(
+                &buyer,
+                "/checkout/customer",
+                &helpers::customer_form(&format!("durable{round}@example.org")),
+            )
+            .await;
+        assert_eq!(details.status, 303, "{}", details.body);
+        pg.crash().unwrap();
+        pg = lms_shop::embedded_pg::EmbeddedPg::start(&dir).unwrap();
+        wait_healthy(&app.base).await;
+        let order = get_after_outage(&app, &buyer, "/checkout/order").await;
+        assert_eq!(
+            order.status,
+            200,
+            "round {round}: the customer step survived ({:?})",
+            order.location()
+        );
+    }
     app.stop().await;
     db.close().await;
     pg.stop().unwrap();

@@ -155,7 +155,7 @@ pub async fn receive(
         match settlement::may_decline(provider, bill.state(), settler) {
             Ok(()) => {
                 let note = format!("declined, transaction {}", n.txn);
-                bills::transition(&mut *tx, &bill, BillState::Refused, &note, "gateway")
+                bills::transition(&mut tx, &bill, BillState::Refused, &note, "gateway")
                     .await
                     .map_err(anyhow::Error::from)?;
                 Received::Declined
@@ -174,7 +174,7 @@ async fn to_paid(
     note: &str,
     actor: &str,
 ) -> anyhow::Result<Bill> {
-    bills::transition(&mut **tx, bill, BillState::Paid, note, actor).await?;
+    bills::transition(tx, bill, BillState::Paid, note, actor).await?;
     Ok(Bill {
         state: BillState::Paid.as_str().to_owned(),
         ..bill.clone()

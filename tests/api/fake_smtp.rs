@@ -8,6 +8,14 @@ use tokio::net::TcpListener;
 
 /// Accepts mail; the first `fail_first` transactions get a temporary failure (451).
 pub async fn fake_smtp(fail_first: usize) -> (u16, Arc<Mutex<Vec<String>>>) {
+    fake_smtp_with(fail_first, std::time::Duration::ZERO).await
+}
+
+/// Like [`fake_smtp`], taking `delay` to accept each message (a slow server).
+pub async fn fake_smtp_with(
+    fail_first: usize,
+    delay: std::time::Duration,
+) -> (u16, Arc<Mutex<Vec<String>>>) {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let port = listener.local_addr().unwrap().port();
     let received = Arc::new(Mutex::new(Vec::new()));
@@ -27,6 +35,9 @@ pub async fn fake_smtp(fail_first: usize) -> (u16, Arc<Mutex<Vec<String>>>) {
                 while let Ok(Some(line)) = lines.next_line().await {
                     if let Some(body) = data.as_mut() {
                         if line == "." {
+                            if !delay.is_zero() {
+                                tokio::time::sleep(delay).await;
+                            }
                             // The guards end inside this block, before any await.
                             let reply: &[u8] = {
                                 let mut left = failures.lock().unwrap();

@@ -618,6 +618,19 @@ async fn main() {
     };
     wait_up(&server.base).await;
     let checkouts_32 = checkout_load(&server.base, "p32-", &counter, None).await;
+    // And on a third whose session writes do not wait for the WAL flush (the setting before
+    // issue 17): what durable sessions cost.
+    drop(server);
+    let (child, base_async) = spawn(&[
+        ("DATABASE_URL", db_url.clone()),
+        ("SHOP_SESSIONS_ASYNC_COMMIT", "1".into()),
+    ]);
+    let server = Server {
+        child,
+        base: base_async,
+    };
+    wait_up(&server.base).await;
+    let checkouts_async = checkout_load(&server.base, "async-", &counter, None).await;
     let rss_mib = peak_rss.load(Ordering::Relaxed) as f64 / 1024.0;
 
     let ceiling = ping.rate();
@@ -657,6 +670,13 @@ async fn main() {
         checkouts_32.pct(0.5),
         checkouts_32.pct(0.99),
         share(checkouts_32.rate() * 7.0)
+    );
+    println!(
+        "| complete checkouts, session writes not waiting for the WAL flush (before issue 17) | {:.1} /s, p50 {:.1} ms, p99 {:.1} ms | {} of requests | — |",
+        checkouts_async.rate(),
+        checkouts_async.pct(0.5),
+        checkouts_async.pct(0.99),
+        share(checkouts_async.rate() * 7.0)
     );
     println!(
         "| seat assignments (16 at a time) | {:.1} /s, p50 {:.1} ms, p99 {:.1} ms | {} | — |",

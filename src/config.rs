@@ -31,6 +31,8 @@ pub struct Config {
     pub unpaid_order_expiry: time::Duration,
     /// How long a mail worker holds a message it is sending (`SHOP_MAIL_LEASE_SECONDS`).
     pub mail_lease_seconds: u32,
+    /// Session writes do not wait for the WAL flush (`SHOP_SESSIONS_ASYNC_COMMIT`; off).
+    pub sessions_async_commit: bool,
 }
 
 impl std::fmt::Debug for Config {
@@ -133,6 +135,7 @@ impl Config {
                     .context("SHOP_MAIL_LEASE_SECONDS must be a number of seconds, 2 or more")?,
                 None => DEFAULT_MAIL_LEASE_SECONDS,
             },
+            sessions_async_commit: flag("SHOP_SESSIONS_ASYNC_COMMIT"),
         })
     }
 }

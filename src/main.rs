@@ -127,7 +127,8 @@ async fn serve(db: &PgPool, url: &str, config: Config, fresh: bool) -> Result<()
     let listener = TcpListener::bind(config.bind)
         .await
         .with_context(|| format!("cannot listen on {} (SHOP_BIND)", config.bind))?;
-    let sessions = startup::connect_sessions(url, config.db_connections).await?;
+    let sessions =
+        startup::connect_sessions(url, config.db_connections, config.sessions_async_commit).await?;
     let state = startup::build_state(db.clone(), sessions, config).await?;
     let server = Server::start(state, listener).await?;
     println!("lms-shop is running at http://{}/shop", server.addr);

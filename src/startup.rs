@@ -55,10 +55,15 @@ pub async fn connect(url: &str, connections: u32) -> Result<PgPool> {
 
 /// The pool behind the session store. Session writes are durable like every other write:
 /// a session holds the cart, the checkout's customer and the sign-in, and a buyer sent on
-/// with a 303 must find them after a database crash (docs/benchmarks.md gives the cost).
-/// Sessions are written only when they change, so this costs no write per page view.
-pub async fn connect_sessions(url: &str, connections: u32) -> Result<PgPool> {
-    let options = PgConnectOptions::from_str(url).context("DATABASE_URL")?;
+/// with a 303 must find them after a database crash. Sessions are written only when they
+/// change, so this costs no write per page view. `async_commit` (`SHOP_SESSIONS_ASYNC_COMMIT`)
+/// trades that for speed: a crash may then lose the last fraction of a second of session
+/// writes (docs/benchmarks.md gives what it is worth).
+pub async fn connect_sessions(url: &str, connections: u32, async_commit: bool) -> Result<PgPool> {
+    let mut options = PgConnectOptions::from_str(url).context("DATABASE_URL")?;
+    if async_commit {
+        options = options.options([("synchronous_commit", "off")]);
+    }
     let pool = pool_options()
         .max_connections(connections)
         .acquire_timeout(ACQUIRE_TIMEOUT)

@@ -36,3 +36,14 @@ pub fn layers(hsts: bool) -> Vec<SetResponseHeaderLayer<HeaderValue>> {
         })
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hsts_only_behind_https() {
+        // The layers are opaque; their count tells whether HSTS is among them.
+        assert_eq!(layers(true).len(), layers(false).len() + 1);
+    }
+}

@@ -211,6 +211,10 @@ async fn an_account_claimed_at_checkout_reaches_only_its_purchase_until_the_owne
         "the purchase sign-in ends with the browser session: {cookie}"
     );
     assert!(!done.body.contains("href=\"/my/courses\""));
+    assert!(
+        done.body.contains("id=\"verify-notice\""),
+        "the buyer is told why"
+    );
     assert_eq!(app.get_with(&attacker, "/customer").await.status, 200);
     assert_eq!(app.get_with(&attacker, "/my/courses").await.status, 403);
     assert_eq!(

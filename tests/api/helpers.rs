@@ -158,11 +158,12 @@ pub async fn spawn_on(db_url: String, db: PgPool) -> TestApp {
         db_connections: 8,
         unpaid_order_expiry: lms_shop::config::DEFAULT_UNPAID_ORDER_EXPIRY,
         mail_lease_seconds: lms_shop::config::DEFAULT_MAIL_LEASE_SECONDS,
+        sessions_async_commit: false,
     };
     lms_shop::operators::ensure(&db, OPERATOR_EMAIL, OPERATOR_PASSWORD)
         .await
         .unwrap();
-    let sessions = startup::connect_sessions(&db_url, 8).await.unwrap();
+    let sessions = startup::connect_sessions(&db_url, 8, false).await.unwrap();
     let state = startup::build_state(db.clone(), sessions, config)
         .await
         .unwrap();

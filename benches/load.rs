@@ -428,6 +428,8 @@ async fn main() {
     // ---- the server under test, on an external database
     let (child, base) = spawn(&[
         ("DATABASE_URL", db_url.clone()),
+        // One address stands for thousands of buyers here.
+        ("SHOP_CHECKOUT_PROBE_LIMIT", "1000000".into()),
         ("SHOP_ADMIN_EMAIL", "bench@example.org".into()),
         ("SHOP_ADMIN_PASSWORD", "bench-password-1".into()),
     ]);
@@ -610,6 +612,8 @@ async fn main() {
     drop(server);
     let (child, base32) = spawn(&[
         ("DATABASE_URL", db_url.clone()),
+        // One address stands for thousands of buyers here.
+        ("SHOP_CHECKOUT_PROBE_LIMIT", "1000000".into()),
         ("SHOP_DB_CONNECTIONS", "32".into()),
     ]);
     let server = Server {
@@ -623,6 +627,8 @@ async fn main() {
     drop(server);
     let (child, base_async) = spawn(&[
         ("DATABASE_URL", db_url.clone()),
+        // One address stands for thousands of buyers here.
+        ("SHOP_CHECKOUT_PROBE_LIMIT", "1000000".into()),
         ("SHOP_SESSIONS_ASYNC_COMMIT", "1".into()),
     ]);
     let server = Server {

@@ -33,6 +33,9 @@ pub struct Config {
     pub mail_lease_seconds: u32,
     /// Session writes do not wait for the WAL flush (`SHOP_SESSIONS_ASYNC_COMMIT`; off).
     pub sessions_async_commit: bool,
+    /// Anonymous checkout details steps a client may submit per minute
+    /// (`SHOP_CHECKOUT_PROBE_LIMIT`): each tells whether an address has an account.
+    pub probe_limit_per_minute: u32,
 }
 
 impl std::fmt::Debug for Config {
@@ -136,6 +139,14 @@ impl Config {
                 None => DEFAULT_MAIL_LEASE_SECONDS,
             },
             sessions_async_commit: flag("SHOP_SESSIONS_ASYNC_COMMIT"),
+            probe_limit_per_minute: match var("SHOP_CHECKOUT_PROBE_LIMIT") {
+                Some(n) => n
+                    .parse()
+                    .ok()
+                    .filter(|n| *n > 0)
+                    .context("SHOP_CHECKOUT_PROBE_LIMIT must be a positive number")?,
+                None => crate::security::throttle::DEFAULT_PROBES_PER_MINUTE,
+            },
         })
     }
 }

@@ -1,5 +1,10 @@
 //! One error type for every handler. It maps to a status and a message key; the
-//! `error_pages` middleware renders that into a full page in the visitor's language.
+//! `render_error_pages` middleware translates the key, once, into a full page in the
+//! visitor's language.
+//!
+//! Service errors convert into it with `?`: each service error knows which of its cases
+//! are the visitor's to fix (a [`Refusal`]: status and message key) and which are faults
+//! (database, internal), which keep their cause for the log.
 
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -8,15 +13,9 @@ use axum::response::{IntoResponse, Response};
 pub enum AppError {
     #[error("not found")]
     NotFound,
-    /// Refused for a reason the visitor can act on; the message is a translation key.
-    #[error("forbidden: {0}")]
-    Forbidden(&'static str),
-    #[error("bad request: {0}")]
-    BadRequest(String),
-    #[error("conflict: {0}")]
-    Conflict(String),
-    #[error("too many attempts")]
-    TooManyRequests,
+    /// Refused for a reason the visitor can act on.
+    #[error("refused ({}): {}", .0.status, .0.key)]
+    Refused(Refusal),
     /// Not signed in: go to the login page, then back to this path.
     #[error("login required")]
     LoginRequired(String),
@@ -30,41 +29,66 @@ pub enum AppError {
     Internal(#[from] anyhow::Error),
 }
 
+/// A refusal the visitor can act on: its status and the translation key of its message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Refusal {
+    pub status: StatusCode,
+    pub key: &'static str,
+}
+
+impl From<Refusal> for AppError {
+    fn from(r: Refusal) -> Self {
+        AppError::Refused(r)
+    }
+}
+
 pub type AppResult<T> = Result<T, AppError>;
 
 /// What a 503 asks clients to wait: PostgreSQL restarts in seconds.
 pub const RETRY_AFTER_SECONDS: u32 = 5;
 
 /// Attached to error responses; the error-page middleware turns it into HTML.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Copy)]
 pub struct ErrorPage {
     pub status: StatusCode,
-    pub message: String,
+    /// A translation key, always.
+    pub key: &'static str,
 }
 
 impl AppError {
-    pub fn bad_request(message: impl Into<String>) -> Self {
-        AppError::BadRequest(message.into())
+    pub fn refused(status: StatusCode, key: &'static str) -> Self {
+        AppError::Refused(Refusal { status, key })
     }
 
-    fn status_and_message(&self) -> (StatusCode, String) {
+    pub fn bad_request(key: &'static str) -> Self {
+        Self::refused(StatusCode::BAD_REQUEST, key)
+    }
+
+    pub fn forbidden(key: &'static str) -> Self {
+        Self::refused(StatusCode::FORBIDDEN, key)
+    }
+
+    pub fn conflict(key: &'static str) -> Self {
+        Self::refused(StatusCode::CONFLICT, key)
+    }
+
+    pub fn too_many_requests() -> Self {
+        Self::refused(StatusCode::TOO_MANY_REQUESTS, "errors.too_many")
+    }
+
+    pub fn status_and_key(&self) -> (StatusCode, &'static str) {
         match self {
-            AppError::NotFound => (StatusCode::NOT_FOUND, "errors.not_found".into()),
-            AppError::Forbidden(key) => (StatusCode::FORBIDDEN, (*key).into()),
-            AppError::BadRequest(msg) => (StatusCode::BAD_REQUEST, msg.clone()),
-            AppError::Conflict(msg) => (StatusCode::CONFLICT, msg.clone()),
-            AppError::TooManyRequests => (StatusCode::TOO_MANY_REQUESTS, "errors.too_many".into()),
-            AppError::LoginRequired(_) => {
-                (StatusCode::UNAUTHORIZED, "errors.login_required".into())
-            }
+            AppError::NotFound => (StatusCode::NOT_FOUND, "errors.not_found"),
+            AppError::Refused(r) => (r.status, r.key),
+            AppError::LoginRequired(_) => (StatusCode::UNAUTHORIZED, "errors.login_required"),
             AppError::Db(e) if is_unavailable(e) => {
-                (StatusCode::SERVICE_UNAVAILABLE, "errors.unavailable".into())
+                (StatusCode::SERVICE_UNAVAILABLE, "errors.unavailable")
             }
             // The session store is the database: a backend failure is an outage too.
             AppError::Session(tower_sessions::session::Error::Store(
                 tower_sessions::session_store::Error::Backend(_),
-            )) => (StatusCode::SERVICE_UNAVAILABLE, "errors.unavailable".into()),
-            _ => (StatusCode::INTERNAL_SERVER_ERROR, "errors.internal".into()),
+            )) => (StatusCode::SERVICE_UNAVAILABLE, "errors.unavailable"),
+            _ => (StatusCode::INTERNAL_SERVER_ERROR, "errors.internal"),
         }
     }
 }
@@ -83,10 +107,10 @@ impl IntoResponse for AppError {
             let query = serde_urlencoded::to_string([("next", next.as_str())]).unwrap_or_default();
             return axum::response::Redirect::to(&format!("/login?{query}")).into_response();
         }
-        let (status, message) = self.status_and_message();
+        let (status, key) = self.status_and_key();
         if status.is_server_error() {
-            // The full error goes to the log, never to the page.
-            // The whole cause chain, not only its top line.
+            // The whole cause chain goes to the log (with the request's id, from the span),
+            // never to the page.
             let chain = match &self {
                 AppError::Internal(e) => format!("{e:#}"),
                 other => other.to_string(),
@@ -99,9 +123,28 @@ impl IntoResponse for AppError {
                 .headers_mut()
                 .insert(axum::http::header::RETRY_AFTER, RETRY_AFTER_SECONDS.into());
         }
+        response.extensions_mut().insert(ErrorPage { status, key });
         response
-            .extensions_mut()
-            .insert(ErrorPage { status, message });
-        response
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_outage_is_a_503_and_a_refusal_keeps_its_status() {
+        let down = AppError::Db(sqlx::Error::PoolTimedOut);
+        assert_eq!(
+            down.status_and_key(),
+            (StatusCode::SERVICE_UNAVAILABLE, "errors.unavailable")
+        );
+        let refused = AppError::conflict("admin.bill_cannot_cancel");
+        assert_eq!(
+            refused.status_and_key(),
+            (StatusCode::CONFLICT, "admin.bill_cannot_cancel")
+        );
+        let bug = AppError::Internal(anyhow::anyhow!("boom"));
+        assert_eq!(bug.status_and_key().0, StatusCode::INTERNAL_SERVER_ERROR);
     }
 }

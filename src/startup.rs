@@ -88,6 +88,7 @@ pub async fn build_state(db: PgPool, sessions: PgPool, config: Config) -> Result
         Some(s) => s.as_bytes().to_vec(),
         None => secrets::get_or_create(&db, "payment_gateway").await?,
     };
+    let login_throttle = LoginThrottle::new(config.probe_limit_per_minute);
     Ok(AppState::new(Inner {
         db,
         sessions,
@@ -95,7 +96,7 @@ pub async fn build_state(db: PgPool, sessions: PgPool, config: Config) -> Result
         csrf_key,
         gateway_key,
         catalogue: CatalogueCache::default(),
-        login_throttle: LoginThrottle::default(),
+        login_throttle,
         mail_queued: tokio::sync::Notify::new(),
     }))
 }

@@ -85,7 +85,7 @@ async fn view(state: &AppState, session: &Session, page: &Page) -> AppResult<Car
     let catalogue = state.catalogue.get(&state.db).await?;
     let cart = load(session).await?;
     let priced = price_cart(&cart, &catalogue, page.signed_in(), page.is_operator())
-        .map_err(|_| crate::error::AppError::bad_request(page.t("checkout.amount_too_large")))?;
+        .map_err(|_| crate::error::AppError::bad_request("checkout.amount_too_large"))?;
     Ok(CartView::new(&priced))
 }
 

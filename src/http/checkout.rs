@@ -25,7 +25,7 @@ use crate::http::placed;
 use crate::http::render::{html, html_status};
 use crate::http::signin::sign_in_for_purchase;
 use crate::security::tokens::random_id;
-use crate::services::ordering::{self, OrderError, OrderRequest};
+use crate::services::ordering::{self, OrderRequest};
 use crate::services::pricing::price_cart;
 use crate::state::AppState;
 use crate::store::bills::{self, Bill};
@@ -227,7 +227,7 @@ async fn order_page(
     };
     let catalogue = state.catalogue.get(&state.db).await?;
     let priced = price_cart(&cart, &catalogue, page.signed_in(), page.is_operator())
-        .map_err(|_| AppError::bad_request(page.t("checkout.amount_too_large")))?;
+        .map_err(|_| AppError::bad_request("checkout.amount_too_large"))?;
     let total = priced.totals.total;
     let paymodes: Vec<&'static str> = Paymode::ALL
         .into_iter()
@@ -335,15 +335,16 @@ pub async fn place_order(
     };
     let bill = match ordering::place(&state, request).await {
         Ok(bill) => bill,
-        // An outage is a 503 (retry), not a bug.
-        Err(OrderError::Db(e)) => return Err(AppError::Db(e)),
-        Err(OrderError::Internal(e)) => return Err(AppError::Internal(e)),
         Err(e) => {
-            let message = page.t(e.message_key()).into_owned();
+            let Some(refused) = e.refusal() else {
+                // An outage is a 503 (retry), a bug a 500: `AppError` knows which.
+                return Err(e.into());
+            };
+            let message = page.t(refused.key).into_owned();
             return match order_page(&state, &session, user.as_ref(), page, form, Some(message))
                 .await?
             {
-                Ok(p) => html_status(StatusCode::UNPROCESSABLE_ENTITY, p),
+                Ok(p) => html_status(refused.status, p),
                 Err(redirect) => Ok(redirect),
             };
         }

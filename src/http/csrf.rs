@@ -121,7 +121,7 @@ pub async fn protect(State(state): State<AppState>, req: Request, next: Next) ->
             && submitted.is_some_and(|s| bool::from(s.as_bytes().ct_eq(expected.as_bytes())));
         if !valid {
             tracing::info!(path = %parts.uri.path(), "refused a request without a valid CSRF token");
-            return AppError::Forbidden("errors.csrf").into_response();
+            return AppError::forbidden("errors.csrf").into_response();
         }
         Request::from_parts(parts, body)
     } else {

@@ -19,7 +19,7 @@ use crate::error::{AppError, AppResult};
 use crate::http::context::{Page, flash};
 use crate::http::extract::{RequireCustomer, RequireUser};
 use crate::http::render::{html, html_status, uploaded_csv};
-use crate::services::seats::{self as seat_service, AssignError, Assigner, Learner};
+use crate::services::seats::{self as seat_service, Assigner, BulkOutcome, Learner};
 use crate::state::AppState;
 use crate::store::bills::{self, Bill, Item};
 use crate::store::courses::{self, Course};
@@ -301,95 +301,33 @@ pub async fn assign(
 ) -> AppResult<Response> {
     let customer = customer.ok_or(AppError::NotFound)?;
     let seat = seat_of(&state, &customer, &reference).await?;
-    let refuse = |page: Page, key: &str, status: StatusCode| {
-        let message = page.t(key).into_owned();
-        (page, message, status)
-    };
-    let checked = async {
-        let Some(course) = assignable_courses(&state, &seat)
-            .await?
-            .into_iter()
-            .find(|c| c.id.to_string() == form.course)
-        else {
-            return Ok(Err(refuse(
-                page,
-                "seat.choose_course",
-                StatusCode::UNPROCESSABLE_ENTITY,
-            )));
-        };
-        let Ok(email) = Email::parse(&form.email) else {
-            return Ok(Err(refuse(
-                page,
-                "errors.email",
-                StatusCode::UNPROCESSABLE_ENTITY,
-            )));
-        };
-        // The name rules of every path that takes a learner's name (blank: an account
-        // that already exists).
-        let names = [
-            ("checkout.firstname", &form.firstname),
-            ("checkout.lastname", &form.lastname),
-        ]
-        .map(|(label, value)| PersonName::parse_optional(value).map_err(|e| (label, e)));
-        let [firstname, lastname] = match names {
-            [Ok(first), Ok(last)] => [first, last],
-            [Err((label, e)), _] | [_, Err((label, e))] => {
-                let message = page.tf(
-                    "seat.name_problem",
-                    &[
-                        ("field", &page.t(label)),
-                        ("problem", &page.t(e.message_key())),
-                    ],
-                );
-                return Ok(Err((page, message, StatusCode::UNPROCESSABLE_ENTITY)));
+    let courses = assignable_courses(&state, &seat).await?;
+    let outcome = match parse_assignment(&page, &courses, &form) {
+        Err(refused) => Err(refused),
+        Ok((course, learner)) => {
+            let by = assigner(&customer, &user, &page);
+            match seat_service::assign(&state, &by, seat.id, &course, &learner).await {
+                Ok(()) => Ok((course, learner)),
+                Err(e) => match e.refusal() {
+                    Some(r) => Err((r.status, page.t(r.key).into_owned())),
+                    None => return Err(e.into()),
+                },
             }
-        };
-        let learner = Learner {
-            email,
-            firstname,
-            lastname,
-        };
-        match seat_service::assign(
-            &state,
-            &assigner(&customer, &user, &page),
-            seat.id,
-            &course,
-            &learner,
-        )
-        .await
-        {
-            Ok(()) => Ok(Ok((page, course, learner))),
-            Err(AssignError::Db(e)) => Err(AppError::Db(e)),
-            Err(e @ AssignError::AlreadyEnrolled) => {
-                Ok(Err(refuse(page, e.message_key(), StatusCode::CONFLICT)))
-            }
-            Err(e @ (AssignError::NotAvailable | AssignError::Expired)) => {
-                Ok(Err(refuse(page, e.message_key(), StatusCode::CONFLICT)))
-            }
-            Err(e) => Ok(Err(refuse(
-                page,
-                e.message_key(),
-                StatusCode::UNPROCESSABLE_ENTITY,
-            ))),
         }
-    }
-    .await?;
-    match checked {
-        Ok((page, course, learner)) => {
-            flash(
-                &session,
-                page.tf(
-                    "seat.assigned",
-                    &[
-                        ("learner", learner.email.as_str()),
-                        ("course", &course.shortname),
-                    ],
-                ),
-            )
-            .await?;
+    };
+    match outcome {
+        Ok((course, learner)) => {
+            let done = page.tf(
+                "seat.assigned",
+                &[
+                    ("learner", learner.email.as_str()),
+                    ("course", &course.shortname),
+                ],
+            );
+            flash(&session, done).await?;
             Ok(Redirect::to(&format!("/customer/products/{}", seat.reference)).into_response())
         }
-        Err((page, message, status)) => {
+        Err((status, message)) => {
             product_page(
                 &state,
                 &customer,
@@ -402,6 +340,43 @@ pub async fn assign(
             .await
         }
     }
+}
+
+/// The course and learner the assignment form names, or the status and message to show
+/// beside the form (which keeps what was typed).
+fn parse_assignment(
+    page: &Page,
+    courses: &[Course],
+    form: &AssignForm,
+) -> Result<(Course, Learner), (StatusCode, String)> {
+    let invalid = |message: String| (StatusCode::UNPROCESSABLE_ENTITY, message);
+    let course = courses
+        .iter()
+        .find(|c| c.id.to_string() == form.course)
+        .cloned()
+        .ok_or_else(|| invalid(page.t("seat.choose_course").into_owned()))?;
+    let email =
+        Email::parse(&form.email).map_err(|_| invalid(page.t("errors.email").into_owned()))?;
+    // The name rules of every path that takes a learner's name (blank: an account that
+    // already exists).
+    let name = |label: &str, value: &str| {
+        PersonName::parse_optional(value).map_err(|e| {
+            invalid(page.tf(
+                "seat.name_problem",
+                &[("field", &page.t(label)), ("problem", &page.t(e.message_key()))],
+            ))
+        })
+    };
+    let firstname = name("checkout.firstname", &form.firstname)?;
+    let lastname = name("checkout.lastname", &form.lastname)?;
+    Ok((
+        course,
+        Learner {
+            email,
+            firstname,
+            lastname,
+        },
+    ))
 }
 
 pub async fn unassign(
@@ -418,9 +393,11 @@ pub async fn unassign(
             flash(&session, page.t("seat.released")).await?;
             Ok(Redirect::to(&format!("/customer/products/{}", seat.reference)).into_response())
         }
-        Err(seat_service::UnassignError::Db(e)) => Err(AppError::Db(e)),
         Err(e) => {
-            let message = page.t(e.message_key()).into_owned();
+            let Some(refused) = e.refusal() else {
+                return Err(e.into());
+            };
+            let message = page.t(refused.key).into_owned();
             product_page(
                 &state,
                 &customer,
@@ -518,8 +495,9 @@ pub async fn bulk_upload(
             );
         }
     };
-    match seat_service::bulk_assign(&state, &assigner(&customer, &user, &page), lines).await {
-        Ok(n) => {
+    let by = assigner(&customer, &user, &page);
+    match seat_service::bulk_assign(&state, &by, lines).await? {
+        BulkOutcome::Assigned(n) => {
             flash(
                 &session,
                 page.tf("seat.bulk_done", &[("count", &n.to_string())]),
@@ -527,7 +505,10 @@ pub async fn bulk_upload(
             .await?;
             Ok(Redirect::to("/customer?state=in_use").into_response())
         }
-        Err((report, summary)) => {
+        BulkOutcome::Refused {
+            lines: report,
+            summary,
+        } => {
             let available = available_count(&state, &customer).await?;
             let mut error = page.t("seat.bulk_nothing_done").into_owned();
             if let Some(key) = summary {

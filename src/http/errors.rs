@@ -42,18 +42,18 @@ pub async fn render_error_pages(
         .and_then(|v| v.to_str().ok())
         .is_some_and(|ct| ct.starts_with("text/html"));
     let is_error = status.is_client_error() || status.is_server_error();
-    let message = match page_error {
-        Some(e) => e.message,
+    let key: &'static str = match page_error {
+        Some(e) => e.key,
         // Router and extractor rejections come as plain text; give them a page too. A page
         // a handler rendered itself (a form with its errors) is left alone.
         None if is_error && !is_html && !is_plain_api(&path) => match status {
-            StatusCode::NOT_FOUND => "errors.not_found".to_owned(),
-            StatusCode::METHOD_NOT_ALLOWED => "errors.method".to_owned(),
-            StatusCode::PAYLOAD_TOO_LARGE => "errors.too_large".to_owned(),
+            StatusCode::NOT_FOUND => "errors.not_found",
+            StatusCode::METHOD_NOT_ALLOWED => "errors.method",
+            StatusCode::PAYLOAD_TOO_LARGE => "errors.too_large",
             StatusCode::UNSUPPORTED_MEDIA_TYPE
             | StatusCode::UNPROCESSABLE_ENTITY
-            | StatusCode::BAD_REQUEST => "errors.bad_form".to_owned(),
-            _ => "errors.internal".to_owned(),
+            | StatusCode::BAD_REQUEST => "errors.bad_form",
+            _ => "errors.internal",
         },
         None => return response,
     };
@@ -84,12 +84,7 @@ pub async fn render_error_pages(
         purchase_only: user_purchase_only,
         csrf_nonce: nonce.unwrap_or_default(),
     };
-    // Messages are translation keys, except the few that carry a sentence already.
-    let message = if message.contains('.') && !message.contains(' ') {
-        locale.t(&message).into_owned()
-    } else {
-        message
-    };
+    let message = locale.t(key).into_owned();
     let title = locale
         .t(&format!("errors.title_{}", status.as_u16()))
         .into_owned();

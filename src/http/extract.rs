@@ -48,7 +48,7 @@ impl FromRequestParts<AppState> for RequireUser {
                 access: Access::Full,
                 ..
             }) => Ok(RequireUser(user)),
-            Some(_) => Err(AppError::Forbidden("auth.verify_first")),
+            Some(_) => Err(AppError::forbidden("auth.verify_first")),
             None => Err(login_required(parts)),
         }
     }

@@ -95,9 +95,7 @@ async fn answer(
         Err(NotifyError::MethodDisabled | NotifyError::UnknownBill) => {
             return Err(AppError::NotFound);
         }
-        Err(e @ NotifyError::Refused(_)) => {
-            return Err(AppError::Conflict(e.to_string()));
-        }
+        Err(NotifyError::Refused(_)) => return Err(AppError::conflict("errors.payment_refused")),
         Err(e) => return Err(AppError::Internal(anyhow::anyhow!(e))),
     }
     Ok(Redirect::to(&format!("/checkout/done/{public_id}")).into_response())

@@ -34,8 +34,20 @@ fn nz(n: u32) -> NonZeroU32 {
     NonZeroU32::new(n).unwrap_or(NonZeroU32::MIN)
 }
 
+/// Anonymous "does this address have an account" answers per client and minute, unless
+/// `SHOP_CHECKOUT_PROBE_LIMIT` says otherwise.
+pub const DEFAULT_PROBES_PER_MINUTE: u32 = 30;
+
 impl Default for LoginThrottle {
     fn default() -> Self {
+        LoginThrottle::new(DEFAULT_PROBES_PER_MINUTE)
+    }
+}
+
+impl LoginThrottle {
+    /// `probes_per_minute`: how many checkout details steps a client may submit anonymously
+    /// per minute (each tells whether an address has an account).
+    pub fn new(probes_per_minute: u32) -> Self {
         LoginThrottle {
             // 5 attempts in a burst, then one every 12 seconds.
             per_account_client: DefaultKeyedRateLimiter::keyed(Quota::per_minute(nz(5))),
@@ -45,7 +57,7 @@ impl Default for LoginThrottle {
             ),
             // A shared office NAT may hold many honest users.
             per_address: DefaultKeyedRateLimiter::keyed(Quota::per_minute(nz(30))),
-            probes: DefaultKeyedRateLimiter::keyed(Quota::per_minute(nz(20))),
+            probes: DefaultKeyedRateLimiter::keyed(Quota::per_minute(nz(probes_per_minute))),
         }
     }
 }

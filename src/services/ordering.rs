@@ -1,7 +1,10 @@
 //! Turning a cart into a bill.
 
 use crate::cache::ShopCatalogue;
+use axum::http::StatusCode;
+
 use crate::domain::Money;
+use crate::error::{AppError, Refusal};
 use crate::domain::cart::Cart;
 use crate::domain::paymode::Paymode;
 use crate::domain::settlement::Settler;
@@ -34,14 +37,35 @@ pub enum OrderError {
 }
 
 impl OrderError {
-    pub fn message_key(&self) -> &'static str {
-        match self {
-            OrderError::EmptyCart => "checkout.empty_cart",
-            OrderError::TermsNotAccepted => "checkout.accept_terms_required",
-            OrderError::PaymodeNotAllowed => "checkout.paymode_not_allowed",
-            OrderError::AlreadyEnrolled(_) => "checkout.already_enrolled",
-            OrderError::Amount => "checkout.amount_too_large",
-            OrderError::Db(_) | OrderError::Internal(_) => "errors.internal",
+    /// What the buyer is told, or `None` for a fault (database, internal).
+    pub fn refusal(&self) -> Option<Refusal> {
+        let (status, key) = match self {
+            OrderError::EmptyCart => (StatusCode::UNPROCESSABLE_ENTITY, "checkout.empty_cart"),
+            OrderError::TermsNotAccepted => (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "checkout.accept_terms_required",
+            ),
+            OrderError::PaymodeNotAllowed => (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "checkout.paymode_not_allowed",
+            ),
+            OrderError::AlreadyEnrolled(_) => (StatusCode::CONFLICT, "checkout.already_enrolled"),
+            OrderError::Amount => (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "checkout.amount_too_large",
+            ),
+            OrderError::Db(_) | OrderError::Internal(_) => return None,
+        };
+        Some(Refusal { status, key })
+    }
+}
+
+impl From<OrderError> for AppError {
+    fn from(e: OrderError) -> Self {
+        match (e.refusal(), e) {
+            (Some(r), _) => AppError::Refused(r),
+            (None, OrderError::Db(e)) => AppError::Db(e),
+            (None, e) => AppError::Internal(anyhow::Error::new(e)),
         }
     }
 }

@@ -12,6 +12,9 @@ use crate::domain::{Email, PersonName};
 use crate::i18n::Locale;
 use crate::mail::messages;
 use crate::state::AppState;
+use axum::http::StatusCode;
+
+use crate::error::{AppError, Refusal};
 use crate::store::courses::{self, Course};
 use crate::store::seats::{self, LockedSeat};
 use crate::store::users::{self, NewUser};
@@ -34,14 +37,28 @@ pub enum AssignError {
 }
 
 impl AssignError {
-    pub fn message_key(&self) -> &'static str {
-        match self {
-            AssignError::NotAvailable => "seat.not_available",
-            AssignError::Expired => "seat.expired",
-            AssignError::CourseNotAllowed => "seat.course_not_allowed",
-            AssignError::AlreadyEnrolled => "seat.already_enrolled",
-            AssignError::NamesRequired => "seat.names_required",
-            AssignError::Db(_) => "errors.internal",
+    /// What the customer is told, or `None` for a fault.
+    pub fn refusal(&self) -> Option<Refusal> {
+        let (status, key) = match self {
+            AssignError::NotAvailable => (StatusCode::CONFLICT, "seat.not_available"),
+            AssignError::Expired => (StatusCode::CONFLICT, "seat.expired"),
+            AssignError::CourseNotAllowed => {
+                (StatusCode::UNPROCESSABLE_ENTITY, "seat.course_not_allowed")
+            }
+            AssignError::AlreadyEnrolled => (StatusCode::CONFLICT, "seat.already_enrolled"),
+            AssignError::NamesRequired => (StatusCode::UNPROCESSABLE_ENTITY, "seat.names_required"),
+            AssignError::Db(_) => return None,
+        };
+        Some(Refusal { status, key })
+    }
+}
+
+impl From<AssignError> for AppError {
+    fn from(e: AssignError) -> Self {
+        match (e.refusal(), e) {
+            (Some(r), _) => AppError::Refused(r),
+            (None, AssignError::Db(e)) => AppError::Db(e),
+            (None, e) => AppError::Internal(anyhow::Error::new(e)),
         }
     }
 }
@@ -209,11 +226,26 @@ pub enum UnassignError {
 }
 
 impl UnassignError {
-    pub fn message_key(&self) -> &'static str {
-        match self {
+    /// What the customer or operator is told, or `None` for a fault.
+    pub fn refusal(&self) -> Option<Refusal> {
+        let key = match self {
             UnassignError::NotAssigned => "seat.not_assigned",
             UnassignError::Locked => "seat.locked",
-            UnassignError::Db(_) => "errors.internal",
+            UnassignError::Db(_) => return None,
+        };
+        Some(Refusal {
+            status: StatusCode::CONFLICT,
+            key,
+        })
+    }
+}
+
+impl From<UnassignError> for AppError {
+    fn from(e: UnassignError) -> Self {
+        match (e.refusal(), e) {
+            (Some(r), _) => AppError::Refused(r),
+            (None, UnassignError::Db(e)) => AppError::Db(e),
+            (None, e) => AppError::Internal(anyhow::Error::new(e)),
         }
     }
 }
@@ -251,82 +283,81 @@ pub async fn unassign(
     Ok(())
 }
 
-/// Assigns one seat per CSV line, all in one transaction, or none. Returns the number
-/// assigned, or the lines with what is wrong with each.
+/// What a bulk upload did: everything, or nothing with the reasons.
+pub enum BulkOutcome {
+    Assigned(usize),
+    /// Nothing assigned: each line with its problems, and a reason for the whole file.
+    Refused {
+        lines: Vec<BulkLine>,
+        summary: Option<&'static str>,
+    },
+}
+
+/// Assigns one seat per CSV line, all in one transaction, or none. A database failure is
+/// an error (logged and shown as such by `AppError`), not a line's problem.
 pub async fn bulk_assign(
     state: &AppState,
     by: &Assigner,
     mut lines: Vec<BulkLine>,
-) -> Result<usize, (Vec<BulkLine>, Option<&'static str>)> {
-    let mut tx = match state.db.begin().await {
-        Ok(tx) => tx,
-        Err(_) => return Err((lines, Some("errors.internal"))),
-    };
-    let outcome: Result<usize, Option<&'static str>> = async {
-        let mut free = seats::lock_available(&mut tx, by.customer_id)
-            .await
-            .map_err(|_| Some("errors.internal"))?;
-        if free.len() < lines.len() {
-            return Err(Some("seat.bulk_not_enough"));
-        }
-        let all_courses = courses::all(&mut *tx)
-            .await
-            .map_err(|_| Some("errors.internal"))?;
-        let mut failed = lines.iter().any(|l| !l.problems.is_empty());
-        for line in lines.iter_mut().filter(|l| l.problems.is_empty()) {
-            let Some(course) = all_courses
-                .iter()
-                .find(|c| c.shortname == line.course && c.visible)
-            else {
-                line.problems.push("seat.unknown_course".into());
-                failed = true;
-                continue;
-            };
-            let Some(pos) = free.iter().position(|s| s.allows(course.id)) else {
-                line.problems.push("seat.bulk_no_seat_for_course".into());
-                failed = true;
-                continue;
-            };
-            let Some(email) = line.parsed_email() else {
-                continue;
-            };
-            let (firstname, lastname) = line.names();
-            let learner = Learner {
-                email,
-                firstname,
-                lastname,
-            };
-            // A savepoint per line: a refused line is reported and the others still checked.
-            let mut sp = sqlx::Connection::begin(&mut *tx)
-                .await
-                .map_err(|_| Some("errors.internal"))?;
-            match assign_locked(&mut sp, state, by, &free[pos], course, &learner).await {
-                Ok(()) => {
-                    sp.commit().await.map_err(|_| Some("errors.internal"))?;
-                    free.remove(pos);
-                }
-                Err(AssignError::Db(_)) => return Err(Some("errors.internal")),
-                Err(e) => {
-                    let _ = sp.rollback().await;
-                    line.problems.push(e.message_key().into());
-                    failed = true;
-                }
-            }
-        }
-        if failed { Err(None) } else { Ok(lines.len()) }
+) -> Result<BulkOutcome, sqlx::Error> {
+    let mut tx = state.db.begin().await?;
+    let mut free = seats::lock_available(&mut tx, by.customer_id).await?;
+    if free.len() < lines.len() {
+        return Ok(BulkOutcome::Refused {
+            lines,
+            summary: Some("seat.bulk_not_enough"),
+        });
     }
-    .await;
-    match outcome {
-        Ok(n) => match tx.commit().await {
+    let all_courses = courses::all(&mut *tx).await?;
+    let mut failed = lines.iter().any(|l| !l.problems.is_empty());
+    for line in lines.iter_mut().filter(|l| l.problems.is_empty()) {
+        let Some(course) = all_courses
+            .iter()
+            .find(|c| c.shortname == line.course && c.visible)
+        else {
+            line.problems.push("seat.unknown_course".into());
+            failed = true;
+            continue;
+        };
+        let Some(pos) = free.iter().position(|s| s.allows(course.id)) else {
+            line.problems.push("seat.bulk_no_seat_for_course".into());
+            failed = true;
+            continue;
+        };
+        let Some(email) = line.parsed_email() else {
+            continue;
+        };
+        let (firstname, lastname) = line.names();
+        let learner = Learner {
+            email,
+            firstname,
+            lastname,
+        };
+        // A savepoint per line: a refused line is reported and the others still checked.
+        let mut sp = sqlx::Connection::begin(&mut *tx).await?;
+        match assign_locked(&mut sp, state, by, &free[pos], course, &learner).await {
             Ok(()) => {
-                state.mail_queued.notify_one();
-                Ok(n)
+                sp.commit().await?;
+                free.remove(pos);
             }
-            Err(_) => Err((lines, Some("errors.internal"))),
-        },
-        Err(summary) => {
-            let _ = tx.rollback().await;
-            Err((lines, summary))
+            Err(AssignError::Db(e)) => return Err(e),
+            Err(e) => {
+                sp.rollback().await?;
+                if let Some(refused) = e.refusal() {
+                    line.problems.push(refused.key.into());
+                }
+                failed = true;
+            }
         }
     }
+    if failed {
+        // Dropping the transaction rolls every line back.
+        return Ok(BulkOutcome::Refused {
+            lines,
+            summary: None,
+        });
+    }
+    tx.commit().await?;
+    state.mail_queued.notify_one();
+    Ok(BulkOutcome::Assigned(lines.len()))
 }

@@ -170,9 +170,7 @@ pub async fn mark_paid(
         Ok(()) => {}
         Err(SettleError::UnknownBill) => return Err(AppError::NotFound),
         Err(SettleError::Refused(_)) => {
-            return Err(AppError::Conflict(
-                page.t("admin.bill_not_awaiting").into_owned(),
-            ));
+            return Err(AppError::conflict("admin.bill_not_awaiting"));
         }
         Err(SettleError::Db(e)) => return Err(AppError::Db(e)),
         Err(SettleError::Internal(e)) => return Err(AppError::Internal(e)),
@@ -191,9 +189,7 @@ pub async fn retry(
     load(&state, id).await?;
     let note = "production retried by an operator";
     if !payment::requeue_failed(&state, id, note, &op.email).await? {
-        return Err(AppError::Conflict(
-            page.t("admin.bill_not_failed").into_owned(),
-        ));
+        return Err(AppError::conflict("admin.bill_not_failed"));
     }
     produce_and_report(&state, &session, &page, id).await
 }
@@ -222,9 +218,7 @@ pub async fn cancel(
     match bills::transition(&mut tx, &bill, BillState::Cancelled, note, &op.email).await {
         Ok(()) => {}
         Err(bills::TransitionError::Illegal(_)) => {
-            return Err(AppError::Conflict(
-                page.t("admin.bill_cannot_cancel").into_owned(),
-            ));
+            return Err(AppError::conflict("admin.bill_cannot_cancel"));
         }
         // A database failure is not the bill's state: 503/500, not "cannot cancel".
         Err(bills::TransitionError::Db(e)) => return Err(AppError::Db(e)),

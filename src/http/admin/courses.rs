@@ -233,9 +233,7 @@ pub async fn import(
             && courses::insert(&mut *tx, &input(draft)).await?.is_none()
         {
             // Taken between the check and now: nothing is kept.
-            return Err(AppError::Conflict(
-                page.t("errors.shortname_taken").into_owned(),
-            ));
+            return Err(AppError::conflict("errors.shortname_taken"));
         }
     }
     tx.commit().await?;

@@ -8,11 +8,11 @@ use tower_sessions::Session;
 
 use crate::domain::PageNo;
 use crate::domain::seat::SeatState;
-use crate::error::{AppError, AppResult};
+use crate::error::AppResult;
 use crate::http::context::{Page, flash};
 use crate::http::extract::RequireOperator;
 use crate::http::render::html;
-use crate::services::seats::{self as seat_service, UnassignError};
+use crate::services::seats as seat_service;
 use crate::state::AppState;
 use crate::store::seats::{self, AdminSeatRow};
 
@@ -91,10 +91,7 @@ pub async fn unassign(
     page: Page,
     Path(id): Path<i64>,
 ) -> AppResult<Response> {
-    match seat_service::unassign(&state, None, id).await {
-        Ok(()) => flash(&session, page.t("seat.released")).await?,
-        Err(UnassignError::Db(e)) => return Err(AppError::Db(e)),
-        Err(e) => return Err(AppError::Conflict(page.t(e.message_key()).into_owned())),
-    }
+    seat_service::unassign(&state, None, id).await?;
+    flash(&session, page.t("seat.released")).await?;
     Ok(Redirect::to("/admin/seats").into_response())
 }

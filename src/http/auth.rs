@@ -4,9 +4,11 @@ use std::net::SocketAddr;
 
 use askama::Template;
 use axum::Form;
+use axum::Router;
 use axum::extract::{ConnectInfo, Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
 use serde::Deserialize;
 use tower_sessions::Session;
 
@@ -285,4 +287,16 @@ pub async fn forgot(
         email,
         sent: true,
     })
+}
+
+/// This area's routes (full paths: the security suite reads every route under src/http).
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/login", get(login_form).post(login))
+        .route("/logout", post(logout))
+        .route("/password/forgot", get(forgot_form).post(forgot))
+        .route(
+            "/password/set/{token}",
+            get(set_password_form).post(set_password),
+        )
 }

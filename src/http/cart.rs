@@ -2,9 +2,11 @@
 
 use askama::Template;
 use axum::Form;
+use axum::Router;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
 use serde::Deserialize;
 use tower_sessions::Session;
 
@@ -206,4 +208,13 @@ pub async fn remove(session: Session, Form(form): Form<ItemForm>) -> AppResult<R
     cart.remove(&form.code);
     save(&session, &cart).await?;
     Ok(Redirect::to("/cart").into_response())
+}
+
+/// This area's routes (full paths: the security suite reads every route under src/http).
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/cart", get(show))
+        .route("/cart/items", post(add))
+        .route("/cart/update", post(update))
+        .route("/cart/remove", post(remove))
 }

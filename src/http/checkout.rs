@@ -2,6 +2,8 @@
 
 use askama::Template;
 use axum::Form;
+use axum::Router;
+use axum::routing::get;
 use std::net::SocketAddr;
 
 use axum::extract::{ConnectInfo, Path, State};
@@ -486,4 +488,12 @@ async fn produced_lines(state: &AppState, page: &Page, bill: &Bill) -> AppResult
             }
         })
         .collect())
+}
+
+/// This area's routes (full paths: the security suite reads every route under src/http).
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/checkout/customer", get(customer_form).post(save_customer))
+        .route("/checkout/order", get(order_form).post(place_order))
+        .route("/checkout/done/{bill}", get(done))
 }

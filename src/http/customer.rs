@@ -2,10 +2,12 @@
 
 use askama::Template;
 use axum::Form;
+use axum::Router;
 use axum::extract::{Multipart, Path, Query, State};
 use axum::http::StatusCode;
 use axum::http::header::{CONTENT_DISPOSITION, CONTENT_TYPE};
 use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
 use serde::Deserialize;
 use tower_sessions::Session;
 
@@ -363,7 +365,10 @@ fn parse_assignment(
         PersonName::parse_optional(value).map_err(|e| {
             invalid(page.tf(
                 "seat.name_problem",
-                &[("field", &page.t(label)), ("problem", &page.t(e.message_key()))],
+                &[
+                    ("field", &page.t(label)),
+                    ("problem", &page.t(e.message_key())),
+                ],
             ))
         })
     };
@@ -600,4 +605,17 @@ pub async fn save_details(
             DetailsPage { page, form, errors },
         ),
     }
+}
+
+/// This area's routes (full paths: the security suite reads every route under src/http).
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/customer", get(index))
+        .route("/customer/details", get(details_form).post(save_details))
+        .route("/customer/bills/{bill}", get(bill))
+        .route("/customer/products/bulk", get(bulk_form).post(bulk_upload))
+        .route("/customer/products/bulk/template.csv", get(bulk_template))
+        .route("/customer/products/{reference}", get(product))
+        .route("/customer/products/{reference}/assign", post(assign))
+        .route("/customer/products/{reference}/unassign", post(unassign))
 }

@@ -2,10 +2,12 @@
 //! endpoint for its signed notifications.
 
 use askama::Template;
+use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
 
 use tower_sessions::Session;
 
@@ -144,4 +146,13 @@ pub async fn notify(State(state): State<AppState>, headers: HeaderMap, body: Byt
             (StatusCode::SERVICE_UNAVAILABLE, "retry later").into_response()
         }
     }
+}
+
+/// This area's routes (full paths: the security suite reads every route under src/http).
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/payment/test/notify", post(notify))
+        .route("/payment/test/{bill}", get(show))
+        .route("/payment/test/{bill}/pay", post(pay))
+        .route("/payment/test/{bill}/decline", post(decline))
 }

@@ -1,5 +1,7 @@
+use axum::Router;
 use axum::extract::State;
 use axum::http::StatusCode;
+use axum::routing::get;
 
 use crate::state::AppState;
 
@@ -9,4 +11,11 @@ pub async fn healthz(State(state): State<AppState>) -> (StatusCode, &'static str
         Ok(_) => (StatusCode::OK, "ok"),
         Err(_) => (StatusCode::SERVICE_UNAVAILABLE, "database unavailable"),
     }
+}
+
+/// This area's routes (full paths: the security suite reads every route under src/http).
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/healthz", get(healthz))
+        .route("/ping", get(|| async { "pong" }))
 }

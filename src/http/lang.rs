@@ -1,7 +1,11 @@
+use axum::Router;
+
+use crate::state::AppState;
 use axum::extract::{Path, Query};
 use axum::http::HeaderValue;
 use axum::http::header::SET_COOKIE;
 use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::get;
 use serde::Deserialize;
 
 use crate::error::AppError;
@@ -25,4 +29,9 @@ pub async fn switch(Path(code): Path<String>, Query(q): Query<Next>) -> Result<R
         response.headers_mut().insert(SET_COOKIE, v);
     }
     Ok(response)
+}
+
+/// This area's routes (full paths: the security suite reads every route under src/http).
+pub fn router() -> Router<AppState> {
+    Router::new().route("/lang/{code}", get(switch))
 }

@@ -1,8 +1,10 @@
 //! What learners see: their courses, and a course page (opening it counts as activity).
 
 use askama::Template;
+use axum::Router;
 use axum::extract::{Path, State};
 use axum::response::Response;
+use axum::routing::get;
 
 use crate::error::{AppError, AppResult};
 use crate::http::context::Page;
@@ -56,4 +58,11 @@ pub async fn course(
         course,
         groups,
     })
+}
+
+/// This area's routes (full paths: the security suite reads every route under src/http).
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/my/courses", get(my_courses))
+        .route("/course/{shortname}", get(course))
 }

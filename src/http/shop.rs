@@ -1,8 +1,11 @@
 //! The public catalogue.
 
 use askama::Template;
+use axum::Router;
 use axum::extract::State;
+use axum::response::Redirect;
 use axum::response::Response;
+use axum::routing::get;
 
 use crate::cache::ShopCatalogue;
 use crate::domain::product::ProductStatus;
@@ -114,4 +117,11 @@ pub async fn index(State(state): State<AppState>, page: Page) -> AppResult<Respo
         &page.t("shop.other_products"),
     );
     html(ShopPage { page, sections })
+}
+
+/// This area's routes (full paths: the security suite reads every route under src/http).
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/", get(|| async { Redirect::to("/shop") }))
+        .route("/shop", get(index))
 }

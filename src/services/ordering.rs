@@ -4,10 +4,10 @@ use crate::cache::ShopCatalogue;
 use axum::http::StatusCode;
 
 use crate::domain::Money;
-use crate::error::{AppError, Refusal};
 use crate::domain::cart::Cart;
 use crate::domain::paymode::Paymode;
 use crate::domain::settlement::Settler;
+use crate::error::{AppError, Refusal};
 use crate::i18n::Locale;
 use crate::mail::messages;
 use crate::security::tokens::random_id;

@@ -9,10 +9,29 @@ struct Route {
     path: String,
 }
 
-/// Every `.route("…", get(…).post(…))` of `src/http/mod.rs`.
+/// The Rust files of `src/http/`, where every area's router lives.
+fn http_sources() -> String {
+    fn collect(dir: &std::path::Path, out: &mut String) {
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                collect(&path, out);
+            } else if path.extension().is_some_and(|e| e == "rs") {
+                out.push_str(&std::fs::read_to_string(&path).unwrap());
+            }
+        }
+    }
+    let mut src = String::new();
+    collect(
+        std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/src/http")),
+        &mut src,
+    );
+    src
+}
+
+/// Every `.route("…", get(…).post(…))` of the routers under `src/http/`.
 fn routes() -> Vec<Route> {
-    let src =
-        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/src/http/mod.rs")).unwrap();
+    let src = http_sources();
     let mut out = Vec::new();
     for chunk in src.split(".route(").skip(1) {
         let path = chunk.split('"').nth(1).unwrap().to_owned();

@@ -6,7 +6,6 @@ use serde::Deserialize;
 use crate::domain::PageNo;
 use crate::error::AppResult;
 use crate::http::context::Page;
-use crate::http::extract::RequireOperator;
 use crate::http::render::html;
 use crate::state::AppState;
 use crate::store::outbox::{self, Message};
@@ -32,7 +31,6 @@ pub struct Paging {
 /// Every outbox message in full, newest first: without SMTP this is how mail is read.
 pub async fn index(
     State(state): State<AppState>,
-    RequireOperator(_): RequireOperator,
     page: Page,
     Query(q): Query<Paging>,
 ) -> AppResult<Response> {

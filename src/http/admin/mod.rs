@@ -1,4 +1,5 @@
-//! The operators' back-office. Every handler takes `RequireOperator`.
+//! The operators' back-office. Its router puts every route behind `RequireOperator`;
+//! handlers that record who acted take it again (resolved once per request, no second query).
 
 pub mod bills;
 pub mod courses;
@@ -8,8 +9,11 @@ pub mod seats;
 pub mod settings;
 
 use askama::Template;
+use axum::Router;
 use axum::extract::State;
+use axum::middleware::from_extractor_with_state;
 use axum::response::Response;
+use axum::routing::{get, post};
 
 use crate::error::AppResult;
 use crate::http::context::Page;
@@ -32,11 +36,7 @@ struct Dashboard {
     counts: Counts,
 }
 
-pub async fn index(
-    State(state): State<AppState>,
-    RequireOperator(_): RequireOperator,
-    page: Page,
-) -> AppResult<Response> {
+pub async fn index(State(state): State<AppState>, page: Page) -> AppResult<Response> {
     let counts = sqlx::query_as!(
         Counts,
         r#"SELECT (SELECT count(*) FROM products) AS "products!",
@@ -48,4 +48,54 @@ pub async fn index(
     .fetch_one(&state.db)
     .await?;
     html(Dashboard { page, counts })
+}
+
+/// This area's routes (full paths: the security suite reads every route under src/http).
+pub fn router(state: &AppState) -> Router<AppState> {
+    Router::new()
+        .route("/admin", get(index))
+        .route("/admin/mail", get(mail::index))
+        .route("/admin/seats", get(seats::index))
+        .route("/admin/seats/{id}/unassign", post(seats::unassign))
+        .route("/admin/bills", get(bills::index))
+        .route("/admin/bills/{id}", get(bills::show))
+        .route("/admin/bills/{id}/paid", post(bills::mark_paid))
+        .route("/admin/bills/{id}/cancel", post(bills::cancel))
+        .route("/admin/bills/{id}/retry", post(bills::retry))
+        .route("/admin/customers", get(bills::customers))
+        .route("/admin/customers/{id}", get(bills::customer))
+        .route("/admin/courses", get(courses::index).post(courses::create))
+        .route("/admin/courses/import", post(courses::import))
+        .route(
+            "/admin/courses/{id}",
+            get(courses::edit).post(courses::update),
+        )
+        .route(
+            "/admin/categories",
+            get(settings::categories).post(settings::create_category),
+        )
+        .route("/admin/categories/{id}", post(settings::update_category))
+        .route(
+            "/admin/taxes",
+            get(settings::taxes).post(settings::create_tax),
+        )
+        .route("/admin/taxes/{id}", post(settings::update_tax))
+        .route(
+            "/admin/settings",
+            get(settings::settings).post(settings::save_settings),
+        )
+        .route(
+            "/admin/products",
+            get(products::index).post(products::create),
+        )
+        .route("/admin/products/new", get(products::new))
+        .route(
+            "/admin/products/{id}",
+            get(products::edit).post(products::update),
+        )
+        // Every /admin route, one added later included, is behind the operator guard:
+        // anonymous visitors go to the login page, other users get a 404.
+        .route_layer(from_extractor_with_state::<RequireOperator, AppState>(
+            state.clone(),
+        ))
 }

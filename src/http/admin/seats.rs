@@ -10,7 +10,6 @@ use crate::domain::PageNo;
 use crate::domain::seat::SeatState;
 use crate::error::AppResult;
 use crate::http::context::{Page, flash};
-use crate::http::extract::RequireOperator;
 use crate::http::render::html;
 use crate::services::seats as seat_service;
 use crate::state::AppState;
@@ -57,7 +56,6 @@ pub struct SeatQuery {
 
 pub async fn index(
     State(state): State<AppState>,
-    RequireOperator(_): RequireOperator,
     page: Page,
     Query(q): Query<SeatQuery>,
 ) -> AppResult<Response> {
@@ -86,7 +84,6 @@ pub async fn index(
 
 pub async fn unassign(
     State(state): State<AppState>,
-    RequireOperator(_): RequireOperator,
     session: Session,
     page: Page,
     Path(id): Path<i64>,

@@ -14,7 +14,6 @@ use crate::domain::form::{FieldErrors, TextProblem, optional_text, required, tex
 use crate::domain::product::SALES_CONDITIONS_MAX;
 use crate::error::AppResult;
 use crate::http::context::{Page, flash};
-use crate::http::extract::RequireOperator;
 use crate::http::render::{html, html_status};
 use crate::state::AppState;
 use crate::store::catalogue::{self, Category, Tax};
@@ -31,11 +30,7 @@ struct CategoriesPage {
     error: Option<String>,
 }
 
-pub async fn categories(
-    State(state): State<AppState>,
-    RequireOperator(_): RequireOperator,
-    page: Page,
-) -> AppResult<Response> {
+pub async fn categories(State(state): State<AppState>, page: Page) -> AppResult<Response> {
     html(CategoriesPage {
         page,
         categories: catalogue::categories(&state.db).await?,
@@ -92,7 +87,6 @@ async fn save_category(
 
 pub async fn create_category(
     State(state): State<AppState>,
-    RequireOperator(_): RequireOperator,
     session: Session,
     page: Page,
     Form(form): Form<CategoryForm>,
@@ -102,7 +96,6 @@ pub async fn create_category(
 
 pub async fn update_category(
     State(state): State<AppState>,
-    RequireOperator(_): RequireOperator,
     session: Session,
     page: Page,
     Path(id): Path<i64>,
@@ -131,11 +124,7 @@ pub struct TaxForm {
     country: String,
 }
 
-pub async fn taxes(
-    State(state): State<AppState>,
-    RequireOperator(_): RequireOperator,
-    page: Page,
-) -> AppResult<Response> {
+pub async fn taxes(State(state): State<AppState>, page: Page) -> AppResult<Response> {
     html(TaxesPage {
         page,
         taxes: catalogue::taxes(&state.db).await?,
@@ -187,7 +176,6 @@ async fn save_tax(
 
 pub async fn create_tax(
     State(state): State<AppState>,
-    RequireOperator(_): RequireOperator,
     session: Session,
     page: Page,
     Form(form): Form<TaxForm>,
@@ -197,7 +185,6 @@ pub async fn create_tax(
 
 pub async fn update_tax(
     State(state): State<AppState>,
-    RequireOperator(_): RequireOperator,
     session: Session,
     page: Page,
     Path(id): Path<i64>,
@@ -229,11 +216,7 @@ impl SettingsPage {
     }
 }
 
-pub async fn settings(
-    State(state): State<AppState>,
-    RequireOperator(_): RequireOperator,
-    page: Page,
-) -> AppResult<Response> {
+pub async fn settings(State(state): State<AppState>, page: Page) -> AppResult<Response> {
     html(SettingsPage {
         page,
         settings: settings::load(&state.db).await?,
@@ -244,7 +227,6 @@ pub async fn settings(
 
 pub async fn save_settings(
     State(state): State<AppState>,
-    RequireOperator(_): RequireOperator,
     session: Session,
     page: Page,
     Form(pairs): Form<Vec<(String, String)>>,

@@ -21,6 +21,8 @@ struct ErrorTemplate {
     page: Page,
     title: String,
     message: String,
+    /// The request's id, to quote when asking for help (it is on every log line).
+    request_id: String,
 }
 
 pub async fn render_error_pages(
@@ -31,6 +33,12 @@ pub async fn render_error_pages(
     let locale = Locale::from_headers(req.headers());
     let nonce = csrf::nonce_from_headers(req.headers(), state.config.secure_cookies);
     let path = req.uri().path().to_owned();
+    let request_id = req
+        .headers()
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
     let session = req.extensions().get::<Session>().cloned();
     let response = next.run(req).await;
 
@@ -97,6 +105,7 @@ pub async fn render_error_pages(
         page,
         title,
         message,
+        request_id,
     }
     .render()
     .unwrap_or_else(|_| status.to_string());

@@ -25,6 +25,7 @@ use axum::middleware::from_fn_with_state;
 use time::Duration;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::services::ServeDir;
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::TraceLayer;
@@ -92,7 +93,21 @@ pub fn router(state: AppState, sessions: Sessions) -> Router {
     for layer in headers::layers(hsts) {
         app = app.layer(layer);
     }
-    app.layer(TraceLayer::new_for_http())
+    // Outermost: every request gets an id (or keeps the proxy's), every log line of it
+    // carries it through the span, the response and its error page show it.
+    app.layer(TraceLayer::new_for_http().make_span_with(request_span))
+        .layer(PropagateRequestIdLayer::x_request_id())
+        .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+}
+
+/// The span of one request: method, path (never the query: it may hold a token) and id.
+fn request_span(req: &axum::http::Request<axum::body::Body>) -> tracing::Span {
+    let id = req
+        .headers()
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    tracing::info_span!("request", method = %req.method(), path = %req.uri().path(), request_id = %id)
 }
 
 /// `static/` beside the binary's crate, or `SHOP_STATIC_DIR`.

@@ -105,6 +105,7 @@ pub async fn already_enrolled(
 /// Creates the bill (PLACED) from the catalogue's prices as committed now; a transfer bill
 /// goes PENDING with its instructions mailed; a free bill is paid and produced at once. The
 /// same order form confirmed twice gives the first bill back.
+#[tracing::instrument(name = "place_order", skip_all, fields(customer = req.customer_id, paymode = req.paymode))]
 pub async fn place(state: &AppState, req: OrderRequest<'_>) -> Result<Bill, OrderError> {
     if let Some(key) = req.submission_key
         && let Some(bill) = bills::find_by_submission(&state.db, req.customer_id, key).await?

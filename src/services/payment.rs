@@ -101,6 +101,7 @@ fn paymode_of(bill: &Bill) -> Result<Paymode, SettleRefusal> {
 /// Handles one notification of the online provider `provider`. Verified first (constant
 /// time, freshness), then applied under the bill's lock together with the transaction id,
 /// so a replay changes nothing.
+#[tracing::instrument(name = "receive_payment", skip_all, fields(provider = provider.as_str()))]
 pub async fn receive(
     state: &AppState,
     provider: Paymode,
@@ -195,6 +196,7 @@ pub enum SettleError {
 
 /// Moves a bill to PAID for `by` (an operator who received a transfer, the shop for a free
 /// order), if the settlement rule allows it. Production is the caller's next step.
+#[tracing::instrument(name = "settle", skip_all, fields(bill = bill_id, actor = actor))]
 pub async fn settle(
     state: &AppState,
     bill_id: i64,

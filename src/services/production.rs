@@ -39,6 +39,7 @@ pub enum Outcome {
     Failed(String),
 }
 
+#[tracing::instrument(name = "produce", skip(state), fields(bill = bill_id))]
 pub async fn produce(state: &AppState, bill_id: i64, wait: Wait) -> anyhow::Result<Outcome> {
     let mut tx = state.db.begin().await?;
     let bill = match wait {
@@ -64,6 +65,7 @@ pub async fn produce(state: &AppState, bill_id: i64, wait: Wait) -> anyhow::Resu
 /// Produces a PAID bill the caller has locked, in the caller's transaction (the payment
 /// notification commits its payment and the production together). Delivery runs in a
 /// savepoint: on failure it is rolled back and the bill goes FAILED, payment kept.
+#[tracing::instrument(name = "produce_locked", skip_all, fields(bill = %bill.reference()))]
 pub async fn produce_locked(
     tx: &mut Transaction<'_, Postgres>,
     state: &AppState,

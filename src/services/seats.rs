@@ -92,6 +92,7 @@ pub struct Assigner {
 }
 
 /// Assigns one seat to a learner in a course, in its own transaction.
+#[tracing::instrument(name = "assign_seat", skip_all, fields(seat = seat_id, course = %course.shortname))]
 pub async fn assign(
     state: &AppState,
     by: &Assigner,
@@ -252,6 +253,7 @@ impl From<UnassignError> for AppError {
 
 /// Releases a seat whose learner never opened the course. `customer_id` restricts it to
 /// that customer's seats (`None` for operators).
+#[tracing::instrument(name = "unassign_seat", skip(state), fields(seat = seat_id))]
 pub async fn unassign(
     state: &AppState,
     customer_id: Option<i64>,

@@ -82,3 +82,30 @@ async fn the_language_switch_is_remembered() {
         Some("/")
     );
 }
+
+#[tokio::test]
+async fn every_response_carries_a_request_id_and_error_pages_show_it() {
+    let app = spawn_app().await;
+    let page = app.get("/no-such-page").await;
+    assert_eq!(page.status, 404);
+    let id = page
+        .headers
+        .get("x-request-id")
+        .expect("a request id")
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(!id.is_empty());
+    assert!(page.body.contains(&id), "the error page quotes it");
+    // An id given by a proxy in front is kept.
+    let proxied = client()
+        .get(app.url("/shop"))
+        .header("x-request-id", "from-the-proxy-42")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        proxied.headers().get("x-request-id").unwrap(),
+        "from-the-proxy-42"
+    );
+}

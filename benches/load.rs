@@ -5,6 +5,10 @@
 //! same middleware) measured in the same run, so it can be read as a share of what this
 //! machine can do at all.
 
+#[path = "../tests/support/port.rs"]
+mod port;
+use port::free_port;
+
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -14,14 +18,6 @@ use reqwest::redirect::Policy;
 use sqlx::{Connection, PgConnection};
 
 const SECONDS: u64 = 8;
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
 
 fn rss_kib(pid: u32) -> u64 {
     std::fs::read_to_string(format!("/proc/{pid}/status"))

@@ -4,6 +4,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use anyhow::{Context, Result};
+use secrecy::SecretString;
 
 #[derive(Clone)]
 pub struct Config {
@@ -14,11 +15,12 @@ pub struct Config {
     /// Absolute base of links in emails; defaults to `http://{bind}`.
     pub base_url: String,
     pub admin_email: Option<String>,
-    pub admin_password: Option<String>,
-    pub smtp_url: Option<String>,
+    pub admin_password: Option<SecretString>,
+    /// May carry the SMTP password.
+    pub smtp_url: Option<SecretString>,
     pub mail_from: String,
     /// Secret shared with the test payment gateway; generated and stored when unset.
-    pub payment_secret: Option<String>,
+    pub payment_secret: Option<SecretString>,
     /// Mark cookies `Secure` with `__Host-` names (served over HTTPS behind a proxy).
     pub secure_cookies: bool,
     /// Send `Strict-Transport-Security` (the public URL is https).
@@ -106,10 +108,10 @@ impl Config {
                 .unwrap_or_else(|| format!("http://{bind}")),
             bind,
             admin_email: var("SHOP_ADMIN_EMAIL"),
-            admin_password: var("SHOP_ADMIN_PASSWORD"),
-            smtp_url: var("SMTP_URL"),
+            admin_password: var("SHOP_ADMIN_PASSWORD").map(SecretString::from),
+            smtp_url: var("SMTP_URL").map(SecretString::from),
             mail_from: var("SHOP_MAIL_FROM").unwrap_or_else(|| "lms-shop <shop@localhost>".into()),
-            payment_secret: var("PAYMENT_SECRET"),
+            payment_secret: var("PAYMENT_SECRET").map(SecretString::from),
             secure_cookies: https || flag("SHOP_SECURE_COOKIES"),
             hsts: https,
             demo: flag("SHOP_DEMO"),

@@ -94,17 +94,16 @@ fn best_accepted(header: &str) -> Option<Locale> {
         .map(|(locale, _)| locale)
 }
 
-/// A cookie's value from the request headers.
+/// A cookie's value from the request headers (every `Cookie` header, parsed by the `cookie`
+/// crate: quoting and malformed pairs are its business).
 pub fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
     headers
         .get_all(COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .find_map(|pair| {
-            let (k, v) = pair.trim().split_once('=')?;
-            (k == name).then(|| v.to_owned())
-        })
+        .flat_map(|v| ::cookie::Cookie::split_parse(v).filter_map(Result::ok))
+        .find(|c| c.name() == name)
+        .map(|c| c.value().to_owned())
 }
 
 #[cfg(test)]

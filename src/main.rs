@@ -5,6 +5,7 @@ use lms_shop::config::Config;
 use lms_shop::embedded_pg::{self, EmbeddedPg};
 use lms_shop::startup::{self, Server};
 use lms_shop::{demo, operators};
+use secrecy::ExposeSecret;
 use sqlx::PgPool;
 use tokio::net::TcpListener;
 use tracing_subscriber::EnvFilter;
@@ -120,7 +121,7 @@ async fn serve(db: &PgPool, url: &str, config: Config, fresh: bool) -> Result<()
         generated = Some(operators::generate(db, "operator@lms-shop.localhost").await?);
     }
     if let (Some(email), Some(password)) = (&config.admin_email, &config.admin_password) {
-        operators::ensure(db, email, password)
+        operators::ensure(db, email, password.expose_secret())
             .await
             .context("SHOP_ADMIN_EMAIL / SHOP_ADMIN_PASSWORD")?;
     }

@@ -4,6 +4,7 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use anyhow::{Context, Result};
+use secrecy::ExposeSecret;
 use sqlx::{Connection, PgPool};
 use std::str::FromStr;
 
@@ -85,7 +86,7 @@ pub async fn migrate(db: &PgPool) -> Result<()> {
 pub async fn build_state(db: PgPool, sessions: PgPool, config: Config) -> Result<AppState> {
     let csrf_key = secrets::get_or_create(&db, "csrf").await?;
     let gateway_key = match &config.payment_secret {
-        Some(s) => s.as_bytes().to_vec(),
+        Some(s) => s.expose_secret().as_bytes().to_vec(),
         None => secrets::get_or_create(&db, "payment_gateway").await?,
     };
     let login_throttle = LoginThrottle::new(config.probe_limit_per_minute);
@@ -143,7 +144,11 @@ impl Server {
 
 fn spawn_workers(state: &AppState, shutdown: &watch::Receiver<bool>) {
     if let Some(url) = state.config.smtp_url.clone() {
-        tokio::spawn(mail::worker::run(state.clone(), url, shutdown.clone()));
+        tokio::spawn(mail::worker::run(
+            state.clone(),
+            url.expose_secret().to_owned(),
+            shutdown.clone(),
+        ));
     }
     tokio::spawn(crate::services::production::recovery_worker(
         state.clone(),

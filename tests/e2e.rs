@@ -2,6 +2,10 @@
 //! screenshot of every page (target/e2e/<lang>/) and the axe-core accessibility engine run
 //! on each (serious or critical violations fail the test).
 
+#[path = "support/port.rs"]
+mod port;
+use port::free_port;
+
 #[path = "api/helpers.rs"]
 mod helpers;
 
@@ -24,14 +28,6 @@ impl Drop for Driver {
         let _ = self.process.wait();
         let _ = std::fs::remove_dir_all(&self._profile);
     }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 async fn browser(lang: &str) -> (Driver, Client) {

@@ -1,6 +1,10 @@
 //! The binary's embedded-PostgreSQL mode, end to end: first run, second instance refused,
 //! clean stop, restart keeps the data.
 
+#[path = "support/port.rs"]
+mod port;
+use port::free_port;
+
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -8,14 +12,6 @@ use std::time::{Duration, Instant};
 struct Shop {
     child: Child,
     lines: std::sync::mpsc::Receiver<String>,
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 fn start(data_dir: &std::path::Path, port: u16) -> Shop {

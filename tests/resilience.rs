@@ -1,6 +1,10 @@
 //! Failure is tested, not assumed: the server killed with SIGKILL at random moments while
 //! buyers pay, and PostgreSQL restarted under the running app.
 
+#[path = "support/port.rs"]
+mod port;
+use port::free_port;
+
 #[path = "api/fake_smtp.rs"]
 mod fake_smtp;
 #[path = "api/helpers.rs"]
@@ -16,14 +20,6 @@ use rand::Rng;
 use reqwest::redirect::Policy;
 
 const SECRET: &str = "crash-test-secret";
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
 
 /// A server process, SIGKILLed when dropped: a failing test leaves no shop running behind it.
 struct ServerProcess(Child);

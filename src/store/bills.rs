@@ -412,13 +412,7 @@ pub async fn search(
     offset: i64,
 ) -> sqlx::Result<Vec<BillRow>> {
     let number: Option<i64> = q.trim().trim_start_matches(['B', 'b']).parse().ok();
-    let like = format!(
-        "%{}%",
-        q.trim()
-            .replace('\\', "\\\\")
-            .replace('%', "\\%")
-            .replace('_', "\\_")
-    );
+    let like = super::contains_pattern(q);
     sqlx::query_as!(
         BillRow,
         r#"SELECT b.id, b.number, b.public_id, b.state, b.paymode, b.total, b.created_at, b.customer_id,

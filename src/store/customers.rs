@@ -178,12 +178,7 @@ pub async fn search(
     q: &str,
     limit: i64,
 ) -> sqlx::Result<Vec<CustomerRow>> {
-    let like = format!(
-        "%{}%",
-        q.replace('\\', "\\\\")
-            .replace('%', "\\%")
-            .replace('_', "\\_")
-    );
+    let like = super::contains_pattern(q);
     sqlx::query_as!(
         CustomerRow,
         r#"SELECT c.id, c.firstname || ' ' || c.lastname AS "name!", c.email, c.organisation, c.user_id,

@@ -386,15 +386,7 @@ pub async fn admin_search(
     limit: i64,
     offset: i64,
 ) -> sqlx::Result<Vec<AdminSeatRow>> {
-    let like = |s: &str| {
-        format!(
-            "%{}%",
-            s.trim()
-                .replace('\\', "\\\\")
-                .replace('%', "\\%")
-                .replace('_', "\\_")
-        )
-    };
+    let like = super::contains_pattern;
     sqlx::query_as!(
         AdminSeatRow,
         r#"SELECT pi.id, pi.reference, seat_state(pi) AS "state!", pi.customer_id,

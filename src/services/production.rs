@@ -110,12 +110,42 @@ async fn deliver(
     let items = bills::items(&mut *tx, bill.id).await?;
     let mut log = Vec::new();
 
-    // Rule 4 (docs/accounts.md): link the customer account to the buyer's user, or to a new one.
-    let user_id = match (customer.user_id, bill.buyer_user_id) {
-        (Some(user_id), _) => user_id,
+    let user_id = link_customer_user(tx, state, bill, &customer, &shop, locale, &mut log).await?;
+    if enrol_in_support_course(tx, &items, &shop, user_id).await? {
+        log.push("enrolled in the customer-support course".to_owned());
+    }
+    let mut produced = Vec::new();
+    for item in &items {
+        let outcome = produce_item(tx, bill, &customer, user_id, item)
+            .await
+            .with_context(|| format!("line {} ({})", item.line_no, item.code))?;
+        log.push(format!(
+            "{}: {}",
+            item.code,
+            describe(Locale::En, item, &outcome)
+        ));
+        produced.push(describe(locale, item, &outcome));
+    }
+    mail_completion(tx, state, bill, &customer, &shop, locale, &produced).await?;
+    Ok(log)
+}
+
+/// Rule 4 (docs/accounts.md): links the customer account to the buyer's user, or to a new
+/// user (unverified, with its set-password mail). Returns the user.
+async fn link_customer_user(
+    tx: &mut PgConnection,
+    state: &AppState,
+    bill: &Bill,
+    customer: &customers::Customer,
+    shop: &settings::Settings,
+    locale: Locale,
+    log: &mut Vec<String>,
+) -> anyhow::Result<i64> {
+    match (customer.user_id, bill.buyer_user_id) {
+        (Some(user_id), _) => Ok(user_id),
         (None, Some(buyer)) => {
             customers::link_user(&mut *tx, customer.id, buyer).await?;
-            buyer
+            Ok(buyer)
         }
         (None, None) => {
             let email =
@@ -130,7 +160,7 @@ async fn deliver(
             // The insert does nothing when the address has an account (the case-insensitive
             // unique index decides, also against a concurrent sign-up).
             let Some(user_id) = users::insert(&mut *tx, new).await? else {
-                // Rule 3 (docs/accounts.md): never attach a purchase to an account on the strength of a typed email.
+                // Rule 3: never attach a purchase to an account on the strength of a typed email.
                 bail!(
                     "the customer's email {email} now belongs to an existing account; link it by hand"
                 );
@@ -142,11 +172,19 @@ async fn deliver(
             let m = messages::welcome(locale, &shop.shop_name, &customer.firstname, &link);
             outbox::enqueue(&mut *tx, email.as_str(), &m.subject, &m.body).await?;
             log.push(format!("user account created for {email}"));
-            user_id
+            Ok(user_id)
         }
-    };
+    }
+}
 
-    // The customer-support course: the first line naming one, else the shop's default.
+/// Enrols the customer's user in the customer-support course: the first line naming one,
+/// else the shop's default. `true` when an enrolment was added.
+async fn enrol_in_support_course(
+    tx: &mut PgConnection,
+    items: &[Item],
+    shop: &settings::Settings,
+    user_id: i64,
+) -> anyhow::Result<bool> {
     let named = items
         .iter()
         .filter_map(|i| {
@@ -162,25 +200,22 @@ async fn deliver(
             .map(|c| c.id),
         None => shop.default_support_course_id,
     };
-    if let Some(course_id) = support
-        && lms::enrol(&mut *tx, course_id, user_id, "student", None, None).await?
-    {
-        log.push("enrolled in the customer-support course".to_owned());
-    }
+    let Some(course_id) = support else {
+        return Ok(false);
+    };
+    Ok(lms::enrol(&mut *tx, course_id, user_id, "student", None, None).await?)
+}
 
-    let mut produced = Vec::new();
-    for item in &items {
-        let outcome = produce_item(tx, bill, &customer, user_id, item)
-            .await
-            .with_context(|| format!("line {} ({})", item.line_no, item.code))?;
-        log.push(format!(
-            "{}: {}",
-            item.code,
-            describe(Locale::En, item, &outcome)
-        ));
-        produced.push(describe(locale, item, &outcome));
-    }
-
+/// The customer's "your order is delivered" mail and the operators' sale notification.
+async fn mail_completion(
+    tx: &mut PgConnection,
+    state: &AppState,
+    bill: &Bill,
+    customer: &customers::Customer,
+    shop: &settings::Settings,
+    locale: Locale,
+    produced: &[String],
+) -> anyhow::Result<()> {
     let total = format!("{} {}", Money::from_minor(bill.total), bill.currency);
     let space = format!("{}/customer", state.config.base_url);
     let m = messages::order_complete(
@@ -202,7 +237,7 @@ async fn deliver(
         &produced.join("\n"),
     );
     outbox::enqueue_to_operators(&mut *tx, &m.subject, &m.body).await?;
-    Ok(log)
+    Ok(())
 }
 
 async fn produce_item(

@@ -2,6 +2,7 @@
 
 use crate::cache::ShopCatalogue;
 use axum::http::StatusCode;
+use sqlx::PgConnection;
 
 use crate::domain::Money;
 use crate::domain::cart::Cart;
@@ -11,7 +12,7 @@ use crate::error::{AppError, Refusal};
 use crate::i18n::Locale;
 use crate::mail::messages;
 use crate::security::tokens::random_id;
-use crate::services::pricing::price_cart;
+use crate::services::pricing::{PricedCart, price_cart};
 use crate::services::{payment, production};
 use crate::state::AppState;
 use crate::store::bills::{self, Bill, NewBill, NewItem};
@@ -133,10 +134,40 @@ async fn place_new(state: &AppState, req: &OrderRequest<'_>) -> Result<Bill, Ord
         return Err(OrderError::TermsNotAccepted);
     }
     let mut tx = state.db.begin().await?;
-    // Prices, availability and enabled payment methods as committed now (another instance's
-    // cache may be a moment old); the products stay share-locked until the bill commits.
+    let (catalogue, priced, paymode) = price_order(&mut tx, req).await?;
+    if let Some(user) = req.buyer {
+        refuse_courses_already_followed(state, user, &priced).await?;
+    }
+    let bill = insert_bill(&mut tx, req, &catalogue, &priced, paymode).await?;
+    if paymode == Paymode::Transfer {
+        await_transfer(&mut tx, req, &catalogue, &bill).await?;
+    }
+    tx.commit().await?;
+    state.mail_queued.notify_one();
+
+    match paymode {
+        // Online: the bill is as inserted until the provider answers.
+        Paymode::Test => Ok(bill),
+        Paymode::Transfer => Ok(bills::find(&state.db, bill.id).await?.unwrap_or(bill)),
+        Paymode::Free => {
+            payment::settle(state, bill.id, Settler::Shop, "free order", "system")
+                .await
+                .map_err(anyhow::Error::from)?;
+            production::produce(state, bill.id, production::Wait::Yes).await?;
+            Ok(bills::find(&state.db, bill.id).await?.unwrap_or(bill))
+        }
+    }
+}
+
+/// The cart priced from the catalogue as committed now (another instance's cache may be a
+/// moment old; the products stay share-locked until the bill commits), and the payment
+/// method, checked against what is enabled and what the total allows.
+async fn price_order(
+    tx: &mut PgConnection,
+    req: &OrderRequest<'_>,
+) -> Result<(ShopCatalogue, PricedCart, Paymode), OrderError> {
     let codes: Vec<String> = req.cart.lines.iter().map(|l| l.code.clone()).collect();
-    let catalogue = ShopCatalogue::for_order(&mut tx, &codes).await?;
+    let catalogue = ShopCatalogue::for_order(tx, &codes).await?;
     let signed_in = req.buyer.is_some();
     let operator = req.buyer.is_some_and(|u| u.is_operator);
     let priced =
@@ -157,24 +188,35 @@ async fn place_new(state: &AppState, req: &OrderRequest<'_>) -> Result<Bill, Ord
     if !enabled || !paymode.fits(priced.totals.total) {
         return Err(OrderError::PaymodeNotAllowed);
     }
-    if let Some(user) = req.buyer {
-        for line in &priced.lines {
-            if already_enrolled(
-                state,
-                user.id,
-                &line.product.handler,
-                &line.product.handler_params,
-            )
-            .await?
-            {
-                return Err(OrderError::AlreadyEnrolled(line.product.code.clone()));
-            }
+    Ok((catalogue, priced, paymode))
+}
+
+/// A one-course product is not sold to a buyer who already follows that course.
+async fn refuse_courses_already_followed(
+    state: &AppState,
+    buyer: &User,
+    priced: &PricedCart,
+) -> Result<(), OrderError> {
+    for line in &priced.lines {
+        let p = &line.product;
+        if already_enrolled(state, buyer.id, &p.handler, &p.handler_params).await? {
+            return Err(OrderError::AlreadyEnrolled(p.code.clone()));
         }
     }
+    Ok(())
+}
 
+/// The bill (PLACED) and its lines, at the prices just computed.
+async fn insert_bill(
+    tx: &mut PgConnection,
+    req: &OrderRequest<'_>,
+    catalogue: &ShopCatalogue,
+    priced: &PricedCart,
+    paymode: Paymode,
+) -> Result<Bill, OrderError> {
     let public_id = random_id(16);
     let bill = bills::insert(
-        &mut tx,
+        &mut *tx,
         &NewBill {
             public_id: &public_id,
             customer_id: req.customer_id,
@@ -210,40 +252,34 @@ async fn place_new(state: &AppState, req: &OrderRequest<'_>) -> Result<Bill, Ord
         )
         .await?;
     }
-    if paymode == Paymode::Transfer {
-        bills::transition(
-            &mut tx,
-            &bill,
-            crate::domain::BillState::Pending,
-            "awaiting bank transfer",
-            "buyer",
-        )
-        .await
-        .map_err(|e| anyhow::anyhow!(e))?;
-        if let Some(customer) = customers::find(&mut *tx, req.customer_id).await? {
-            let total = format!("{} {}", Money::from_minor(bill.total), bill.currency);
-            let m = messages::transfer_instructions(
-                req.locale,
-                &catalogue.settings.shop_name,
-                &bill.reference(),
-                &total,
-            );
-            outbox::enqueue(&mut *tx, &customer.email, &m.subject, &m.body).await?;
-        }
-    }
-    tx.commit().await?;
-    state.mail_queued.notify_one();
+    Ok(bill)
+}
 
-    match paymode {
-        // Online: the bill is as inserted until the provider answers.
-        Paymode::Test => Ok(bill),
-        Paymode::Transfer => Ok(bills::find(&state.db, bill.id).await?.unwrap_or(bill)),
-        Paymode::Free => {
-            payment::settle(state, bill.id, Settler::Shop, "free order", "system")
-                .await
-                .map_err(anyhow::Error::from)?;
-            production::produce(state, bill.id, production::Wait::Yes).await?;
-            Ok(bills::find(&state.db, bill.id).await?.unwrap_or(bill))
-        }
+/// A transfer bill waits PENDING; the buyer is mailed the instructions.
+async fn await_transfer(
+    tx: &mut PgConnection,
+    req: &OrderRequest<'_>,
+    catalogue: &ShopCatalogue,
+    bill: &Bill,
+) -> Result<(), OrderError> {
+    bills::transition(
+        &mut *tx,
+        bill,
+        crate::domain::BillState::Pending,
+        "awaiting bank transfer",
+        "buyer",
+    )
+    .await
+    .map_err(|e| anyhow::anyhow!(e))?;
+    if let Some(customer) = customers::find(&mut *tx, req.customer_id).await? {
+        let total = format!("{} {}", Money::from_minor(bill.total), bill.currency);
+        let m = messages::transfer_instructions(
+            req.locale,
+            &catalogue.settings.shop_name,
+            &bill.reference(),
+            &total,
+        );
+        outbox::enqueue(&mut *tx, &customer.email, &m.subject, &m.body).await?;
     }
+    Ok(())
 }

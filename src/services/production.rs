@@ -13,7 +13,7 @@ use tokio::sync::watch;
 
 use crate::domain::handler_params::HandlerParams;
 use crate::domain::{BillState, Email, Money};
-use crate::handlers::{self, Produced, ProductionLine};
+use crate::fulfilment::{self, Produced, ProductionLine};
 use crate::i18n::Locale;
 use crate::mail::messages;
 use crate::state::AppState;
@@ -213,7 +213,7 @@ async fn produce_item(
     if item.handler.is_empty() {
         return Ok(Produced::Nothing);
     }
-    let handler = handlers::find(&item.handler)
+    let handler = fulfilment::find(&item.handler)
         .with_context(|| format!("unknown handler {}", item.handler))?;
     let line = ProductionLine {
         bill_id: bill.id,

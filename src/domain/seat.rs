@@ -1,4 +1,5 @@
-//! Seat states and what may be done in each.
+//! Product instances (seats and enrolment products), seat states and what may be done in
+//! each.
 
 use std::fmt;
 use std::str::FromStr;
@@ -41,6 +42,8 @@ impl SeatState {
     }
 }
 
+stored_as_text!(SeatState);
+
 impl fmt::Display for SeatState {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
@@ -52,6 +55,49 @@ impl FromStr for SeatState {
 
     fn from_str(s: &str) -> Result<Self, ()> {
         SeatState::ALL
+            .into_iter()
+            .find(|x| x.as_str() == s)
+            .ok_or(())
+    }
+}
+
+/// What a product instance is: a seat, assigned later by the customer, or an enrolment
+/// product, given to the customer's own user at production.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ProductKind {
+    Seat,
+    Enrolment,
+}
+
+impl ProductKind {
+    pub const ALL: [ProductKind; 2] = [ProductKind::Seat, ProductKind::Enrolment];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ProductKind::Seat => "seat",
+            ProductKind::Enrolment => "enrolment",
+        }
+    }
+
+    /// Only seats are assigned and released by the customer.
+    pub fn is_seat(self) -> bool {
+        self == ProductKind::Seat
+    }
+}
+
+stored_as_text!(ProductKind);
+
+impl fmt::Display for ProductKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for ProductKind {
+    type Err = ();
+
+    fn from_str(s: &str) -> Result<Self, ()> {
+        ProductKind::ALL
             .into_iter()
             .find(|x| x.as_str() == s)
             .ok_or(())
@@ -73,6 +119,9 @@ mod tests {
         assert!(!SeatState::Available.can_unassign());
         for s in SeatState::ALL {
             assert_eq!(s.as_str().parse(), Ok(s));
+        }
+        for k in ProductKind::ALL {
+            assert_eq!(k.as_str().parse(), Ok(k));
         }
     }
 }

@@ -154,7 +154,7 @@ async fn place_new(state: &AppState, req: &OrderRequest<'_>) -> Result<Bill, Ord
             public_id: &public_id,
             customer_id: req.customer_id,
             buyer_user_id: req.buyer.map(|u| u.id),
-            paymode: paymode.as_str(),
+            paymode,
             currency: &catalogue.settings.currency,
             untaxed: priced.totals.untaxed.minor(),
             tax: priced.totals.tax.minor(),

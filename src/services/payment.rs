@@ -92,12 +92,6 @@ async fn enabled(tx: &mut Transaction<'_, Postgres>, paymode: Paymode) -> sqlx::
     Ok(settings.paymodes.iter().any(|m| m == paymode.as_str()))
 }
 
-fn paymode_of(bill: &Bill) -> Result<Paymode, SettleRefusal> {
-    bill.paymode
-        .parse::<Paymode>()
-        .map_err(|()| SettleRefusal::WrongMethod)
-}
-
 /// Handles one notification of the online provider `provider`. Verified first (constant
 /// time, freshness), then applied under the bill's lock together with the transaction id,
 /// so a replay changes nothing.
@@ -126,7 +120,7 @@ pub async fn receive(
         .ok_or(NotifyError::UnknownBill)?;
     let settler = Settler::Provider(provider);
     // A provider speaks only for the bills placed with it.
-    if paymode_of(&bill)? != provider {
+    if bill.paymode != provider {
         return Err(SettleRefusal::WrongMethod.into());
     }
     if !enabled(&mut tx, provider).await? {
@@ -139,7 +133,7 @@ pub async fn receive(
         return Ok(Received::Duplicate);
     }
     let outcome = if paid {
-        match settlement::may_settle(provider, bill.state(), settler) {
+        match settlement::may_settle(provider, bill.state, settler) {
             Ok(()) => {
                 let note = format!("{} payment, transaction {}", provider.as_str(), n.txn);
                 let paid = to_paid(&mut tx, &bill, &note, "gateway").await?;
@@ -152,7 +146,7 @@ pub async fn receive(
             Err(_) => Received::Ignored,
         }
     } else {
-        match settlement::may_decline(provider, bill.state(), settler) {
+        match settlement::may_decline(provider, bill.state, settler) {
             Ok(()) => {
                 let note = format!("declined, transaction {}", n.txn);
                 bills::transition(&mut tx, &bill, BillState::Refused, &note, "gateway")
@@ -176,7 +170,7 @@ async fn to_paid(
 ) -> anyhow::Result<Bill> {
     bills::transition(tx, bill, BillState::Paid, note, actor).await?;
     Ok(Bill {
-        state: BillState::Paid.as_str().to_owned(),
+        state: BillState::Paid,
         ..bill.clone()
     })
 }
@@ -206,7 +200,7 @@ pub async fn settle(
     let bill = bills::lock(&mut tx, bill_id)
         .await?
         .ok_or(SettleError::UnknownBill)?;
-    settlement::may_settle(paymode_of(&bill)?, bill.state(), by)?;
+    settlement::may_settle(bill.paymode, bill.state, by)?;
     to_paid(&mut tx, &bill, note, actor).await?;
     tx.commit().await?;
     Ok(())
@@ -224,7 +218,7 @@ pub async fn requeue_failed(
     let Some(bill) = bills::lock(&mut tx, bill_id).await? else {
         return Ok(false);
     };
-    if bill.state() != BillState::Failed {
+    if bill.state != BillState::Failed {
         return Ok(false);
     }
     to_paid(&mut tx, &bill, note, actor).await?;

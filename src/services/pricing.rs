@@ -41,7 +41,7 @@ pub fn quantity_limit(product: &Product) -> u32 {
 
 /// Why a buyer may not put `product` in a cart, as a translation key.
 pub fn refusal(product: &Product, signed_in: bool, operator: bool) -> Option<&'static str> {
-    match product.status() {
+    match product.status {
         ProductStatus::Suspended => return Some("cart.not_on_sale"),
         ProductStatus::Preview if !operator => return Some("cart.not_on_sale"),
         _ => {}

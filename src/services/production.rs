@@ -52,7 +52,7 @@ pub async fn produce(state: &AppState, bill_id: i64, wait: Wait) -> anyhow::Resu
             Outcome::NothingToDo
         });
     };
-    if bill.state() != BillState::Paid {
+    if bill.state != BillState::Paid {
         return Ok(Outcome::NothingToDo);
     }
     let outcome = produce_locked(&mut tx, state, &bill).await?;

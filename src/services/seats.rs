@@ -102,7 +102,7 @@ async fn assign_locked(
     course: &Course,
     learner: &Learner,
 ) -> Result<(), AssignError> {
-    if seat.kind != "seat" || seat.assigned_user_id.is_some() {
+    if !seat.kind.is_seat() || seat.assigned_user_id.is_some() {
         return Err(AssignError::NotAvailable);
     }
     if seat.expired(OffsetDateTime::now_utc()) {
@@ -230,10 +230,10 @@ pub async fn unassign(
         .await?
         .filter(|s| customer_id.is_none_or(|c| c == s.customer_id))
         .ok_or(UnassignError::NotAssigned)?;
-    let (Some(user_id), Some(course_id), "seat") = (
+    let (Some(user_id), Some(course_id), true) = (
         seat.assigned_user_id,
         seat.assigned_course_id,
-        seat.kind.as_str(),
+        seat.kind.is_seat(),
     ) else {
         return Err(UnassignError::NotAssigned);
     };

@@ -269,7 +269,7 @@ fn to_form(p: &Product) -> ProductForm {
         name: p.name.clone(),
         description: p.description.clone(),
         category_id: p.category_id.map(|c| c.to_string()).unwrap_or_default(),
-        status: p.status.clone(),
+        status: p.status.as_str().to_owned(),
         price1: Money::from_minor(p.price1).to_input(),
         range2: int(p.range2),
         price2: money(p.price2),

@@ -33,6 +33,17 @@ impl SeatState {
         }
     }
 
+    /// The state of a seat from its facts; the same rule as the `seat_state` SQL function
+    /// (migration 0004), which lists and counts use.
+    pub fn of(assigned: bool, locked: bool, expired: bool) -> SeatState {
+        match (assigned, locked, expired) {
+            (true, true, _) => SeatState::Locked,
+            (true, false, _) => SeatState::InUse,
+            (false, _, true) => SeatState::Expired,
+            (false, _, false) => SeatState::Available,
+        }
+    }
+
     pub fn can_assign(self) -> bool {
         self == SeatState::Available
     }
@@ -123,5 +134,14 @@ mod tests {
         for k in ProductKind::ALL {
             assert_eq!(k.as_str().parse(), Ok(k));
         }
+    }
+
+    #[test]
+    fn state_from_facts_follows_the_sql_rule() {
+        // (assigned, locked, expired): assignment wins over expiry, as in `seat_state`.
+        assert_eq!(SeatState::of(true, true, true), SeatState::Locked);
+        assert_eq!(SeatState::of(true, false, true), SeatState::InUse);
+        assert_eq!(SeatState::of(false, false, true), SeatState::Expired);
+        assert_eq!(SeatState::of(false, false, false), SeatState::Available);
     }
 }

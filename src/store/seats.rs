@@ -301,6 +301,15 @@ impl LockedSeat {
         self.end_at.is_some_and(|end| end <= now)
     }
 
+    /// The seat's state by the domain rule ([`SeatState::of`]), as `seat_state` reads it.
+    pub fn state(&self, now: OffsetDateTime) -> SeatState {
+        SeatState::of(
+            self.assigned_user_id.is_some(),
+            self.locked_at.is_some(),
+            self.expired(now),
+        )
+    }
+
     /// An empty list means any visible course.
     pub fn allows(&self, course_id: i64) -> bool {
         self.allowed_course_ids.is_empty() || self.allowed_course_ids.contains(&course_id)

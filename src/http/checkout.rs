@@ -232,9 +232,7 @@ async fn order_page(
     let paymodes: Vec<&'static str> = Paymode::ALL
         .into_iter()
         .filter(|m| {
-            m.fits(total)
-                && (*m == Paymode::Free
-                    || catalogue.settings.paymodes.iter().any(|e| e == m.as_str()))
+            m.fits(total) && (*m == Paymode::Free || catalogue.settings.paymodes.contains(m))
         })
         .map(Paymode::as_str)
         .collect();

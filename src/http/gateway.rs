@@ -40,11 +40,7 @@ async fn payable(
     public_id: &str,
 ) -> AppResult<Bill> {
     let catalogue = state.catalogue.get(&state.db).await?;
-    let gateway_on = catalogue
-        .settings
-        .paymodes
-        .iter()
-        .any(|m| m == GATEWAY.as_str());
+    let gateway_on = catalogue.settings.paymodes.contains(&GATEWAY);
     let placed_here = placed::placed_by(
         session,
         headers,

@@ -123,12 +123,7 @@ async fn place_new(state: &AppState, req: &OrderRequest<'_>) -> Result<Bill, Ord
         .paymode
         .parse()
         .map_err(|()| OrderError::PaymodeNotAllowed)?;
-    let enabled = catalogue
-        .settings
-        .paymodes
-        .iter()
-        .any(|m| m == paymode.as_str())
-        || paymode == Paymode::Free;
+    let enabled = catalogue.settings.paymodes.contains(&paymode) || paymode == Paymode::Free;
     if !enabled || !paymode.fits(priced.totals.total) {
         return Err(OrderError::PaymodeNotAllowed);
     }

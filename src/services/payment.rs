@@ -89,7 +89,7 @@ pub fn notification(
 /// catalogue may be a moment old on another instance).
 async fn enabled(tx: &mut Transaction<'_, Postgres>, paymode: Paymode) -> sqlx::Result<bool> {
     let settings = settings::load(&mut **tx).await?;
-    Ok(settings.paymodes.iter().any(|m| m == paymode.as_str()))
+    Ok(settings.paymodes.contains(&paymode))
 }
 
 /// Handles one notification of the online provider `provider`. Verified first (constant

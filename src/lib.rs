@@ -8,7 +8,7 @@ pub mod demo;
 pub mod domain;
 pub mod embedded_pg;
 pub mod error;
-pub mod handlers;
+pub mod fulfilment;
 pub mod http;
 pub mod i18n;
 pub mod mail;

@@ -85,6 +85,8 @@ impl BillState {
     }
 }
 
+stored_as_text!(BillState);
+
 impl fmt::Display for BillState {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())

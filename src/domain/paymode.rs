@@ -1,5 +1,6 @@
 //! How a bill is paid.
 
+use std::fmt;
 use std::str::FromStr;
 
 use super::Money;
@@ -28,6 +29,14 @@ impl Paymode {
     /// `free` is the only way to pay nothing, and cannot pay something.
     pub fn fits(self, total: Money) -> bool {
         (self == Paymode::Free) == (total == Money::ZERO)
+    }
+}
+
+stored_as_text!(Paymode);
+
+impl fmt::Display for Paymode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
     }
 }
 

@@ -34,6 +34,8 @@ impl ProductStatus {
     }
 }
 
+stored_as_text!(ProductStatus);
+
 impl fmt::Display for ProductStatus {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())

@@ -234,9 +234,7 @@ async fn order_page(
     let paymodes: Vec<&'static str> = Paymode::ALL
         .into_iter()
         .filter(|m| {
-            m.fits(total)
-                && (*m == Paymode::Free
-                    || catalogue.settings.paymodes.iter().any(|e| e == m.as_str()))
+            m.fits(total) && (*m == Paymode::Free || catalogue.settings.paymodes.contains(m))
         })
         .map(Paymode::as_str)
         .collect();
@@ -358,7 +356,7 @@ pub async fn place_order(
         &bill.public_id,
     )
     .await?;
-    let next = match bill.state() {
+    let next = match bill.state {
         BillState::Placed => format!("/payment/test/{}", bill.public_id),
         _ => format!("/checkout/done/{}", bill.public_id),
     };
@@ -434,7 +432,7 @@ pub async fn done(
         visible_bill(&state, &session, &headers, user.as_ref(), &public_id).await?;
     if placed_here
         && matches!(
-            bill.state(),
+            bill.state,
             BillState::Complete | BillState::Paid | BillState::Pending | BillState::Failed
         )
     {
@@ -447,7 +445,7 @@ pub async fn done(
     // only this purchase's customer space (Rule 5, docs/accounts.md).
     if placed_here
         && user.is_none()
-        && bill.state() == BillState::Complete
+        && bill.state == BillState::Complete
         && let Some(new_user) = bill.created_user_id
         && let Some(u) = users::find(&state.db, new_user).await?
         // Once the owner has chosen a password, only that password signs in.
@@ -472,7 +470,7 @@ async fn produced_lines(state: &AppState, page: &Page, bill: &Bill) -> AppResult
         .into_iter()
         .map(|r| {
             let product = format!("[{}] {}", r.code, r.name);
-            if r.kind == "seat" {
+            if r.kind.is_seat() {
                 page.tf(
                     "checkout.produced_seats",
                     &[("count", &r.count.to_string()), ("product", &product)],

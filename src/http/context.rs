@@ -7,6 +7,9 @@ use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use tower_sessions::Session;
 
+use crate::domain::BillState;
+use crate::domain::product::ProductStatus;
+use crate::domain::seat::SeatState;
 use crate::error::AppError;
 use crate::http::csrf::{self, CsrfNonce};
 use crate::http::signin::{self, Access};
@@ -72,15 +75,15 @@ impl Page {
             .unwrap_or_default()
     }
 
-    pub fn bill_state(&self, state: &str) -> String {
+    pub fn bill_state(&self, state: &BillState) -> String {
         self.t(&format!("bill.state.{state}")).into_owned()
     }
 
-    pub fn seat_state(&self, state: &str) -> String {
+    pub fn seat_state(&self, state: &SeatState) -> String {
         self.t(&format!("seat.state.{state}")).into_owned()
     }
 
-    pub fn product_status(&self, status: &str) -> String {
+    pub fn product_status(&self, status: &ProductStatus) -> String {
         self.t(&format!("status.{status}")).into_owned()
     }
 

@@ -125,7 +125,7 @@ pub async fn index(
     let state_filter = q.state.parse::<SeatState>().ok();
     let course_filter = q.course.parse::<i64>().ok();
     let filter = SeatFilter {
-        state: state_filter.map(SeatState::as_str),
+        state: state_filter,
         course_id: course_filter,
     };
     let counts = seats::state_counts(&state.db, customer.id).await?;
@@ -217,7 +217,7 @@ struct ProductPage {
 
 impl ProductPage {
     fn state(&self) -> SeatState {
-        self.seat.state.parse().unwrap_or(SeatState::Locked)
+        self.seat.state
     }
 }
 
@@ -440,7 +440,7 @@ async fn available_count(state: &AppState, customer: &Customer) -> AppResult<i64
         &state.db,
         customer.id,
         &SeatFilter {
-            state: Some("available"),
+            state: Some(SeatState::Available),
             course_id: None,
         },
     )

@@ -42,11 +42,7 @@ async fn payable(
     public_id: &str,
 ) -> AppResult<Bill> {
     let catalogue = state.catalogue.get(&state.db).await?;
-    let gateway_on = catalogue
-        .settings
-        .paymodes
-        .iter()
-        .any(|m| m == GATEWAY.as_str());
+    let gateway_on = catalogue.settings.paymodes.contains(&GATEWAY);
     let placed_here = placed::placed_by(
         session,
         headers,
@@ -60,7 +56,7 @@ async fn payable(
     }
     bills::find_by_public_id(&state.db, public_id)
         .await?
-        .filter(|b| b.paymode == GATEWAY.as_str())
+        .filter(|b| b.paymode == GATEWAY)
         .ok_or(AppError::NotFound)
 }
 
@@ -72,7 +68,7 @@ pub async fn show(
     Path(public_id): Path<String>,
 ) -> AppResult<Response> {
     let bill = payable(&state, &session, &headers, &public_id).await?;
-    if bill.state() != BillState::Placed {
+    if bill.state != BillState::Placed {
         return Ok(Redirect::to(&format!("/checkout/done/{public_id}")).into_response());
     }
     let total = Money::from_minor(bill.total);

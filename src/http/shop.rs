@@ -43,7 +43,7 @@ impl ProductCard {
             code: product.code.clone(),
             name: product.name.clone(),
             description: product.description.clone(),
-            preview: product.status() == ProductStatus::Preview,
+            preview: product.status == ProductStatus::Preview,
             logged_in_only: product.logged_in_only,
             max_quantity: product.max_quantity,
             untaxed: tiers.base(),
@@ -77,7 +77,7 @@ struct ShopPage {
 /// Products by visible category (uncategorised last). Preview products are shown to
 /// operators only; suspended ones to nobody.
 fn sections(catalogue: &ShopCatalogue, operator: bool, other: &str) -> Vec<Section> {
-    let shown = |p: &&Product| match p.status() {
+    let shown = |p: &&Product| match p.status {
         ProductStatus::Available => true,
         ProductStatus::Preview => operator,
         ProductStatus::Suspended => false,

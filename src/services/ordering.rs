@@ -179,12 +179,7 @@ async fn price_order(
         .paymode
         .parse()
         .map_err(|()| OrderError::PaymodeNotAllowed)?;
-    let enabled = catalogue
-        .settings
-        .paymodes
-        .iter()
-        .any(|m| m == paymode.as_str())
-        || paymode == Paymode::Free;
+    let enabled = catalogue.settings.paymodes.contains(&paymode) || paymode == Paymode::Free;
     if !enabled || !paymode.fits(priced.totals.total) {
         return Err(OrderError::PaymodeNotAllowed);
     }
@@ -221,7 +216,7 @@ async fn insert_bill(
             public_id: &public_id,
             customer_id: req.customer_id,
             buyer_user_id: req.buyer.map(|u| u.id),
-            paymode: paymode.as_str(),
+            paymode,
             currency: &catalogue.settings.currency,
             untaxed: priced.totals.untaxed.minor(),
             tax: priced.totals.tax.minor(),

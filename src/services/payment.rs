@@ -89,13 +89,7 @@ pub fn notification(
 /// catalogue may be a moment old on another instance).
 async fn enabled(tx: &mut Transaction<'_, Postgres>, paymode: Paymode) -> sqlx::Result<bool> {
     let settings = settings::load(&mut **tx).await?;
-    Ok(settings.paymodes.iter().any(|m| m == paymode.as_str()))
-}
-
-fn paymode_of(bill: &Bill) -> Result<Paymode, SettleRefusal> {
-    bill.paymode
-        .parse::<Paymode>()
-        .map_err(|()| SettleRefusal::WrongMethod)
+    Ok(settings.paymodes.contains(&paymode))
 }
 
 /// Handles one notification of the online provider `provider`. Verified first (constant
@@ -127,7 +121,7 @@ pub async fn receive(
         .ok_or(NotifyError::UnknownBill)?;
     let settler = Settler::Provider(provider);
     // A provider speaks only for the bills placed with it.
-    if paymode_of(&bill)? != provider {
+    if bill.paymode != provider {
         return Err(SettleRefusal::WrongMethod.into());
     }
     if !enabled(&mut tx, provider).await? {
@@ -140,7 +134,7 @@ pub async fn receive(
         return Ok(Received::Duplicate);
     }
     let outcome = if paid {
-        match settlement::may_settle(provider, bill.state(), settler) {
+        match settlement::may_settle(provider, bill.state, settler) {
             Ok(()) => {
                 let note = format!("{} payment, transaction {}", provider.as_str(), n.txn);
                 let paid = to_paid(&mut tx, &bill, &note, "gateway").await?;
@@ -153,7 +147,7 @@ pub async fn receive(
             Err(_) => Received::Ignored,
         }
     } else {
-        match settlement::may_decline(provider, bill.state(), settler) {
+        match settlement::may_decline(provider, bill.state, settler) {
             Ok(()) => {
                 let note = format!("declined, transaction {}", n.txn);
                 bills::transition(&mut tx, &bill, BillState::Refused, &note, "gateway")
@@ -177,7 +171,7 @@ async fn to_paid(
 ) -> anyhow::Result<Bill> {
     bills::transition(tx, bill, BillState::Paid, note, actor).await?;
     Ok(Bill {
-        state: BillState::Paid.as_str().to_owned(),
+        state: BillState::Paid,
         ..bill.clone()
     })
 }
@@ -208,7 +202,7 @@ pub async fn settle(
     let bill = bills::lock(&mut tx, bill_id)
         .await?
         .ok_or(SettleError::UnknownBill)?;
-    settlement::may_settle(paymode_of(&bill)?, bill.state(), by)?;
+    settlement::may_settle(bill.paymode, bill.state, by)?;
     to_paid(&mut tx, &bill, note, actor).await?;
     tx.commit().await?;
     Ok(())
@@ -226,7 +220,7 @@ pub async fn requeue_failed(
     let Some(bill) = bills::lock(&mut tx, bill_id).await? else {
         return Ok(false);
     };
-    if bill.state() != BillState::Failed {
+    if bill.state != BillState::Failed {
         return Ok(false);
     }
     to_paid(&mut tx, &bill, note, actor).await?;

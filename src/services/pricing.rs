@@ -5,7 +5,7 @@ use crate::cache::ShopCatalogue;
 use crate::domain::cart::{Cart, MAX_LINE_QUANTITY};
 use crate::domain::price::{AmountOverflow, PricedLine, Totals, price_line};
 use crate::domain::product::ProductStatus;
-use crate::handlers;
+use crate::fulfilment;
 use crate::store::catalogue::Product;
 
 pub struct PricedCartLine {
@@ -33,7 +33,7 @@ pub fn quantity_limit(product: &Product) -> u32 {
         .max_quantity
         .and_then(|m| u32::try_from(m).ok())
         .unwrap_or(u32::MAX);
-    let handler = handlers::find(&product.handler)
+    let handler = fulfilment::find(&product.handler)
         .and_then(|h| h.max_quantity())
         .unwrap_or(u32::MAX);
     own.min(handler).min(MAX_LINE_QUANTITY)
@@ -41,7 +41,7 @@ pub fn quantity_limit(product: &Product) -> u32 {
 
 /// Why a buyer may not put `product` in a cart, as a translation key.
 pub fn refusal(product: &Product, signed_in: bool, operator: bool) -> Option<&'static str> {
-    match product.status() {
+    match product.status {
         ProductStatus::Suspended => return Some("cart.not_on_sale"),
         ProductStatus::Preview if !operator => return Some("cart.not_on_sale"),
         _ => {}

@@ -13,7 +13,7 @@ use tokio::sync::watch;
 
 use crate::domain::handler_params::HandlerParams;
 use crate::domain::{BillState, Email, Money};
-use crate::handlers::{self, Produced, ProductionLine};
+use crate::fulfilment::{self, Produced, ProductionLine};
 use crate::i18n::Locale;
 use crate::mail::messages;
 use crate::state::AppState;
@@ -53,7 +53,7 @@ pub async fn produce(state: &AppState, bill_id: i64, wait: Wait) -> anyhow::Resu
             Outcome::NothingToDo
         });
     };
-    if bill.state() != BillState::Paid {
+    if bill.state != BillState::Paid {
         return Ok(Outcome::NothingToDo);
     }
     let outcome = produce_locked(&mut tx, state, &bill).await?;
@@ -250,7 +250,7 @@ async fn produce_item(
     if item.handler.is_empty() {
         return Ok(Produced::Nothing);
     }
-    let handler = handlers::find(&item.handler)
+    let handler = fulfilment::find(&item.handler)
         .with_context(|| format!("unknown handler {}", item.handler))?;
     let line = ProductionLine {
         bill_id: bill.id,

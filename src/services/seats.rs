@@ -8,6 +8,7 @@ use sqlx::PgConnection;
 use time::OffsetDateTime;
 
 use crate::domain::bulk::BulkLine;
+use crate::domain::seat::SeatState;
 use crate::domain::{Email, PersonName};
 use crate::i18n::Locale;
 use crate::mail::messages;
@@ -120,11 +121,14 @@ async fn assign_locked(
     course: &Course,
     learner: &Learner,
 ) -> Result<(), AssignError> {
-    if seat.kind != "seat" || seat.assigned_user_id.is_some() {
+    // Only a seat, and only an available one (the domain rule, as `seat_state` computes it).
+    if !seat.kind.is_seat() {
         return Err(AssignError::NotAvailable);
     }
-    if seat.expired(OffsetDateTime::now_utc()) {
-        return Err(AssignError::Expired);
+    match seat.state(OffsetDateTime::now_utc()) {
+        s if s.can_assign() => {}
+        SeatState::Expired => return Err(AssignError::Expired),
+        _ => return Err(AssignError::NotAvailable),
     }
     if !course.visible || !seat.allows(course.id) {
         return Err(AssignError::CourseNotAllowed);
@@ -264,11 +268,16 @@ pub async fn unassign(
         .await?
         .filter(|s| customer_id.is_none_or(|c| c == s.customer_id))
         .ok_or(UnassignError::NotAssigned)?;
-    let (Some(user_id), Some(course_id), "seat") = (
-        seat.assigned_user_id,
-        seat.assigned_course_id,
-        seat.kind.as_str(),
-    ) else {
+    // Only a seat in use: a locked one (the learner opened the course) stays assigned.
+    if !seat.kind.is_seat() {
+        return Err(UnassignError::NotAssigned);
+    }
+    match seat.state(OffsetDateTime::now_utc()) {
+        s if s.can_unassign() => {}
+        SeatState::Locked => return Err(UnassignError::Locked),
+        _ => return Err(UnassignError::NotAssigned),
+    }
+    let (Some(user_id), Some(course_id)) = (seat.assigned_user_id, seat.assigned_course_id) else {
         return Err(UnassignError::NotAssigned);
     };
     // Deleting only an unopened enrolment is the check and the change in one statement.

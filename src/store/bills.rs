@@ -4,6 +4,23 @@ use sqlx::{PgConnection, PgExecutor};
 use time::OffsetDateTime;
 
 use crate::domain::bill_state::{BillState, IllegalTransition};
+use crate::domain::paymode::Paymode;
+
+/// A query returning whole [`Bill`]s: `$before` + the one column list + `$after`, checked at
+/// compile time like any `query_as!` (the macro concatenates the literals).
+macro_rules! bill_query {
+    ($before:literal, $after:literal $(, $arg:expr)* $(,)?) => {
+        sqlx::query_as!(
+            Bill,
+            $before
+                + r#" id, number, public_id, customer_id, buyer_user_id, state AS "state: BillState",
+                   paymode AS "paymode: Paymode", currency, untaxed, tax, total, failure_reason,
+                   created_at, paid_at, completed_at, locale, created_user_id "#
+                + $after
+            $(, $arg)*
+        )
+    };
+}
 
 #[derive(Debug, Clone)]
 pub struct Bill {
@@ -12,8 +29,8 @@ pub struct Bill {
     pub public_id: String,
     pub customer_id: i64,
     pub buyer_user_id: Option<i64>,
-    pub state: String,
-    pub paymode: String,
+    pub state: BillState,
+    pub paymode: Paymode,
     pub currency: String,
     pub untaxed: i64,
     pub tax: i64,
@@ -27,11 +44,6 @@ pub struct Bill {
 }
 
 impl Bill {
-    pub fn state(&self) -> BillState {
-        // The CHECK constraint keeps the column to known states.
-        self.state.parse().unwrap_or(BillState::Failed)
-    }
-
     /// `B0000000123`: what customers and operators read and quote.
     pub fn reference(&self) -> String {
         reference(self.number)
@@ -46,7 +58,7 @@ pub struct NewBill<'a> {
     pub public_id: &'a str,
     pub customer_id: i64,
     pub buyer_user_id: Option<i64>,
-    pub paymode: &'a str,
+    pub paymode: Paymode,
     pub currency: &'a str,
     pub untaxed: i64,
     pub tax: i64,
@@ -62,11 +74,9 @@ pub async fn find_by_submission(
     customer_id: i64,
     submission_key: &str,
 ) -> sqlx::Result<Option<Bill>> {
-    sqlx::query_as!(
-        Bill,
-        "SELECT id, number, public_id, customer_id, buyer_user_id, state, paymode, currency, untaxed, tax,
-           total, failure_reason, created_at, paid_at, completed_at, locale, created_user_id
-         FROM bills WHERE customer_id = $1 AND submission_key = $2",
+    bill_query!(
+        "SELECT",
+        "FROM bills WHERE customer_id = $1 AND submission_key = $2",
         customer_id,
         submission_key
     )
@@ -75,17 +85,16 @@ pub async fn find_by_submission(
 }
 
 pub async fn insert(db: &mut PgConnection, b: &NewBill<'_>) -> sqlx::Result<Bill> {
-    let bill = sqlx::query_as!(
-        Bill,
+    let bill = bill_query!(
         "INSERT INTO bills (public_id, customer_id, buyer_user_id, state, paymode, currency, untaxed, tax, total, locale,
             submission_key)
          VALUES ($1, $2, $3, 'PLACED', $4, $5, $6, $7, $8, $9, $10)
-         RETURNING id, number, public_id, customer_id, buyer_user_id, state, paymode, currency, untaxed, tax,
-           total, failure_reason, created_at, paid_at, completed_at, locale, created_user_id",
+         RETURNING",
+        "",
         b.public_id,
         b.customer_id,
         b.buyer_user_id,
-        b.paymode,
+        b.paymode as Paymode,
         b.currency,
         b.untaxed,
         b.tax,
@@ -138,43 +147,25 @@ pub async fn insert_item(db: impl PgExecutor<'_>, i: &NewItem<'_>) -> sqlx::Resu
 }
 
 pub async fn find(db: impl PgExecutor<'_>, id: i64) -> sqlx::Result<Option<Bill>> {
-    sqlx::query_as!(
-        Bill,
-        "SELECT id, number, public_id, customer_id, buyer_user_id, state, paymode, currency, untaxed, tax,
-           total, failure_reason, created_at, paid_at, completed_at, locale, created_user_id
-         FROM bills WHERE id = $1",
-        id
-    )
-    .fetch_optional(db)
-    .await
+    bill_query!("SELECT", "FROM bills WHERE id = $1", id)
+        .fetch_optional(db)
+        .await
 }
 
 pub async fn find_by_public_id(
     db: impl PgExecutor<'_>,
     public_id: &str,
 ) -> sqlx::Result<Option<Bill>> {
-    sqlx::query_as!(
-        Bill,
-        "SELECT id, number, public_id, customer_id, buyer_user_id, state, paymode, currency, untaxed, tax,
-           total, failure_reason, created_at, paid_at, completed_at, locale, created_user_id
-         FROM bills WHERE public_id = $1",
-        public_id
-    )
-    .fetch_optional(db)
-    .await
+    bill_query!("SELECT", "FROM bills WHERE public_id = $1", public_id)
+        .fetch_optional(db)
+        .await
 }
 
 /// Locks the bill row for the rest of the transaction: one producer at a time per bill.
 pub async fn lock(db: &mut PgConnection, id: i64) -> sqlx::Result<Option<Bill>> {
-    sqlx::query_as!(
-        Bill,
-        "SELECT id, number, public_id, customer_id, buyer_user_id, state, paymode, currency, untaxed, tax,
-           total, failure_reason, created_at, paid_at, completed_at, locale, created_user_id
-         FROM bills WHERE id = $1 FOR UPDATE",
-        id
-    )
-    .fetch_optional(db)
-    .await
+    bill_query!("SELECT", "FROM bills WHERE id = $1 FOR UPDATE", id)
+        .fetch_optional(db)
+        .await
 }
 
 /// [`lock`] by the public id a payment provider knows the bill by.
@@ -182,11 +173,9 @@ pub async fn lock_by_public_id(
     db: &mut PgConnection,
     public_id: &str,
 ) -> sqlx::Result<Option<Bill>> {
-    sqlx::query_as!(
-        Bill,
-        "SELECT id, number, public_id, customer_id, buyer_user_id, state, paymode, currency, untaxed, tax,
-           total, failure_reason, created_at, paid_at, completed_at, locale, created_user_id
-         FROM bills WHERE public_id = $1 FOR UPDATE",
+    bill_query!(
+        "SELECT",
+        "FROM bills WHERE public_id = $1 FOR UPDATE",
         public_id
     )
     .fetch_optional(db)
@@ -195,11 +184,9 @@ pub async fn lock_by_public_id(
 
 /// Like [`lock`], but gives up at once when another transaction holds the bill (workers).
 pub async fn try_lock(db: &mut PgConnection, id: i64) -> sqlx::Result<Option<Bill>> {
-    sqlx::query_as!(
-        Bill,
-        "SELECT id, number, public_id, customer_id, buyer_user_id, state, paymode, currency, untaxed, tax,
-           total, failure_reason, created_at, paid_at, completed_at, locale, created_user_id
-         FROM bills WHERE id = $1 FOR UPDATE SKIP LOCKED",
+    bill_query!(
+        "SELECT",
+        "FROM bills WHERE id = $1 FOR UPDATE SKIP LOCKED",
         id
     )
     .fetch_optional(db)
@@ -223,7 +210,7 @@ pub async fn transition(
     note: &str,
     actor: &str,
 ) -> Result<(), TransitionError> {
-    let from = bill.state();
+    let from = bill.state;
     from.transition(to)?;
     // The move and its history line in one statement: a round trip less at every step of a bill.
     let moved = sqlx::query_scalar!(
@@ -241,8 +228,8 @@ pub async fn transition(
            )
            SELECT count(*) AS "n!" FROM logged"#,
         bill.id,
-        from.as_str(),
-        to.as_str(),
+        from as BillState,
+        to as BillState,
         note,
         actor
     )
@@ -265,8 +252,8 @@ pub async fn event(
     sqlx::query!(
         "INSERT INTO bill_events (bill_id, from_state, to_state, note, actor) VALUES ($1, $2, $3, $4, $5)",
         bill_id,
-        from.map(BillState::as_str),
-        to.as_str(),
+        from as Option<BillState>,
+        to as BillState,
         note,
         actor
     )
@@ -319,8 +306,8 @@ pub async fn items(db: impl PgExecutor<'_>, bill_id: i64) -> sqlx::Result<Vec<It
 
 #[derive(Debug, Clone)]
 pub struct Event {
-    pub from_state: Option<String>,
-    pub to_state: String,
+    pub from_state: Option<BillState>,
+    pub to_state: BillState,
     pub note: String,
     pub actor: String,
     pub created_at: OffsetDateTime,
@@ -329,7 +316,8 @@ pub struct Event {
 pub async fn events(db: impl PgExecutor<'_>, bill_id: i64) -> sqlx::Result<Vec<Event>> {
     sqlx::query_as!(
         Event,
-        "SELECT from_state, to_state, note, actor, created_at FROM bill_events WHERE bill_id = $1 ORDER BY id",
+        r#"SELECT from_state AS "from_state: BillState", to_state AS "to_state: BillState", note, actor, created_at
+           FROM bill_events WHERE bill_id = $1 ORDER BY id"#,
         bill_id
     )
     .fetch_all(db)
@@ -362,11 +350,9 @@ pub async fn lock_abandoned(
     placed_before: OffsetDateTime,
     limit: i64,
 ) -> sqlx::Result<Vec<Bill>> {
-    sqlx::query_as!(
-        Bill,
-        "SELECT id, number, public_id, customer_id, buyer_user_id, state, paymode, currency, untaxed, tax,
-           total, failure_reason, created_at, paid_at, completed_at, locale, created_user_id
-         FROM bills WHERE state = 'PLACED' AND created_at < $1
+    bill_query!(
+        "SELECT",
+        "FROM bills WHERE state = 'PLACED' AND created_at < $1
          ORDER BY created_at LIMIT $2 FOR UPDATE SKIP LOCKED",
         placed_before,
         limit
@@ -388,8 +374,8 @@ pub struct BillRow {
     pub id: i64,
     pub number: i64,
     pub public_id: String,
-    pub state: String,
-    pub paymode: String,
+    pub state: BillState,
+    pub paymode: Paymode,
     pub total: i64,
     pub created_at: OffsetDateTime,
     pub customer_id: i64,
@@ -405,7 +391,7 @@ impl BillRow {
 /// Bills for the back-office: optional state, and a search on number, name, email, organisation.
 pub async fn search(
     db: impl PgExecutor<'_>,
-    state: Option<&str>,
+    state: Option<BillState>,
     q: &str,
     customer_id: Option<i64>,
     limit: i64,
@@ -415,14 +401,14 @@ pub async fn search(
     let like = super::contains_pattern(q);
     sqlx::query_as!(
         BillRow,
-        r#"SELECT b.id, b.number, b.public_id, b.state, b.paymode, b.total, b.created_at, b.customer_id,
+        r#"SELECT b.id, b.number, b.public_id, b.state AS "state: BillState", b.paymode AS "paymode: Paymode", b.total, b.created_at, b.customer_id,
               c.firstname || ' ' || c.lastname || ' <' || c.email || '>' AS "customer!"
            FROM bills b JOIN customers c ON c.id = b.customer_id
            WHERE ($1::TEXT IS NULL OR b.state = $1)
              AND ($5::BIGINT IS NULL OR b.customer_id = $5)
              AND ($2 = '%%' OR b.number = $3 OR c.email ILIKE $2 OR c.lastname ILIKE $2 OR c.organisation ILIKE $2)
            ORDER BY b.id DESC LIMIT $4 OFFSET $6"#,
-        state,
+        state as Option<BillState>,
         like,
         number,
         limit,
@@ -435,11 +421,9 @@ pub async fn search(
 
 /// Bills of one customer, newest first.
 pub async fn for_customer(db: impl PgExecutor<'_>, customer_id: i64) -> sqlx::Result<Vec<Bill>> {
-    sqlx::query_as!(
-        Bill,
-        "SELECT id, number, public_id, customer_id, buyer_user_id, state, paymode, currency, untaxed, tax,
-           total, failure_reason, created_at, paid_at, completed_at, locale, created_user_id
-         FROM bills WHERE customer_id = $1 ORDER BY id DESC",
+    bill_query!(
+        "SELECT",
+        "FROM bills WHERE customer_id = $1 ORDER BY id DESC",
         customer_id
     )
     .fetch_all(db)

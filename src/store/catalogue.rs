@@ -6,6 +6,21 @@ use crate::domain::Money;
 use crate::domain::price::PriceTiers;
 use crate::domain::product::{ProductDraft, ProductStatus};
 
+/// A query returning whole [`Product`]s: the one column list, then `$tail` (FROM ...). The
+/// literals are concatenated by `query_as!`, still checked at compile time.
+macro_rules! product_query {
+    ($tail:literal $(, $arg:expr)* $(,)?) => {
+        sqlx::query_as!(
+            Product,
+            r#"SELECT id, code, name, description, category_id, status AS "status: ProductStatus",
+                  price1, range2, price2, range3, price3, range4, price4, range5, price5, tax_code,
+                  max_quantity, logged_in_only, handler, handler_params, sales_conditions, sortorder "#
+                + $tail
+            $(, $arg)*
+        )
+    };
+}
+
 #[derive(Debug, Clone)]
 pub struct Product {
     pub id: i64,
@@ -13,7 +28,7 @@ pub struct Product {
     pub name: String,
     pub description: String,
     pub category_id: Option<i64>,
-    pub status: String,
+    pub status: ProductStatus,
     pub price1: i64,
     pub range2: Option<i32>,
     pub price2: Option<i64>,
@@ -33,10 +48,6 @@ pub struct Product {
 }
 
 impl Product {
-    pub fn status(&self) -> ProductStatus {
-        self.status.parse().unwrap_or(ProductStatus::Suspended)
-    }
-
     pub fn tiers(&self) -> PriceTiers {
         let tiers: Vec<(u32, Money)> = [
             (self.range2, self.price2),
@@ -55,7 +66,7 @@ impl Product {
 }
 
 pub async fn all_products(db: impl PgExecutor<'_>) -> sqlx::Result<Vec<Product>> {
-    sqlx::query_as!(Product, "SELECT id, code, name, description, category_id, status, price1, range2, price2, range3, price3, range4, price4, range5, price5, tax_code, max_quantity, logged_in_only, handler, handler_params, sales_conditions, sortorder FROM products ORDER BY sortorder, code")
+    product_query!("FROM products ORDER BY sortorder, code")
         .fetch_all(db)
         .await
 }
@@ -66,19 +77,22 @@ pub async fn products_for_order(
     db: impl PgExecutor<'_>,
     codes: &[String],
 ) -> sqlx::Result<Vec<Product>> {
-    sqlx::query_as!(Product, "SELECT id, code, name, description, category_id, status, price1, range2, price2, range3, price3, range4, price4, range5, price5, tax_code, max_quantity, logged_in_only, handler, handler_params, sales_conditions, sortorder FROM products WHERE code = ANY($1) ORDER BY id FOR SHARE", codes)
-        .fetch_all(db)
-        .await
+    product_query!(
+        "FROM products WHERE code = ANY($1) ORDER BY id FOR SHARE",
+        codes
+    )
+    .fetch_all(db)
+    .await
 }
 
 pub async fn product(db: impl PgExecutor<'_>, id: i64) -> sqlx::Result<Option<Product>> {
-    sqlx::query_as!(Product, "SELECT id, code, name, description, category_id, status, price1, range2, price2, range3, price3, range4, price4, range5, price5, tax_code, max_quantity, logged_in_only, handler, handler_params, sales_conditions, sortorder FROM products WHERE id = $1", id)
+    product_query!("FROM products WHERE id = $1", id)
         .fetch_optional(db)
         .await
 }
 
 pub async fn product_by_code(db: impl PgExecutor<'_>, code: &str) -> sqlx::Result<Option<Product>> {
-    sqlx::query_as!(Product, "SELECT id, code, name, description, category_id, status, price1, range2, price2, range3, price3, range4, price4, range5, price5, tax_code, max_quantity, logged_in_only, handler, handler_params, sales_conditions, sortorder FROM products WHERE code = $1", code)
+    product_query!("FROM products WHERE code = $1", code)
         .fetch_optional(db)
         .await
 }
@@ -130,7 +144,7 @@ pub async fn save_product(
         d.name,
         d.description,
         d.category_id,
-        d.status.as_str(),
+        d.status as ProductStatus,
         d.tiers.base().minor(),
         r2,
         p2,

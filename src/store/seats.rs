@@ -3,7 +3,44 @@
 use sqlx::{PgConnection, PgExecutor};
 use time::OffsetDateTime;
 
-use crate::domain::seat::SeatState;
+use crate::domain::seat::{ProductKind, SeatState};
+
+/// A query returning [`SeatRow`]s: the one SELECT of a listed product, then `$tail`
+/// (WHERE / ORDER BY). The literals are concatenated by `query_as!`, still checked at compile
+/// time.
+macro_rules! seat_row_query {
+    ($tail:literal $(, $arg:expr)* $(,)?) => {
+        sqlx::query_as!(
+            SeatRow,
+            r#"SELECT pi.id, pi.reference, pi.kind AS "kind: ProductKind", pi.bill_id, pi.start_at, pi.end_at, p.code, p.name,
+                  CASE WHEN pi.kind = 'seat' THEN pi.learner_firstname ELSE u.firstname END AS "learner_first?",
+                  CASE WHEN pi.kind = 'seat' THEN pi.learner_lastname ELSE u.lastname END AS "learner_last?",
+                  u.email AS "learner_email?",
+                  c.shortname AS "course_shortname?", c.fullname AS "course_fullname?", pi.allowed_course_ids,
+                  seat_state(pi) AS "state!: SeatState"
+               FROM product_instances pi
+               JOIN products p ON p.id = pi.product_id
+               LEFT JOIN users u ON u.id = pi.assigned_user_id
+               LEFT JOIN courses c ON c.id = pi.assigned_course_id "#
+                + $tail
+            $(, $arg)*
+        )
+    };
+}
+
+/// A query returning [`LockedSeat`]s: the one column list, then `$tail` (WHERE, locking).
+macro_rules! locked_seat_query {
+    ($tail:literal $(, $arg:expr)* $(,)?) => {
+        sqlx::query_as!(
+            LockedSeat,
+            r#"SELECT id, bill_id, customer_id, kind AS "kind: ProductKind", end_at, locked_at,
+                  allowed_course_ids, supervisor_role, assigned_user_id, assigned_course_id
+               FROM product_instances "#
+                + $tail
+            $(, $arg)*
+        )
+    };
+}
 
 pub struct NewSeats<'a> {
     pub product_id: i64,
@@ -84,7 +121,7 @@ pub async fn insert_enrolment_product(
 pub struct Produced {
     pub code: String,
     pub name: String,
-    pub kind: String,
+    pub kind: ProductKind,
     pub count: i64,
     pub course: Option<String>,
 }
@@ -97,7 +134,7 @@ pub async fn produced_by_bill(
     // index lookup (a join let the generic plan scan every product of every customer).
     sqlx::query_as!(
         Produced,
-        r#"SELECT i.code, i.name, p.kind AS "kind!", p.count AS "count!", p.course
+        r#"SELECT i.code, i.name, p.kind AS "kind!: ProductKind", p.count AS "count!", p.course
            FROM bill_items i
            CROSS JOIN LATERAL (
                SELECT pi.kind, count(*) AS count, min(c.shortname) AS course
@@ -120,7 +157,7 @@ pub async fn produced_by_bill(
 pub struct SeatRow {
     pub id: i64,
     pub reference: String,
-    pub kind: String,
+    pub kind: ProductKind,
     pub bill_id: i64,
     pub start_at: OffsetDateTime,
     pub end_at: Option<OffsetDateTime>,
@@ -132,11 +169,11 @@ pub struct SeatRow {
     pub course_shortname: Option<String>,
     pub course_fullname: Option<String>,
     pub allowed_course_ids: Vec<i64>,
-    pub state: String,
+    pub state: SeatState,
 }
 
-pub struct SeatFilter<'a> {
-    pub state: Option<&'a str>,
+pub struct SeatFilter {
+    pub state: Option<SeatState>,
     pub course_id: Option<i64>,
 }
 
@@ -171,7 +208,7 @@ pub async fn state_counts(
 pub async fn page_ids(
     db: impl PgExecutor<'_>,
     customer_id: i64,
-    f: &SeatFilter<'_>,
+    f: &SeatFilter,
     limit: i64,
     offset: i64,
 ) -> sqlx::Result<Vec<i64>> {
@@ -192,7 +229,7 @@ pub async fn page_ids(
              AND ($3::BIGINT IS NULL OR seat_for_course(pi, $3))
            ORDER BY pi.id LIMIT $4 OFFSET $5"#,
         customer_id,
-        f.state,
+        f.state as Option<SeatState>,
         f.course_id,
         limit,
         offset
@@ -203,24 +240,9 @@ pub async fn page_ids(
 
 /// A customer's products by id, in id order.
 pub async fn by_ids(db: impl PgExecutor<'_>, ids: &[i64]) -> sqlx::Result<Vec<SeatRow>> {
-    sqlx::query_as!(
-        SeatRow,
-        r#"SELECT pi.id, pi.reference, pi.kind, pi.bill_id, pi.start_at, pi.end_at, p.code, p.name,
-              CASE WHEN pi.kind = 'seat' THEN pi.learner_firstname ELSE u.firstname END AS "learner_first?",
-              CASE WHEN pi.kind = 'seat' THEN pi.learner_lastname ELSE u.lastname END AS "learner_last?",
-              u.email AS "learner_email?",
-              c.shortname AS "course_shortname?", c.fullname AS "course_fullname?", pi.allowed_course_ids,
-              seat_state(pi) AS "state!"
-           FROM product_instances pi
-           JOIN products p ON p.id = pi.product_id
-           LEFT JOIN users u ON u.id = pi.assigned_user_id
-           LEFT JOIN courses c ON c.id = pi.assigned_course_id
-           WHERE pi.id = ANY($1)
-           ORDER BY pi.id"#,
-        ids
-    )
-    .fetch_all(db)
-    .await
+    seat_row_query!("WHERE pi.id = ANY($1) ORDER BY pi.id", ids)
+        .fetch_all(db)
+        .await
 }
 
 /// How many of a customer's products the filter keeps (the course filter is the
@@ -228,7 +250,7 @@ pub async fn by_ids(db: impl PgExecutor<'_>, ids: &[i64]) -> sqlx::Result<Vec<Se
 pub async fn count_for_customer(
     db: impl PgExecutor<'_>,
     customer_id: i64,
-    f: &SeatFilter<'_>,
+    f: &SeatFilter,
 ) -> sqlx::Result<i64> {
     sqlx::query_scalar!(
         r#"SELECT count(*) AS "n!" FROM product_instances pi
@@ -236,7 +258,7 @@ pub async fn count_for_customer(
              AND ($2::TEXT IS NULL OR seat_state(pi) = $2)
              AND ($3::BIGINT IS NULL OR seat_for_course(pi, $3))"#,
         customer_id,
-        f.state,
+        f.state as Option<SeatState>,
         f.course_id
     )
     .fetch_one(db)
@@ -249,19 +271,8 @@ pub async fn find_for_customer(
     customer_id: i64,
     reference: &str,
 ) -> sqlx::Result<Option<SeatRow>> {
-    sqlx::query_as!(
-        SeatRow,
-        r#"SELECT pi.id, pi.reference, pi.kind, pi.bill_id, pi.start_at, pi.end_at, p.code, p.name,
-              CASE WHEN pi.kind = 'seat' THEN pi.learner_firstname ELSE u.firstname END AS "learner_first?",
-              CASE WHEN pi.kind = 'seat' THEN pi.learner_lastname ELSE u.lastname END AS "learner_last?",
-              u.email AS "learner_email?",
-              c.shortname AS "course_shortname?", c.fullname AS "course_fullname?", pi.allowed_course_ids,
-              seat_state(pi) AS "state!"
-           FROM product_instances pi
-           JOIN products p ON p.id = pi.product_id
-           LEFT JOIN users u ON u.id = pi.assigned_user_id
-           LEFT JOIN courses c ON c.id = pi.assigned_course_id
-           WHERE pi.customer_id = $1 AND pi.reference = $2"#,
+    seat_row_query!(
+        "WHERE pi.customer_id = $1 AND pi.reference = $2",
         customer_id,
         reference
     )
@@ -275,8 +286,10 @@ pub struct LockedSeat {
     pub id: i64,
     pub bill_id: i64,
     pub customer_id: i64,
-    pub kind: String,
+    pub kind: ProductKind,
     pub end_at: Option<OffsetDateTime>,
+    /// When the learner opened the course (copied from the enrolment).
+    pub locked_at: Option<OffsetDateTime>,
     pub allowed_course_ids: Vec<i64>,
     pub supervisor_role: String,
     pub assigned_user_id: Option<i64>,
@@ -288,6 +301,15 @@ impl LockedSeat {
         self.end_at.is_some_and(|end| end <= now)
     }
 
+    /// The seat's state by the domain rule ([`SeatState::of`]), as `seat_state` reads it.
+    pub fn state(&self, now: OffsetDateTime) -> SeatState {
+        SeatState::of(
+            self.assigned_user_id.is_some(),
+            self.locked_at.is_some(),
+            self.expired(now),
+        )
+    }
+
     /// An empty list means any visible course.
     pub fn allows(&self, course_id: i64) -> bool {
         self.allowed_course_ids.is_empty() || self.allowed_course_ids.contains(&course_id)
@@ -295,14 +317,9 @@ impl LockedSeat {
 }
 
 pub async fn lock(db: &mut PgConnection, id: i64) -> sqlx::Result<Option<LockedSeat>> {
-    sqlx::query_as!(
-        LockedSeat,
-        "SELECT id, bill_id, customer_id, kind, end_at, allowed_course_ids, supervisor_role, assigned_user_id, assigned_course_id
-         FROM product_instances WHERE id = $1 FOR UPDATE",
-        id
-    )
-    .fetch_optional(db)
-    .await
+    locked_seat_query!("WHERE id = $1 FOR UPDATE", id)
+        .fetch_optional(db)
+        .await
 }
 
 /// A customer's assignable seats, locked, most restricted first (so a bulk assignment gives
@@ -311,11 +328,8 @@ pub async fn lock_available(
     db: &mut PgConnection,
     customer_id: i64,
 ) -> sqlx::Result<Vec<LockedSeat>> {
-    sqlx::query_as!(
-        LockedSeat,
-        "SELECT id, bill_id, customer_id, kind, end_at, allowed_course_ids, supervisor_role, assigned_user_id, assigned_course_id
-         FROM product_instances
-         WHERE customer_id = $1 AND kind = 'seat' AND assigned_user_id IS NULL AND (end_at IS NULL OR end_at > now())
+    locked_seat_query!(
+        "WHERE customer_id = $1 AND kind = 'seat' AND assigned_user_id IS NULL AND (end_at IS NULL OR end_at > now())
          ORDER BY CASE WHEN cardinality(allowed_course_ids) = 0 THEN 2147483647 ELSE cardinality(allowed_course_ids) END, id
          FOR UPDATE",
         customer_id
@@ -369,7 +383,7 @@ pub async fn clear_assignment(db: &mut PgConnection, id: i64) -> sqlx::Result<()
 pub struct AdminSeatRow {
     pub id: i64,
     pub reference: String,
-    pub state: String,
+    pub state: SeatState,
     pub customer_id: i64,
     pub customer: String,
     pub course: Option<String>,
@@ -382,14 +396,14 @@ pub async fn admin_search(
     db: impl PgExecutor<'_>,
     q: &str,
     course: &str,
-    state: Option<&str>,
+    state: Option<SeatState>,
     limit: i64,
     offset: i64,
 ) -> sqlx::Result<Vec<AdminSeatRow>> {
     let like = super::contains_pattern;
     sqlx::query_as!(
         AdminSeatRow,
-        r#"SELECT pi.id, pi.reference, seat_state(pi) AS "state!", pi.customer_id,
+        r#"SELECT pi.id, pi.reference, seat_state(pi) AS "state!: SeatState", pi.customer_id,
               cu.firstname || ' ' || cu.lastname || ' <' || cu.email || '>' AS "customer!",
               c.shortname AS "course?", u.email AS "learner?", pi.end_at
            FROM product_instances pi
@@ -403,7 +417,7 @@ pub async fn admin_search(
            ORDER BY pi.id DESC LIMIT $4 OFFSET $5"#,
         like(q),
         like(course),
-        state,
+        state as Option<SeatState>,
         limit,
         offset
     )

@@ -1,18 +1,23 @@
 use sqlx::PgExecutor;
 
+use crate::domain::paymode::Paymode;
+
 #[derive(Debug, Clone)]
 pub struct Settings {
     pub shop_name: String,
     pub currency: String,
     pub default_support_course_id: Option<i64>,
     pub sales_conditions: String,
-    pub paymodes: Vec<String>,
+    /// The payment methods buyers may choose (`free` is always offered for a zero total).
+    pub paymodes: Vec<Paymode>,
 }
 
 pub async fn load(db: impl PgExecutor<'_>) -> sqlx::Result<Settings> {
     sqlx::query_as!(
         Settings,
-        "SELECT shop_name, currency, default_support_course_id, sales_conditions, paymodes FROM settings WHERE id = 1"
+        r#"SELECT shop_name, currency, default_support_course_id, sales_conditions,
+              paymodes AS "paymodes: Vec<Paymode>"
+           FROM settings WHERE id = 1"#
     )
     .fetch_one(db)
     .await
@@ -26,7 +31,7 @@ pub async fn save(db: impl PgExecutor<'_>, s: &Settings) -> sqlx::Result<()> {
         s.currency,
         s.default_support_course_id,
         s.sales_conditions,
-        &s.paymodes
+        &s.paymodes[..] as &[Paymode]
     )
     .execute(db)
     .await?;

@@ -6,7 +6,6 @@ use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 use tower_sessions::Session;
 
-use crate::domain::paymode::Paymode;
 use crate::domain::settlement::{self, Settler};
 use crate::domain::{BillState, PageNo};
 use crate::error::{AppError, AppResult};
@@ -60,7 +59,7 @@ pub async fn index(
     page: Page,
     Query(q): Query<ListQuery>,
 ) -> AppResult<Response> {
-    let filter = q.state.parse::<BillState>().ok().map(BillState::as_str);
+    let filter = q.state.parse::<BillState>().ok();
     let mut rows = bills::search(
         &state.db,
         filter,
@@ -75,7 +74,7 @@ pub async fn index(
     html(ListPage {
         page,
         bills: rows,
-        state: filter.unwrap_or("").to_owned(),
+        state: filter.map_or("", BillState::as_str).to_owned(),
         q: q.q,
         page_no: q.page.get(),
         has_next,
@@ -95,18 +94,15 @@ struct DetailPage {
 
 impl DetailPage {
     fn can_mark_paid(&self) -> bool {
-        self.bill
-            .paymode
-            .parse::<Paymode>()
-            .is_ok_and(|m| settlement::may_settle(m, self.bill.state(), Settler::Operator).is_ok())
+        settlement::may_settle(self.bill.paymode, self.bill.state, Settler::Operator).is_ok()
     }
 
     fn can_cancel(&self) -> bool {
-        self.bill.state().can_become(BillState::Cancelled)
+        self.bill.state.can_become(BillState::Cancelled)
     }
 
     fn can_retry(&self) -> bool {
-        self.bill.state() == BillState::Failed
+        self.bill.state == BillState::Failed
     }
 }
 

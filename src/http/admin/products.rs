@@ -14,7 +14,7 @@ use crate::domain::form::FieldErrors;
 use crate::domain::handler_params::{CoursePatterns, HandlerParams, parse_date};
 use crate::domain::product::{ProductDraft, ProductForm, ProductStatus};
 use crate::error::{AppError, AppResult};
-use crate::handlers::{self, CatalogueFacts, Issue, ParamKind, Validation};
+use crate::fulfilment::{self, CatalogueFacts, Issue, ParamKind, Validation};
 use crate::http::context::Page;
 use crate::http::render::{html, html_status};
 use crate::state::AppState;
@@ -155,7 +155,7 @@ fn form_page(
     saved: bool,
 ) -> FormPage {
     let params = HandlerParams::parse(&form.handlerparams).unwrap_or_default();
-    let fields = handlers::find(&form.handler)
+    let fields = fulfilment::find(&form.handler)
         .map(|h| {
             h.params()
                 .iter()
@@ -197,7 +197,7 @@ fn form_page(
             (p.clone(), matched)
         })
         .collect();
-    let handlers = handlers::registry()
+    let handlers = fulfilment::registry()
         .into_iter()
         .map(|h| HandlerChoice {
             name: h.name(),
@@ -233,7 +233,7 @@ pub async fn new(
     page: Page,
     Query(q): Query<NewQuery>,
 ) -> AppResult<Response> {
-    let handler = handlers::find(&q.handler)
+    let handler = fulfilment::find(&q.handler)
         .map(|h| h.name().to_owned())
         .unwrap_or_default();
     let form = ProductForm {
@@ -263,7 +263,7 @@ fn to_form(p: &Product) -> ProductForm {
         name: p.name.clone(),
         description: p.description.clone(),
         category_id: p.category_id.map(|c| c.to_string()).unwrap_or_default(),
-        status: p.status.clone(),
+        status: p.status.as_str().to_owned(),
         price1: Money::from_minor(p.price1).to_input(),
         range2: int(p.range2),
         price2: money(p.price2),
@@ -304,7 +304,7 @@ pub async fn edit(
         .ok_or(AppError::NotFound)?;
     let ctx = context(&state).await?;
     // Warnings are a function of the parameters and today's catalogue: recomputed on view.
-    let validation = handlers::validate(
+    let validation = fulfilment::validate(
         &product.handler,
         &product.handler_params,
         &CatalogueFacts {
@@ -334,7 +334,7 @@ pub struct Submission {
 }
 
 fn params_from_fields(handler: &str, extra: &HashMap<String, String>) -> Option<String> {
-    let h = handlers::find(handler)?;
+    let h = fulfilment::find(handler)?;
     let pairs = h.params().iter().filter_map(|spec| {
         extra
             .get(&format!("p_{}", spec.name))
@@ -356,7 +356,7 @@ async fn save(
         product.handlerparams = encoded;
     }
     let ctx = context(state).await?;
-    let validation = handlers::validate(
+    let validation = fulfilment::validate(
         product.handler.trim(),
         &product.handlerparams,
         &CatalogueFacts {
@@ -383,7 +383,7 @@ async fn save(
         .filter(|_| errors.is_empty() && validation.is_ok());
     if let Some(mut draft) = draft {
         // A handler's own limit (one enrolment per order) caps the product's.
-        if let Some(limit) = handlers::find(&draft.handler).and_then(|h| h.max_quantity()) {
+        if let Some(limit) = fulfilment::find(&draft.handler).and_then(|h| h.max_quantity()) {
             let limit = i32::try_from(limit).unwrap_or(i32::MAX);
             draft.max_quantity = Some(draft.max_quantity.map_or(limit, |m| m.min(limit)));
         }

@@ -64,7 +64,7 @@ pub async fn index(
         &state.db,
         &q.q,
         &q.course,
-        filter.map(SeatState::as_str),
+        filter,
         PER_PAGE + 1,
         q.page.offset(PER_PAGE),
     )

@@ -11,6 +11,7 @@ use tower_sessions::Session;
 use crate::domain::TaxRate;
 use crate::domain::countries::is_country_code;
 use crate::domain::form::{FieldErrors, TextProblem, optional_text, required, text_problem};
+use crate::domain::paymode::Paymode;
 use crate::domain::product::SALES_CONDITIONS_MAX;
 use crate::error::AppResult;
 use crate::http::context::{Page, flash};
@@ -212,7 +213,7 @@ impl SettingsPage {
     }
 
     fn paymode_on(&self, mode: &&str) -> bool {
-        self.settings.paymodes.iter().any(|m| m == *mode)
+        self.settings.paymodes.iter().any(|m| m.as_str() == *mode)
     }
 }
 
@@ -267,10 +268,10 @@ pub async fn save_settings(
         SALES_CONDITIONS_MAX,
     )
     .unwrap_or_default();
-    let paymodes: Vec<String> = pairs
+    let paymodes: Vec<Paymode> = pairs
         .iter()
-        .filter(|(k, v)| k == "paymodes" && PAYMODES.contains(&v.as_str()))
-        .map(|(_, v)| v.clone())
+        .filter(|(k, _)| k == "paymodes")
+        .filter_map(|(_, v)| v.parse().ok())
         .collect();
     if paymodes.is_empty() {
         errors.add("paymodes", "errors.paymodes");

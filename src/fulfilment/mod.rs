@@ -1,6 +1,7 @@
-//! Product handlers: what a purchase delivers. Each handler declares its parameters,
-//! validates a parameter string against the catalogue, and produces inside the production
-//! transaction. A new handler is one new file plus one line in [`registry`].
+//! Product fulfilment: what a purchase delivers, by *product handler* (the catalogue's
+//! `handler` column; not HTTP handlers, which live in `crate::http`). Each handler declares
+//! its parameters, validates a parameter string against the catalogue, and produces inside
+//! the production transaction. A new handler is one new file plus one line in [`registry`].
 
 pub mod enrol_one_course;
 pub mod generate_seats;

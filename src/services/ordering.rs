@@ -278,3 +278,25 @@ async fn await_transfer(
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_outage_while_ordering_is_a_503_and_a_refusal_keeps_its_status() {
+        // Before issue 13 the checkout mapped every database error to a 500.
+        let down: AppError = OrderError::Db(sqlx::Error::PoolTimedOut).into();
+        assert_eq!(down.status_and_key().0, StatusCode::SERVICE_UNAVAILABLE);
+        let refused: AppError = OrderError::TermsNotAccepted.into();
+        assert_eq!(
+            refused.status_and_key(),
+            (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "checkout.accept_terms_required"
+            )
+        );
+        let bug: AppError = OrderError::Internal(anyhow::anyhow!("boom")).into();
+        assert_eq!(bug.status_and_key().0, StatusCode::INTERNAL_SERVER_ERROR);
+    }
+}

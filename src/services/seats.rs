@@ -372,3 +372,16 @@ pub async fn bulk_assign(
     state.mail_queued.notify_one();
     Ok(BulkOutcome::Assigned(lines.len()))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn seat_errors_are_refusals_or_faults() {
+        let taken: AppError = AssignError::NotAvailable.into();
+        assert_eq!(taken.status_and_key().0, StatusCode::CONFLICT);
+        let down: AppError = UnassignError::Db(sqlx::Error::PoolTimedOut).into();
+        assert_eq!(down.status_and_key().0, StatusCode::SERVICE_UNAVAILABLE);
+    }
+}

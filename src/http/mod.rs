@@ -15,6 +15,7 @@ pub mod health;
 pub mod input_guard;
 pub mod lang;
 pub mod learner;
+pub mod metrics;
 pub mod placed;
 pub mod render;
 pub mod shop;
@@ -99,6 +100,7 @@ pub fn routes() -> Router<AppState> {
         .route("/healthz", get(health::healthz))
         // The cheapest answer the stack can give: the benchmark's ceiling reference.
         .route("/ping", get(|| async { "pong" }))
+        .route("/metrics", get(metrics::scrape))
         .route("/admin", get(admin::index))
         .route("/admin/mail", get(admin::mail::index))
         .route("/admin/seats", get(admin::seats::index))
@@ -188,7 +190,8 @@ pub fn router(state: AppState, sessions: Sessions) -> Router {
     for layer in headers::layers(hsts) {
         app = app.layer(layer);
     }
-    app.layer(TraceLayer::new_for_http())
+    app.layer(axum::middleware::from_fn(metrics::track))
+        .layer(TraceLayer::new_for_http())
 }
 
 /// `static/` beside the binary's crate, or `SHOP_STATIC_DIR`.

@@ -375,6 +375,33 @@ async fn checkout_load(
     .await
 }
 
+/// The same 16 buyers, buyer `w` sent to `bases[w % bases.len()]`: the load split evenly
+/// between instances, as a round-robin balancer would with sticky connections.
+async fn checkout_load_split(
+    bases: &[String],
+    tag: &'static str,
+    counter: &Arc<AtomicU64>,
+) -> Stats {
+    let (bases, counter) = (Arc::new(bases.to_vec()), Arc::clone(counter));
+    hammer(16, SECONDS, move |w, i| {
+        let (base, n) = (
+            bases[w % bases.len()].clone(),
+            counter.fetch_add(1, Ordering::Relaxed),
+        );
+        async move {
+            checkout(
+                &base,
+                &format!("buyer{tag}{w}-{i}-{n}@bench.example.org"),
+                "A51-1123K-FI",
+                "1",
+            )
+            .await
+            .is_some()
+        }
+    })
+    .await
+}
+
 /// p50 of each checkout step, in milliseconds.
 fn step_medians(sink: &StepSink) -> Vec<(&'static str, f64)> {
     let all = sink.lock().map(|a| a.clone()).unwrap_or_default();
@@ -631,6 +658,36 @@ async fn main() {
     };
     wait_up(&server.base).await;
     let checkouts_async = checkout_load(&server.base, "async-", &counter, None).await;
+    // Several instances on one database: the same load on one server, then split between two
+    // servers (default settings, both running during both measures), back to back.
+    drop(server);
+    let (child, base_one) = spawn(&[("DATABASE_URL", db_url.clone())]);
+    let first = Server {
+        child,
+        base: base_one,
+    };
+    let (child, base_two) = spawn(&[("DATABASE_URL", db_url.clone())]);
+    let second = Server {
+        child,
+        base: base_two,
+    };
+    wait_up(&first.base).await;
+    wait_up(&second.base).await;
+    let cpu_pids = [first.child.id(), second.child.id()];
+    let cpu_of = |c: [Cpu; 2]| Cpu {
+        server: c[0].server + c[1].server,
+        postgres: c[0].postgres,
+        load: c[0].load,
+    };
+    let before = cpu_of(cpu_pids.map(Cpu::now));
+    let one_instance =
+        checkout_load_split(std::slice::from_ref(&first.base), "one-", &counter).await;
+    let cpu_one = cpu_of(cpu_pids.map(Cpu::now)).per(before, one_instance.count);
+    let before = cpu_of(cpu_pids.map(Cpu::now));
+    let two_instances =
+        checkout_load_split(&[first.base.clone(), second.base.clone()], "two-", &counter).await;
+    let cpu_two = cpu_of(cpu_pids.map(Cpu::now)).per(before, two_instances.count);
+    drop((first, second));
     let rss_mib = peak_rss.load(Ordering::Relaxed) as f64 / 1024.0;
 
     let ceiling = ping.rate();
@@ -679,6 +736,16 @@ async fn main() {
         share(checkouts_async.rate() * 7.0)
     );
     println!(
+        "| complete checkouts, 1 instance → 2 instances on one database (16 buyers split evenly) | {:.1} /s (p50 {:.1} ms) → {:.1} /s (p50 {:.1} ms), ×{:.2} | {} → {} of requests | — |",
+        one_instance.rate(),
+        one_instance.pct(0.5),
+        two_instances.rate(),
+        two_instances.pct(0.5),
+        two_instances.rate() / one_instance.rate().max(f64::MIN_POSITIVE),
+        share(one_instance.rate() * 7.0),
+        share(two_instances.rate() * 7.0)
+    );
+    println!(
         "| seat assignments (16 at a time) | {:.1} /s, p50 {:.1} ms, p99 {:.1} ms | {} | — |",
         assignments.rate(),
         assignments.pct(0.5),
@@ -721,6 +788,8 @@ async fn main() {
     for (op, cpu) in [
         ("GET /shop", cpu_shop),
         ("complete checkout", cpu_checkouts),
+        ("complete checkout, 1 instance (a second one idle)", cpu_one),
+        ("complete checkout, 2 instances (server = both)", cpu_two),
         ("seat assignment", cpu_assignments),
         ("GET /customer, page 1", cpu_customer),
         ("GET /customer, page 200", cpu_last_page),
@@ -733,7 +802,6 @@ async fn main() {
     for (step, ms) in step_medians(&steps) {
         println!("| {step} | {ms:.1} ms |");
     }
-    drop(server);
     db.close().await;
     if std::env::var("BENCH_KEEP_DB").is_err() {
         let _ = sqlx::query(&format!("DROP DATABASE {db_name} WITH (FORCE)"))

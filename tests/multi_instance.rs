@@ -317,7 +317,14 @@ async fn three_instances_on_one_database_behave_as_one_shop() {
         .fetch_one(&db)
         .await
         .unwrap();
-    let token = csrf(&get(owner, &format!("{}/customer/products/{reference}", direct[1])).await.1);
+    let token = csrf(
+        &get(
+            owner,
+            &format!("{}/customer/products/{reference}", direct[1]),
+        )
+        .await
+        .1,
+    );
     let races = (0..12).map(|i| {
         let url = format!("{}/customer/products/{reference}/assign", direct[i % 3]);
         let (owner, token, course) = (owner.clone(), token.clone(), course.to_string());
@@ -373,7 +380,11 @@ async fn three_instances_on_one_database_behave_as_one_shop() {
     .await;
     assert_eq!(login.0, 303);
     // The sign-in made on instance 0 is valid on instance 1 (and its rotated CSRF token too).
-    let token = csrf(&get(&operator, &format!("{}/admin/products/new", direct[1])).await.1);
+    let token = csrf(
+        &get(&operator, &format!("{}/admin/products/new", direct[1]))
+            .await
+            .1,
+    );
     let created = post(
         &operator,
         &format!("{}/admin/products", direct[0]),
@@ -413,7 +424,10 @@ async fn three_instances_on_one_database_behave_as_one_shop() {
     let rows = count(&db, "SELECT count(*) FROM outbox").await;
     assert!(rows >= 12, "{rows} messages");
     let got = received.lock().unwrap().clone();
-    let ids: HashSet<String> = got.iter().filter_map(|m| fake_smtp::message_id(m)).collect();
+    let ids: HashSet<String> = got
+        .iter()
+        .filter_map(|m| fake_smtp::message_id(m))
+        .collect();
     assert_eq!(got.len() as i64, rows, "one delivery per outbox row");
     assert_eq!(ids.len(), got.len(), "no message sent twice");
 

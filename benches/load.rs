@@ -402,6 +402,68 @@ async fn checkout_load_split(
     .await
 }
 
+/// Checkouts on one instance, then on two, on one database, back to back.
+struct Instances {
+    one: Stats,
+    two: Stats,
+    cpu_one: String,
+    cpu_two: String,
+}
+
+impl Instances {
+    fn row(&self, share: &dyn Fn(f64) -> String) -> String {
+        format!(
+            "| complete checkouts, 1 instance → 2 instances on one database (16 buyers split evenly) | {:.1} /s (p50 {:.1} ms) → {:.1} /s (p50 {:.1} ms), ×{:.2} | {} → {} of requests | — |",
+            self.one.rate(),
+            self.one.pct(0.5),
+            self.two.rate(),
+            self.two.pct(0.5),
+            self.two.rate() / self.one.rate().max(f64::MIN_POSITIVE),
+            share(self.one.rate() * 7.0),
+            share(self.two.rate() * 7.0)
+        )
+    }
+}
+
+/// Two servers (default settings) on `db_url`, both running during both measures: the
+/// checkout load on the first alone, then split between the two.
+async fn instances(db_url: &str, counter: &Arc<AtomicU64>) -> Instances {
+    let (child, base_one) = spawn(&[("DATABASE_URL", db_url.to_owned())]);
+    let first = Server {
+        child,
+        base: base_one,
+    };
+    let (child, base_two) = spawn(&[("DATABASE_URL", db_url.to_owned())]);
+    let second = Server {
+        child,
+        base: base_two,
+    };
+    wait_up(&first.base).await;
+    wait_up(&second.base).await;
+    let pids = [first.child.id(), second.child.id()];
+    let cpu = || {
+        let c = pids.map(Cpu::now);
+        Cpu {
+            server: c[0].server + c[1].server,
+            postgres: c[0].postgres,
+            load: c[0].load,
+        }
+    };
+    let before = cpu();
+    let one = checkout_load_split(std::slice::from_ref(&first.base), "one-", counter).await;
+    let cpu_one = cpu().per(before, one.count);
+    let before = cpu();
+    let two =
+        checkout_load_split(&[first.base.clone(), second.base.clone()], "two-", counter).await;
+    let cpu_two = cpu().per(before, two.count);
+    Instances {
+        one,
+        two,
+        cpu_one,
+        cpu_two,
+    }
+}
+
 /// p50 of each checkout step, in milliseconds.
 fn step_medians(sink: &StepSink) -> Vec<(&'static str, f64)> {
     let all = sink.lock().map(|a| a.clone()).unwrap_or_default();
@@ -433,6 +495,26 @@ async fn main() {
         .await
         .unwrap();
     let db_url = server_url.replacen("/postgres?", &format!("/{db_name}?"), 1);
+
+    // `BENCH_ONLY=instances`: only the 1-vs-2-instance measure (about 30 s), for a quick look.
+    if std::env::var("BENCH_ONLY").as_deref() == Ok("instances") {
+        let db = sqlx::PgPool::connect(&db_url).await.unwrap();
+        lms_shop::startup::migrate(&db).await.unwrap();
+        lms_shop::demo::seed(&db).await.unwrap();
+        let result = instances(&db_url, &Arc::new(AtomicU64::new(0))).await;
+        println!("| measure | figure | share of /ping | target |");
+        println!("|---|---|---|---|");
+        println!("{}", result.row(&|_| "—".to_owned()));
+        println!(
+            "\nCPU per checkout: 1 instance: {}; 2 instances: {}",
+            result.cpu_one, result.cpu_two
+        );
+        db.close().await;
+        let _ = sqlx::query(&format!("DROP DATABASE {db_name} WITH (FORCE)"))
+            .execute(&mut admin)
+            .await;
+        return;
+    }
 
     // ---- start-up times of the embedded default (fresh data dir, then existing)
     let data_dir = std::env::temp_dir().join(format!("lms-shop-bench-{}", std::process::id()));
@@ -658,36 +740,8 @@ async fn main() {
     };
     wait_up(&server.base).await;
     let checkouts_async = checkout_load(&server.base, "async-", &counter, None).await;
-    // Several instances on one database: the same load on one server, then split between two
-    // servers (default settings, both running during both measures), back to back.
     drop(server);
-    let (child, base_one) = spawn(&[("DATABASE_URL", db_url.clone())]);
-    let first = Server {
-        child,
-        base: base_one,
-    };
-    let (child, base_two) = spawn(&[("DATABASE_URL", db_url.clone())]);
-    let second = Server {
-        child,
-        base: base_two,
-    };
-    wait_up(&first.base).await;
-    wait_up(&second.base).await;
-    let cpu_pids = [first.child.id(), second.child.id()];
-    let cpu_of = |c: [Cpu; 2]| Cpu {
-        server: c[0].server + c[1].server,
-        postgres: c[0].postgres,
-        load: c[0].load,
-    };
-    let before = cpu_of(cpu_pids.map(Cpu::now));
-    let one_instance =
-        checkout_load_split(std::slice::from_ref(&first.base), "one-", &counter).await;
-    let cpu_one = cpu_of(cpu_pids.map(Cpu::now)).per(before, one_instance.count);
-    let before = cpu_of(cpu_pids.map(Cpu::now));
-    let two_instances =
-        checkout_load_split(&[first.base.clone(), second.base.clone()], "two-", &counter).await;
-    let cpu_two = cpu_of(cpu_pids.map(Cpu::now)).per(before, two_instances.count);
-    drop((first, second));
+    let instances = instances(&db_url, &counter).await;
     let rss_mib = peak_rss.load(Ordering::Relaxed) as f64 / 1024.0;
 
     let ceiling = ping.rate();
@@ -735,16 +789,7 @@ async fn main() {
         checkouts_async.pct(0.99),
         share(checkouts_async.rate() * 7.0)
     );
-    println!(
-        "| complete checkouts, 1 instance → 2 instances on one database (16 buyers split evenly) | {:.1} /s (p50 {:.1} ms) → {:.1} /s (p50 {:.1} ms), ×{:.2} | {} → {} of requests | — |",
-        one_instance.rate(),
-        one_instance.pct(0.5),
-        two_instances.rate(),
-        two_instances.pct(0.5),
-        two_instances.rate() / one_instance.rate().max(f64::MIN_POSITIVE),
-        share(one_instance.rate() * 7.0),
-        share(two_instances.rate() * 7.0)
-    );
+    println!("{}", instances.row(&share));
     println!(
         "| seat assignments (16 at a time) | {:.1} /s, p50 {:.1} ms, p99 {:.1} ms | {} | — |",
         assignments.rate(),
@@ -788,8 +833,14 @@ async fn main() {
     for (op, cpu) in [
         ("GET /shop", cpu_shop),
         ("complete checkout", cpu_checkouts),
-        ("complete checkout, 1 instance (a second one idle)", cpu_one),
-        ("complete checkout, 2 instances (server = both)", cpu_two),
+        (
+            "complete checkout, 1 instance (a second one idle)",
+            instances.cpu_one.clone(),
+        ),
+        (
+            "complete checkout, 2 instances (server = both)",
+            instances.cpu_two.clone(),
+        ),
         ("seat assignment", cpu_assignments),
         ("GET /customer, page 1", cpu_customer),
         ("GET /customer, page 200", cpu_last_page),

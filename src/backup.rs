@@ -89,7 +89,11 @@ pub async fn backup(data_dir: &Path, file: &Path) -> Result<()> {
         embedded_pg::ensure_database(pg.url()).await?;
         Some(pg)
     };
-    let partial = file.with_extension("partial");
+    let partial = {
+        let mut name = file.as_os_str().to_owned();
+        name.push(".partial");
+        PathBuf::from(name)
+    };
     let result = (|| {
         let out = OpenOptions::new()
             .create(true)

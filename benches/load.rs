@@ -141,6 +141,21 @@ fn client() -> reqwest::Client {
         .unwrap()
 }
 
+/// A new buyer's browser, from its own loopback address (127.1.0.1, 127.1.0.2, …): buyers
+/// come from many addresses, and the checkout's per-client throttle of "this address has an
+/// account" answers (20 a minute) must see them as distinct clients, as it would in production.
+fn buyer_client() -> reqwest::Client {
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    let n = NEXT.fetch_add(1, Ordering::Relaxed) % 4_000_000;
+    let ip = std::net::Ipv4Addr::from(u32::from(std::net::Ipv4Addr::new(127, 1, 0, 1)) + n as u32);
+    reqwest::Client::builder()
+        .cookie_store(true)
+        .redirect(Policy::none())
+        .local_address(std::net::IpAddr::V4(ip))
+        .build()
+        .unwrap()
+}
+
 fn csrf(body: &str) -> String {
     body.split("name=\"csrf_token\" value=\"")
         .nth(1)
@@ -277,7 +292,7 @@ async fn checkout_timed(
         steps[i] = lap.elapsed();
         lap = Instant::now();
     };
-    let c = client();
+    let c = buyer_client();
     let token = csrf(
         &c.get(format!("{base}/login"))
             .send()

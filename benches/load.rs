@@ -137,6 +137,21 @@ fn client() -> reqwest::Client {
         .unwrap()
 }
 
+/// A new buyer's browser, from its own loopback address (127.1.0.1, 127.1.0.2, …): buyers
+/// come from many addresses, and the checkout's per-client throttle of "this address has an
+/// account" answers (20 a minute) must see them as distinct clients, as it would in production.
+fn buyer_client() -> reqwest::Client {
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    let n = NEXT.fetch_add(1, Ordering::Relaxed) % 4_000_000;
+    let ip = std::net::Ipv4Addr::from(u32::from(std::net::Ipv4Addr::new(127, 1, 0, 1)) + n as u32);
+    reqwest::Client::builder()
+        .cookie_store(true)
+        .redirect(Policy::none())
+        .local_address(std::net::IpAddr::V4(ip))
+        .build()
+        .unwrap()
+}
+
 fn csrf(body: &str) -> String {
     body.split("name=\"csrf_token\" value=\"")
         .nth(1)
@@ -273,7 +288,7 @@ async fn checkout_timed(
         steps[i] = lap.elapsed();
         lap = Instant::now();
     };
-    let c = client();
+    let c = buyer_client();
     let token = csrf(
         &c.get(format!("{base}/login"))
             .send()
@@ -371,6 +386,95 @@ async fn checkout_load(
     .await
 }
 
+/// The same 16 buyers, buyer `w` sent to `bases[w % bases.len()]`: the load split evenly
+/// between instances, as a round-robin balancer would with sticky connections.
+async fn checkout_load_split(
+    bases: &[String],
+    tag: &'static str,
+    counter: &Arc<AtomicU64>,
+) -> Stats {
+    let (bases, counter) = (Arc::new(bases.to_vec()), Arc::clone(counter));
+    hammer(16, SECONDS, move |w, i| {
+        let (base, n) = (
+            bases[w % bases.len()].clone(),
+            counter.fetch_add(1, Ordering::Relaxed),
+        );
+        async move {
+            checkout(
+                &base,
+                &format!("buyer{tag}{w}-{i}-{n}@bench.example.org"),
+                "A51-1123K-FI",
+                "1",
+            )
+            .await
+            .is_some()
+        }
+    })
+    .await
+}
+
+/// Checkouts on one instance, then on two, on one database, back to back.
+struct Instances {
+    one: Stats,
+    two: Stats,
+    cpu_one: String,
+    cpu_two: String,
+}
+
+impl Instances {
+    fn row(&self, share: &dyn Fn(f64) -> String) -> String {
+        format!(
+            "| complete checkouts, 1 instance → 2 instances on one database (16 buyers split evenly) | {:.1} /s (p50 {:.1} ms) → {:.1} /s (p50 {:.1} ms), ×{:.2} | {} → {} of requests | — |",
+            self.one.rate(),
+            self.one.pct(0.5),
+            self.two.rate(),
+            self.two.pct(0.5),
+            self.two.rate() / self.one.rate().max(f64::MIN_POSITIVE),
+            share(self.one.rate() * 7.0),
+            share(self.two.rate() * 7.0)
+        )
+    }
+}
+
+/// Two servers (default settings) on `db_url`, both running during both measures: the
+/// checkout load on the first alone, then split between the two.
+async fn instances(db_url: &str, counter: &Arc<AtomicU64>) -> Instances {
+    let (child, base_one) = spawn(&[("DATABASE_URL", db_url.to_owned())]);
+    let first = Server {
+        child,
+        base: base_one,
+    };
+    let (child, base_two) = spawn(&[("DATABASE_URL", db_url.to_owned())]);
+    let second = Server {
+        child,
+        base: base_two,
+    };
+    wait_up(&first.base).await;
+    wait_up(&second.base).await;
+    let pids = [first.child.id(), second.child.id()];
+    let cpu = || {
+        let c = pids.map(Cpu::now);
+        Cpu {
+            server: c[0].server + c[1].server,
+            postgres: c[0].postgres,
+            load: c[0].load,
+        }
+    };
+    let before = cpu();
+    let one = checkout_load_split(std::slice::from_ref(&first.base), "one-", counter).await;
+    let cpu_one = cpu().per(before, one.count);
+    let before = cpu();
+    let two =
+        checkout_load_split(&[first.base.clone(), second.base.clone()], "two-", counter).await;
+    let cpu_two = cpu().per(before, two.count);
+    Instances {
+        one,
+        two,
+        cpu_one,
+        cpu_two,
+    }
+}
+
 /// p50 of each checkout step, in milliseconds.
 fn step_medians(sink: &StepSink) -> Vec<(&'static str, f64)> {
     let all = sink.lock().map(|a| a.clone()).unwrap_or_default();
@@ -402,6 +506,26 @@ async fn main() {
         .await
         .unwrap();
     let db_url = server_url.replacen("/postgres?", &format!("/{db_name}?"), 1);
+
+    // `BENCH_ONLY=instances`: only the 1-vs-2-instance measure (about 30 s), for a quick look.
+    if std::env::var("BENCH_ONLY").as_deref() == Ok("instances") {
+        let db = sqlx::PgPool::connect(&db_url).await.unwrap();
+        lms_shop::startup::migrate(&db).await.unwrap();
+        lms_shop::demo::seed(&db).await.unwrap();
+        let result = instances(&db_url, &Arc::new(AtomicU64::new(0))).await;
+        println!("| measure | figure | share of /ping | target |");
+        println!("|---|---|---|---|");
+        println!("{}", result.row(&|_| "—".to_owned()));
+        println!(
+            "\nCPU per checkout: 1 instance: {}; 2 instances: {}",
+            result.cpu_one, result.cpu_two
+        );
+        db.close().await;
+        let _ = sqlx::query(&format!("DROP DATABASE {db_name} WITH (FORCE)"))
+            .execute(&mut admin)
+            .await;
+        return;
+    }
 
     // ---- start-up times of the embedded default (fresh data dir, then existing)
     let data_dir = std::env::temp_dir().join(format!("lms-shop-bench-{}", std::process::id()));
@@ -633,6 +757,8 @@ async fn main() {
     };
     wait_up(&server.base).await;
     let checkouts_async = checkout_load(&server.base, "async-", &counter, None).await;
+    drop(server);
+    let instances = instances(&db_url, &counter).await;
     let rss_mib = peak_rss.load(Ordering::Relaxed) as f64 / 1024.0;
 
     let ceiling = ping.rate();
@@ -680,6 +806,7 @@ async fn main() {
         checkouts_async.pct(0.99),
         share(checkouts_async.rate() * 7.0)
     );
+    println!("{}", instances.row(&share));
     println!(
         "| seat assignments (16 at a time) | {:.1} /s, p50 {:.1} ms, p99 {:.1} ms | {} | — |",
         assignments.rate(),
@@ -723,6 +850,14 @@ async fn main() {
     for (op, cpu) in [
         ("GET /shop", cpu_shop),
         ("complete checkout", cpu_checkouts),
+        (
+            "complete checkout, 1 instance (a second one idle)",
+            instances.cpu_one.clone(),
+        ),
+        (
+            "complete checkout, 2 instances (server = both)",
+            instances.cpu_two.clone(),
+        ),
         ("seat assignment", cpu_assignments),
         ("GET /customer, page 1", cpu_customer),
         ("GET /customer, page 200", cpu_last_page),
@@ -735,7 +870,6 @@ async fn main() {
     for (step, ms) in step_medians(&steps) {
         println!("| {step} | {ms:.1} ms |");
     }
-    drop(server);
     db.close().await;
     if std::env::var("BENCH_KEEP_DB").is_err() {
         let _ = sqlx::query(&format!("DROP DATABASE {db_name} WITH (FORCE)"))

@@ -12,8 +12,8 @@ use anyhow::{Context, Result, anyhow, bail};
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::{Pid, Uid, User};
 
-const DB_NAME: &str = "lms_shop";
-const DB_USER: &str = "shop";
+pub(crate) const DB_NAME: &str = "lms_shop";
+pub(crate) const DB_USER: &str = "shop";
 
 pub struct EmbeddedPg {
     child: Child,
@@ -24,7 +24,7 @@ pub struct EmbeddedPg {
 }
 
 /// Where the server binaries are: `PGBIN`, else the newest Debian layout, else `pg_config`.
-fn find_bindir() -> Result<PathBuf> {
+pub(crate) fn find_bindir() -> Result<PathBuf> {
     if let Ok(dir) = std::env::var("PGBIN") {
         return Ok(dir.into());
     }
@@ -48,7 +48,7 @@ fn find_bindir() -> Result<PathBuf> {
 }
 
 /// PostgreSQL refuses to run as root: as root we hand the cluster to `postgres` (or `nobody`).
-fn cluster_owner() -> Result<Option<User>> {
+pub(crate) fn cluster_owner() -> Result<Option<User>> {
     if !Uid::effective().is_root() {
         return Ok(None);
     }
@@ -60,7 +60,7 @@ fn cluster_owner() -> Result<Option<User>> {
     bail!("running as root and no unprivileged `postgres` user exists to own the database cluster")
 }
 
-fn command(bin: &Path, owner: &Option<User>) -> Command {
+pub(crate) fn command(bin: &Path, owner: &Option<User>) -> Command {
     let mut cmd = Command::new(bin);
     if let Some(user) = owner {
         cmd.uid(user.uid.as_raw()).gid(user.gid.as_raw());

@@ -2,6 +2,7 @@
 
 rust_i18n::i18n!("locales", fallback = "en");
 
+pub mod backup;
 pub mod cache;
 pub mod config;
 pub mod demo;

@@ -12,7 +12,9 @@ use tracing_subscriber::EnvFilter;
 
 const USAGE: &str = "usage: lms-shop [serve]            run the shop
        lms-shop add-operator EMAIL  create (or promote) an operator; the password is read
-                                    from SHOP_OPERATOR_PASSWORD or generated and printed";
+                                    from SHOP_OPERATOR_PASSWORD or generated and printed
+       lms-shop backup FILE         save the embedded database (SHOP_DATA_DIR) to FILE
+       lms-shop restore FILE        replace the embedded database by FILE (shop stopped)";
 
 /// glibc raises its mmap threshold after freeing a large block, after which argon2's 19 MiB
 /// working memory stays in per-thread arenas instead of going back to the system. A fixed
@@ -62,10 +64,13 @@ async fn run() -> Result<()> {
         println!("{USAGE}");
         return Ok(());
     }
-    if !matches!(command, "serve" | "add-operator") {
+    if !matches!(command, "serve" | "add-operator" | "backup" | "restore") {
         bail!("unknown command {command:?}\n{USAGE}");
     }
     let config = Config::from_env()?;
+    if matches!(command, "backup" | "restore") {
+        return lms_shop::backup::run(command, &config, args.get(1)).await;
+    }
 
     // The embedded cluster is started from the main thread: its parent-death signal is tied
     // to this thread, which lives as long as the process.

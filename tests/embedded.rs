@@ -200,3 +200,81 @@ async fn embedded_database_lifecycle() {
     assert_eq!(postgres_processes(&dir), 0);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Runs a one-shot command of the binary on `data_dir`.
+fn cli(data_dir: &std::path::Path, args: &[&str], env: &[(&str, &str)]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_lms-shop"))
+        .env_remove("DATABASE_URL")
+        .env("SHOP_DATA_DIR", data_dir)
+        .envs(env.iter().copied())
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+fn said(out: &std::process::Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+#[tokio::test]
+async fn backup_and_restore_round_trip() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = std::env::temp_dir().join(format!("lms-shop-backup-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let files = std::env::temp_dir().join(format!("lms-shop-backups-{}", std::process::id()));
+    std::fs::create_dir_all(&files).unwrap();
+    let (online, offline) = (files.join("online.dump"), files.join("offline.dump"));
+    let port = free_port();
+
+    // Backup of a running shop; restore is refused while it runs.
+    let shop = start(&dir, port);
+    shop.wait_for("lms-shop is running at");
+    let out = cli(&dir, &["backup", online.to_str().unwrap()], &[]);
+    assert!(out.status.success(), "{}", said(&out));
+    let mode = std::fs::metadata(&online).unwrap().permissions().mode();
+    assert_eq!(mode & 0o077, 0, "the backup holds secrets: owner only");
+    let out = cli(&dir, &["restore", online.to_str().unwrap()], &[]);
+    assert!(!out.status.success());
+    assert!(said(&out).contains("is running"), "{}", said(&out));
+    assert!(shop.terminate().success());
+
+    // Change the data, then back it up with the shop stopped.
+    let out = cli(
+        &dir,
+        &["add-operator", "later@example.org"],
+        &[("SHOP_OPERATOR_PASSWORD", "later-password-1")],
+    );
+    assert!(out.status.success(), "{}", said(&out));
+    let out = cli(&dir, &["backup", offline.to_str().unwrap()], &[]);
+    assert!(out.status.success(), "{}", said(&out));
+
+    // A damaged file is refused and leaves the data as it was.
+    let garbage = files.join("garbage.dump");
+    std::fs::write(&garbage, b"PGDMP this is not a dump").unwrap();
+    let out = cli(&dir, &["restore", garbage.to_str().unwrap()], &[]);
+    assert!(!out.status.success(), "{}", said(&out));
+
+    // Back to the first backup: the operator added after it is gone, the others are there.
+    let out = cli(&dir, &["restore", online.to_str().unwrap()], &[]);
+    assert!(out.status.success(), "{}", said(&out));
+    let shop = start(&dir, port);
+    shop.wait_for("lms-shop is running at");
+    assert!(login_works(port, "boss@example.org", "boss-password-123").await);
+    assert!(!login_works(port, "later@example.org", "later-password-1").await);
+    assert!(shop.terminate().success());
+
+    // And forward to the second one.
+    let out = cli(&dir, &["restore", offline.to_str().unwrap()], &[]);
+    assert!(out.status.success(), "{}", said(&out));
+    let shop = start(&dir, port);
+    shop.wait_for("lms-shop is running at");
+    assert!(login_works(port, "later@example.org", "later-password-1").await);
+    assert!(shop.terminate().success());
+    assert_eq!(postgres_processes(&dir), 0);
+    let _ = std::fs::remove_dir_all(&dir);
+    let _ = std::fs::remove_dir_all(&files);
+}

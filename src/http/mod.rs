@@ -15,6 +15,7 @@ pub mod health;
 pub mod input_guard;
 pub mod lang;
 pub mod learner;
+pub mod metrics;
 pub mod placed;
 pub mod render;
 pub mod shop;
@@ -49,6 +50,7 @@ pub fn routes(state: &AppState) -> Router<AppState> {
         .merge(auth::router())
         .merge(lang::router())
         .merge(health::router())
+        .merge(metrics::router())
         .merge(admin::router(state))
 }
 
@@ -95,7 +97,8 @@ pub fn router(state: AppState, sessions: Sessions) -> Router {
     }
     // Outermost: every request gets an id (or keeps the proxy's), every log line of it
     // carries it through the span, the response and its error page show it.
-    app.layer(TraceLayer::new_for_http().make_span_with(request_span))
+    app.layer(axum::middleware::from_fn(metrics::track))
+        .layer(TraceLayer::new_for_http().make_span_with(request_span))
         .layer(PropagateRequestIdLayer::x_request_id())
         .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
 }

@@ -320,6 +320,7 @@ fn inputs_of(method: &str, path: &str) -> Inputs {
             | "/password/set/{token}"
             | "/healthz"
             | "/ping"
+            | "/metrics"
             | "/admin"
             | "/admin/bills/{id}"
             | "/admin/customers/{id}"

@@ -6,6 +6,7 @@
 //! a notification be missed while the listener reconnects.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
@@ -69,48 +70,118 @@ fn tax_rates(taxes: Vec<catalogue::Tax>) -> HashMap<String, TaxRate> {
         .collect()
 }
 
+/// The copy in memory, with what it knows of its own freshness.
+struct Slot {
+    loaded_at: Instant,
+    /// The invalidation generation the copy was read under; an older one is stale.
+    generation: u64,
+    catalogue: Arc<ShopCatalogue>,
+}
+
 #[derive(Default)]
 pub struct CatalogueCache {
-    slot: RwLock<Option<(Instant, Arc<ShopCatalogue>)>>,
+    slot: RwLock<Option<Slot>>,
+    /// Bumped by every invalidation: a reload that began before one stores its copy as
+    /// already stale, so a notification arriving during a reload is never lost.
+    generation: AtomicU64,
+    /// When a reload last failed: for a second after, requests get the last copy at once
+    /// instead of each waiting for the database (an outage answers fast).
+    failed_at: RwLock<Option<Instant>>,
     /// One reload at a time: a burst of requests after expiry waits for one query, not N.
     reload: tokio::sync::Mutex<()>,
 }
 
+/// How long a failed reload is not retried.
+const RETRY_AFTER_FAILURE: Duration = Duration::from_secs(1);
+
 impl CatalogueCache {
-    fn fresh(&self) -> Option<Arc<ShopCatalogue>> {
+    fn current(&self) -> Option<(bool, Arc<ShopCatalogue>)> {
         let slot = self.slot.read().ok()?;
-        slot.as_ref()
-            .filter(|(at, _)| at.elapsed() < TTL)
-            .map(|(_, c)| Arc::clone(c))
+        let slot = slot.as_ref()?;
+        let fresh = slot.loaded_at.elapsed() < TTL
+            && slot.generation == self.generation.load(Ordering::Acquire);
+        Some((fresh, Arc::clone(&slot.catalogue)))
     }
 
+    fn recently_failed(&self) -> bool {
+        self.failed_at
+            .read()
+            .ok()
+            .and_then(|f| *f)
+            .is_some_and(|at| at.elapsed() < RETRY_AFTER_FAILURE)
+    }
+
+    /// The catalogue for display: the copy in memory if fresh, else reloaded. When the
+    /// database cannot be read, the last copy serves (orders never use it: they are priced
+    /// from the database), and only without any copy is it an error.
     pub async fn get(&self, db: &PgPool) -> sqlx::Result<Arc<ShopCatalogue>> {
-        if let Some(c) = self.fresh() {
-            return Ok(c);
+        let stale = match self.current() {
+            Some((true, c)) => return Ok(c),
+            Some((false, c)) => Some(c),
+            None => None,
+        };
+        if let Some(c) = &stale
+            && self.recently_failed()
+        {
+            return Ok(Arc::clone(c));
         }
         let _guard = self.reload.lock().await;
-        if let Some(c) = self.fresh() {
+        if let Some((true, c)) = self.current() {
             return Ok(c);
         }
-        let mut tx = db.begin().await?;
-        let loaded = Arc::new(ShopCatalogue {
-            settings: settings::load(&mut *tx).await?,
-            categories: catalogue::categories(&mut *tx).await?,
-            products: catalogue::all_products(&mut *tx).await?,
-            tax_rates: tax_rates(catalogue::taxes(&mut *tx).await?),
-        });
-        tx.commit().await?;
-        if let Ok(mut slot) = self.slot.write() {
-            *slot = Some((Instant::now(), Arc::clone(&loaded)));
+        // The reload this request waited for failed: no second wait for the same outage.
+        if let Some(c) = &stale
+            && self.recently_failed()
+        {
+            return Ok(Arc::clone(c));
         }
-        Ok(loaded)
+        let generation = self.generation.load(Ordering::Acquire);
+        match load(db).await {
+            Ok(loaded) => {
+                let loaded = Arc::new(loaded);
+                if let Ok(mut slot) = self.slot.write() {
+                    *slot = Some(Slot {
+                        loaded_at: Instant::now(),
+                        generation,
+                        catalogue: Arc::clone(&loaded),
+                    });
+                }
+                if let Ok(mut failed) = self.failed_at.write() {
+                    *failed = None;
+                }
+                Ok(loaded)
+            }
+            Err(e) => {
+                if let Ok(mut failed) = self.failed_at.write() {
+                    *failed = Some(Instant::now());
+                }
+                match stale {
+                    Some(c) => {
+                        tracing::warn!(error = %e, "catalogue reload failed; serving the last copy");
+                        Ok(c)
+                    }
+                    None => Err(e),
+                }
+            }
+        }
     }
 
+    /// Marks the copy stale: the next request reloads it (and keeps it for an outage).
     pub fn invalidate(&self) {
-        if let Ok(mut slot) = self.slot.write() {
-            *slot = None;
-        }
+        self.generation.fetch_add(1, Ordering::AcqRel);
     }
+}
+
+async fn load(db: &PgPool) -> sqlx::Result<ShopCatalogue> {
+    let mut tx = db.begin().await?;
+    let loaded = ShopCatalogue {
+        settings: settings::load(&mut *tx).await?,
+        categories: catalogue::categories(&mut *tx).await?,
+        products: catalogue::all_products(&mut *tx).await?,
+        tax_rates: tax_rates(catalogue::taxes(&mut *tx).await?),
+    };
+    tx.commit().await?;
+    Ok(loaded)
 }
 
 /// Drops this instance's copy of the catalogue whenever any instance (or any tool writing

@@ -84,6 +84,13 @@ impl AppError {
             AppError::Db(e) if is_unavailable(e) => {
                 (StatusCode::SERVICE_UNAVAILABLE, "errors.unavailable")
             }
+            // An outage reported through a service's own error keeps being an outage.
+            AppError::Internal(e)
+                if e.chain()
+                    .any(|c| c.downcast_ref::<sqlx::Error>().is_some_and(is_unavailable)) =>
+            {
+                (StatusCode::SERVICE_UNAVAILABLE, "errors.unavailable")
+            }
             // The session store is the database: a backend failure is an outage too.
             AppError::Session(tower_sessions::session::Error::Store(
                 tower_sessions::session_store::Error::Backend(_),
@@ -146,5 +153,9 @@ mod tests {
         );
         let bug = AppError::Internal(anyhow::anyhow!("boom"));
         assert_eq!(bug.status_and_key().0, StatusCode::INTERNAL_SERVER_ERROR);
+        let wrapped = AppError::Internal(
+            anyhow::Error::new(sqlx::Error::PoolTimedOut).context("producing B0000000001"),
+        );
+        assert_eq!(wrapped.status_and_key().0, StatusCode::SERVICE_UNAVAILABLE);
     }
 }

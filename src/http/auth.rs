@@ -129,7 +129,13 @@ pub async fn logout(State(state): State<AppState>, session: Session) -> AppResul
     if let Some(id) = id {
         crate::store::sessions::destroy(&state.sessions, &id).await?;
     }
-    Ok(Redirect::to("/shop").into_response())
+    let mut response = Redirect::to("/shop").into_response();
+    if let Some(cookie) = crate::http::placed::forget(state.config.secure_cookies) {
+        response
+            .headers_mut()
+            .append(axum::http::header::SET_COOKIE, cookie);
+    }
+    Ok(response)
 }
 
 #[derive(Template)]

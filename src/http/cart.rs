@@ -157,7 +157,13 @@ async fn try_add(
         return Ok(Err(page.t(key).into_owned()));
     }
     if let Some(u) = user
-        && already_enrolled(state, u.id, &product.handler, &product.handler_params).await?
+        && already_enrolled(
+            &mut *state.db.acquire().await?,
+            u,
+            &product.handler,
+            &product.handler_params,
+        )
+        .await?
     {
         return Ok(Err(page.t("checkout.already_enrolled").into_owned()));
     }

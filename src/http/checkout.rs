@@ -115,7 +115,12 @@ pub async fn save_customer(
     page: Page,
     Form(form): Form<CustomerForm>,
 ) -> AppResult<Response> {
-    let details = match CustomerDetails::parse(&form) {
+    let parsed = match (CustomerDetails::parse(&form), &user) {
+        // A signed-in buyer's account may not take another user's address (Rule 3).
+        (Ok(d), Some(u)) => crate::http::customer::address_free_for(&state, u, d).await?,
+        (parsed, _) => parsed,
+    };
+    let details = match parsed {
         Ok(d) => d,
         Err(errors) => {
             return html_status(
@@ -210,6 +215,8 @@ pub struct OrderForm {
     paymode: String,
     /// Drawn when the form is shown; the same form confirmed twice places one bill.
     submission: String,
+    /// The total the page showed, in minor units.
+    reviewed_total: String,
 }
 
 async fn order_page(
@@ -332,6 +339,7 @@ pub async fn place_order(
         accept_terms: is_checked(&form.accept_terms),
         locale: page.locale,
         submission_key: submission_key(&form.submission),
+        reviewed_total: form.reviewed_total.parse().ok(),
     };
     let bill = match ordering::place(&state, request).await {
         Ok(bill) => bill,
@@ -349,6 +357,9 @@ pub async fn place_order(
             };
         }
     };
+    // The right to this bill goes to a new session id: whoever fixed the old one (planted
+    // it before the buyer arrived) does not get it.
+    session.cycle_id().await?;
     let cookie = placed::remember(
         &session,
         &state.csrf_key,
@@ -357,7 +368,9 @@ pub async fn place_order(
     )
     .await?;
     let next = match bill.state {
-        BillState::Placed => format!("/payment/test/{}", bill.public_id),
+        BillState::Placed if bill.paymode.is_online() => {
+            format!("/payment/test/{}", bill.public_id)
+        }
         _ => format!("/checkout/done/{}", bill.public_id),
     };
     let mut response = Redirect::to(&next).into_response();
@@ -387,6 +400,9 @@ impl DonePage {
         )
     }
 }
+
+/// How long after its completion an online purchase still signs its buyer in.
+const PURCHASE_SIGN_IN_WINDOW: time::Duration = time::Duration::minutes(15);
 
 /// A bill's confirmation is shown to the browser that placed it and to its customer's user;
 /// to anyone else it does not exist.
@@ -443,9 +459,16 @@ pub async fn done(
     // The buyer who just paid online is signed in to the account the purchase created
     // (Rule 4), but that account's address is not proved yet: the sign-in reaches
     // only this purchase's customer space (Rule 5, docs/accounts.md).
+    // Only while the buyer is on the site: an online payment, completed moments ago (after
+    // that, or after a logout, the set-password mail is the way in).
+    let just_completed = bill
+        .completed_at
+        .is_some_and(|at| time::OffsetDateTime::now_utc() - at < PURCHASE_SIGN_IN_WINDOW);
     if placed_here
         && user.is_none()
         && bill.state == BillState::Complete
+        && bill.paymode.is_online()
+        && just_completed
         && let Some(new_user) = bill.created_user_id
         && let Some(u) = users::find(&state.db, new_user).await?
         // Once the owner has chosen a password, only that password signs in.

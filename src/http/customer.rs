@@ -554,7 +554,7 @@ impl DetailsPage {
 
 /// One account per address: the customer's details may not take the address of another
 /// user (whose purchases, seats and mails it would then receive).
-async fn address_free_for(
+pub(crate) async fn address_free_for(
     state: &AppState,
     user: &User,
     details: CustomerDetails,

@@ -69,6 +69,17 @@ pub async fn remember(
     Ok(HeaderValue::from_str(&value).ok())
 }
 
+/// The cookie that forgets the placed bill (logout: the next person at this browser has no
+/// right to it).
+pub fn forget(secure: bool) -> Option<HeaderValue> {
+    let flags = if secure { "; Secure" } else { "" };
+    let value = format!(
+        "{}=; Path=/; Max-Age=0; HttpOnly; SameSite=Lax{flags}",
+        cookie_name(secure)
+    );
+    HeaderValue::from_str(&value).ok()
+}
+
 /// Whether this browser placed the bill `public_id`.
 pub async fn placed_by(
     session: &Session,

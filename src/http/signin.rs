@@ -114,6 +114,9 @@ fn access_of(su: &SessionUser, user: &User, now: OffsetDateTime) -> Option<Acces
         return None;
     }
     match su.purchase {
+        // Only a password (or a set-password link) gives full access, and an unverified
+        // account has neither: a full session of one predates the account rules.
+        None if !user.verified => None,
         None => Some(Access::Full),
         Some(scope) if scope.until > now.unix_timestamp() && !user.is_operator => {
             Some(Access::Purchase {
@@ -149,11 +152,18 @@ async fn resolve_session(
         .as_ref()
         .and_then(|u| access_of(&su, u, OffsetDateTime::now_utc()));
     match (user, access) {
-        (Some(user), Some(access)) => Ok(Some(SignedIn {
+        (Some(user), Some(access)) => {
+            if matches!(access, Access::Purchase { .. }) {
+                // tower-sessions does not store the expiry kind: without this, the next
+                // change to the session would give its cookie the default lifetime.
+                session.set_expiry(Some(Expiry::OnSessionEnd));
+            }
+            Ok(Some(SignedIn {
             user,
-            access,
-            session: su,
-        })),
+                access,
+                session: su,
+            }))
+        }
         _ => {
             // Signed out elsewhere (password changed), expired, or the account is gone.
             session.remove::<SessionUser>(SESSION_USER).await?;
@@ -181,9 +191,21 @@ mod tests {
     #[test]
     fn a_new_epoch_ends_older_sessions() {
         let now = OffsetDateTime::now_utc();
-        let su = session_user_for(&user(3), None);
-        assert_eq!(access_of(&su, &user(3), now), Some(Access::Full));
-        assert_eq!(access_of(&su, &user(4), now), None);
+        let verified = |epoch| User {
+            verified: true,
+            ..user(epoch)
+        };
+        let su = session_user_for(&verified(3), None);
+        assert_eq!(access_of(&su, &verified(3), now), Some(Access::Full));
+        assert_eq!(access_of(&su, &verified(4), now), None);
+    }
+
+    #[test]
+    fn an_unverified_account_never_has_full_access() {
+        let now = OffsetDateTime::now_utc();
+        // A session written before the account rules: no purchase scope, epoch 0.
+        let su = session_user_for(&user(0), None);
+        assert_eq!(access_of(&su, &user(0), now), None);
     }
 
     #[test]

@@ -35,7 +35,7 @@ pub async fn run(state: AppState, smtp_url: String, mut shutdown: watch::Receive
         }
     };
     loop {
-        match deliver_batch(&state, &transport, &from).await {
+        match deliver_batch(&state, &transport, &from, send_timeout).await {
             Ok(n) if n == BATCH => continue,
             Ok(_) => {}
             Err(e) => tracing::warn!(error = %e, "mail delivery round failed"),
@@ -52,6 +52,7 @@ async fn deliver_batch(
     state: &AppState,
     transport: &AsyncSmtpTransport<Tokio1Executor>,
     from: &Mailbox,
+    send_timeout: Duration,
 ) -> anyhow::Result<usize> {
     let mut sent = 0;
     while sent < BATCH {
@@ -59,7 +60,12 @@ async fn deliver_batch(
         else {
             break;
         };
-        match send(transport, from, &message).await {
+        // The whole send within half the lease (lettre's timeout is per SMTP command): a
+        // slow server cannot keep a message past its lease and get it sent twice.
+        let outcome = tokio::time::timeout(send_timeout, send(transport, from, &message))
+            .await
+            .unwrap_or_else(|_| Err(anyhow::anyhow!("SMTP send timed out")));
+        match outcome {
             Ok(()) => outbox::mark_sent(&state.db, message.id).await?,
             Err(e) => {
                 tracing::warn!(id = message.id, error = %format!("{e:#}"), "mail not delivered, will retry");

@@ -7,13 +7,14 @@ use sqlx::PgConnection;
 use crate::domain::Money;
 use crate::domain::cart::Cart;
 use crate::domain::paymode::Paymode;
-use crate::domain::settlement::Settler;
+use crate::domain::BillState;
+use crate::domain::settlement::{self, Settler};
 use crate::error::{AppError, Refusal};
 use crate::i18n::Locale;
 use crate::mail::messages;
 use crate::security::tokens::random_id;
 use crate::services::pricing::{PricedCart, price_cart};
-use crate::services::{payment, production};
+use crate::services::production;
 use crate::state::AppState;
 use crate::store::bills::{self, Bill, NewBill, NewItem};
 use crate::store::users::User;
@@ -31,6 +32,8 @@ pub enum OrderError {
     AlreadyEnrolled(String),
     #[error("the order amount is too large")]
     Amount,
+    #[error("prices or availability changed since the buyer reviewed the order")]
+    PriceChanged,
     #[error(transparent)]
     Db(#[from] sqlx::Error),
     #[error(transparent)]
@@ -55,6 +58,7 @@ impl OrderError {
                 StatusCode::UNPROCESSABLE_ENTITY,
                 "checkout.amount_too_large",
             ),
+            OrderError::PriceChanged => (StatusCode::CONFLICT, "checkout.price_changed"),
             OrderError::Db(_) | OrderError::Internal(_) => return None,
         };
         Some(Refusal { status, key })
@@ -81,31 +85,33 @@ pub struct OrderRequest<'a> {
     /// The order form's key (a hidden field): pressing Confirm again on the same form finds
     /// the bill of the first press instead of placing a second one.
     pub submission_key: Option<&'a str>,
+    /// The total (minor units) the buyer saw on the review step: an order is not billed at
+    /// another one without being shown again.
+    pub reviewed_total: Option<i64>,
 }
 
-/// Whether the signed-in buyer already follows the course a one-course product sells.
+/// Whether the signed-in buyer already follows the course a one-course product sells. Only
+/// a verified account is asked: what someone else gave an unproved address is not the
+/// business of whoever holds its purchase sign-in (Rule 5, docs/accounts.md).
 pub async fn already_enrolled(
-    state: &AppState,
-    user_id: i64,
+    db: &mut PgConnection,
+    buyer: &User,
     handler: &str,
     params: &str,
 ) -> sqlx::Result<bool> {
-    if handler != "std_enrolonecourse" {
+    if handler != "std_enrolonecourse" || !buyer.verified {
         return Ok(false);
     }
     let params = crate::domain::handler_params::HandlerParams::parse(params).unwrap_or_default();
     let Some(shortname) = params.get("coursename") else {
         return Ok(false);
     };
-    match courses::find_by_shortname(&state.db, shortname).await? {
-        Some(course) => lms::is_enrolled(&state.db, course.id, user_id).await,
+    match courses::find_by_shortname(&mut *db, shortname).await? {
+        Some(course) => lms::is_enrolled(&mut *db, course.id, buyer.id).await,
         None => Ok(false),
     }
 }
 
-/// Creates the bill (PLACED) from the catalogue's prices as committed now; a transfer bill
-/// goes PENDING with its instructions mailed; a free bill is paid and produced at once. The
-/// same order form confirmed twice gives the first bill back.
 #[tracing::instrument(name = "place_order", skip_all, fields(customer = req.customer_id, paymode = req.paymode))]
 pub async fn place(state: &AppState, req: OrderRequest<'_>) -> Result<Bill, OrderError> {
     if let Some(key) = req.submission_key
@@ -136,27 +142,30 @@ async fn place_new(state: &AppState, req: &OrderRequest<'_>) -> Result<Bill, Ord
     let mut tx = state.db.begin().await?;
     let (catalogue, priced, paymode) = price_order(&mut tx, req).await?;
     if let Some(user) = req.buyer {
-        refuse_courses_already_followed(state, user, &priced).await?;
+        // On the order's own connection: a second one per Confirm could exhaust the pool.
+        refuse_courses_already_followed(&mut tx, user, &priced).await?;
     }
     let bill = insert_bill(&mut tx, req, &catalogue, &priced, paymode).await?;
-    if paymode == Paymode::Transfer {
-        await_transfer(&mut tx, req, &catalogue, &bill).await?;
+    match paymode {
+        Paymode::Transfer => await_transfer(&mut tx, req, &catalogue, &bill).await?,
+        // Nothing to pay: PAID in the same commit as the bill, so a crash right after leaves
+        // it to the recovery worker, never a free order stuck unpaid.
+        Paymode::Free => {
+            settlement::may_settle(paymode, bill.state, Settler::Shop)
+                .map_err(anyhow::Error::from)?;
+            bills::transition(&mut tx, &bill, BillState::Paid, "free order", "system")
+                .await
+                .map_err(anyhow::Error::from)?;
+        }
+        // Online: the bill is as inserted until the provider answers.
+        Paymode::Test => {}
     }
     tx.commit().await?;
     state.mail_queued.notify_one();
-
-    match paymode {
-        // Online: the bill is as inserted until the provider answers.
-        Paymode::Test => Ok(bill),
-        Paymode::Transfer => Ok(bills::find(&state.db, bill.id).await?.unwrap_or(bill)),
-        Paymode::Free => {
-            payment::settle(state, bill.id, Settler::Shop, "free order", "system")
-                .await
-                .map_err(anyhow::Error::from)?;
-            production::produce(state, bill.id, production::Wait::Yes).await?;
-            Ok(bills::find(&state.db, bill.id).await?.unwrap_or(bill))
-        }
+    if paymode == Paymode::Free {
+        production::produce(state, bill.id, production::Wait::Yes).await?;
     }
+    Ok(bills::find(&state.db, bill.id).await?.unwrap_or(bill))
 }
 
 /// The cart priced from the catalogue as committed now (another instance's cache may be a
@@ -175,6 +184,12 @@ async fn price_order(
     if priced.is_empty() {
         return Err(OrderError::EmptyCart);
     }
+    let changed = req
+        .reviewed_total
+        .is_some_and(|t| t != priced.totals.total.minor());
+    if changed || !priced.dropped.is_empty() {
+        return Err(OrderError::PriceChanged);
+    }
     let paymode: Paymode = req
         .paymode
         .parse()
@@ -188,13 +203,13 @@ async fn price_order(
 
 /// A one-course product is not sold to a buyer who already follows that course.
 async fn refuse_courses_already_followed(
-    state: &AppState,
+    db: &mut PgConnection,
     buyer: &User,
     priced: &PricedCart,
 ) -> Result<(), OrderError> {
     for line in &priced.lines {
         let p = &line.product;
-        if already_enrolled(state, buyer.id, &p.handler, &p.handler_params).await? {
+        if already_enrolled(db, buyer, &p.handler, &p.handler_params).await? {
             return Err(OrderError::AlreadyEnrolled(p.code.clone()));
         }
     }

@@ -58,8 +58,27 @@ impl SessionStore for Sessions {
         }
     }
 
+    /// Updates a live session; never inserts (upstream upserts). A request still in flight
+    /// when its session was logged out (deleted) or cycled (shortened to its grace period)
+    /// must not bring it back to life, nor lengthen it.
     async fn save(&self, record: &Record) -> session_store::Result<()> {
-        self.upstream.save(record).await
+        let data = rmp_serde::to_vec(&record)
+            .map_err(|e| session_store::Error::Encode(e.to_string()))?;
+        sqlx::query(
+            r#"UPDATE "tower_sessions"."session"
+               SET data = $2,
+                   expiry_date = CASE WHEN expiry_date <= now() + make_interval(secs => $4)
+                                      THEN expiry_date ELSE $3 END
+               WHERE id = $1 AND expiry_date > now()"#,
+        )
+        .bind(record.id.to_string())
+        .bind(data)
+        .bind(record.expiry_date)
+        .bind(f64::from(CYCLE_GRACE_SECONDS))
+        .execute(&self.pool)
+        .await
+        .map_err(backend)?;
+        Ok(())
     }
 
     async fn load(&self, id: &Id) -> session_store::Result<Option<Record>> {

@@ -534,3 +534,68 @@ async fn signed_in_pages_are_never_cached() {
             .contains("max-age")
     );
 }
+
+#[tokio::test]
+async fn the_purchase_sign_in_is_not_given_again_after_logout_nor_for_a_transfer() {
+    let app = spawn_app().await;
+    app.seat_catalogue().await;
+    let buyer = client();
+    let bill = app
+        .buy_and_pay(&buyer, "X-PACK5", "1", "shared-pc@example.org")
+        .await;
+    app.get_with(&buyer, &format!("/checkout/done/{bill}"))
+        .await;
+    assert_eq!(app.get_with(&buyer, "/customer").await.status, 200);
+    app.post_with(&buyer, "/logout", &[]).await;
+    // The next person at this browser opens the confirmation from the history.
+    let again = app
+        .get_with(&buyer, &format!("/checkout/done/{bill}"))
+        .await;
+    assert_ne!(again.status, 200, "the right to the bill left with the logout");
+    assert_eq!(app.get_with(&buyer, "/customer").await.status, 303);
+
+    // A transfer completed later by an operator signs nobody in.
+    let payer = client();
+    let placed = app
+        .order(&payer, "X-PACK5", "1", "transfer-later@example.org", "transfer")
+        .await;
+    let public_id = public_id_of(&placed);
+    app.login_operator().await;
+    let bill_id: i64 = sqlx::query_scalar("SELECT id FROM bills WHERE public_id = $1")
+        .bind(&public_id)
+        .fetch_one(&app.db)
+        .await
+        .unwrap();
+    app.post(&format!("/admin/bills/{bill_id}/paid"), &[]).await;
+    assert_eq!(app.bill_state(&public_id).await, "COMPLETE");
+    let done = app
+        .get_with(&payer, &format!("/checkout/done/{public_id}"))
+        .await;
+    assert_eq!(done.status, 200);
+    assert_eq!(app.get_with(&payer, "/customer").await.status, 303);
+}
+
+#[tokio::test]
+async fn a_signed_in_buyer_cannot_give_their_account_another_users_address_at_checkout() {
+    let app = spawn_app().await;
+    app.seat_catalogue().await;
+    create_user(&app, "owner@example.org", "a good password").await;
+    create_user(&app, "buyer@example.org", "a good password").await;
+    let buyer = client();
+    assert_eq!(
+        app.login_with(&buyer, "buyer@example.org", "a good password")
+            .await
+            .status,
+        303
+    );
+    app.add_to_cart(&buyer, "X-PACK5", "1").await;
+    let page = app
+        .post_with(&buyer, "/checkout/customer", &customer_form("owner@example.org"))
+        .await;
+    assert_eq!(page.status, 422);
+    assert_eq!(
+        app.count("SELECT count(*) FROM customers WHERE email = 'owner@example.org'")
+            .await,
+        0
+    );
+}

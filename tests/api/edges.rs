@@ -357,3 +357,69 @@ async fn every_instance_bills_the_price_just_saved_and_refuses_what_was_just_sus
     assert_eq!(a.count("SELECT count(*) FROM bills").await, 1);
     b.stop().await;
 }
+
+#[tokio::test]
+async fn an_order_is_not_billed_at_another_total_than_the_one_reviewed() {
+    let app = spawn_app().await;
+    app.seat_catalogue().await;
+    let buyer = client();
+    app.add_to_cart(&buyer, "X-PACK5", "1").await;
+    app.post_with(&buyer, "/checkout/customer", &customer_form("review@example.org"))
+        .await;
+    let form = app.get_with(&buyer, "/checkout/order").await;
+    let reviewed = extract_between(&form.body, "name=\"reviewed_total\" value=\"", "\"").unwrap();
+    app.exec("UPDATE products SET price1 = price1 * 2 WHERE code = 'X-PACK5'")
+        .await;
+    let page = app
+        .post_with(
+            &buyer,
+            "/checkout/order",
+            &[
+                ("accept_terms", "1"),
+                ("paymode", "test"),
+                ("reviewed_total", &reviewed),
+            ],
+        )
+        .await;
+    assert_eq!(page.status, 409, "shown again with the new amounts");
+    assert_eq!(app.count("SELECT count(*) FROM bills").await, 0);
+    let new_total = extract_between(&page.body, "name=\"reviewed_total\" value=\"", "\"").unwrap();
+    assert_ne!(new_total, reviewed);
+    let placed = app
+        .post_with(
+            &buyer,
+            "/checkout/order",
+            &[
+                ("accept_terms", "1"),
+                ("paymode", "test"),
+                ("reviewed_total", &new_total),
+            ],
+        )
+        .await;
+    assert_eq!(placed.status, 303);
+}
+
+#[tokio::test]
+async fn a_logged_out_session_is_never_written_back() {
+    use lms_shop::store::sessions::Sessions;
+    use tower_sessions::session::{Id, Record};
+    use tower_sessions::session_store::SessionStore;
+    let app = spawn_app().await;
+    let store = Sessions::new(app.db.clone());
+    let mut record = Record {
+        id: Id::default(),
+        data: Default::default(),
+        expiry_date: time::OffsetDateTime::now_utc() + time::Duration::days(7),
+    };
+    store.create(&mut record).await.unwrap();
+    lms_shop::store::sessions::destroy(&app.db, &record.id)
+        .await
+        .unwrap();
+    // A request still in flight with that session saves it afterwards.
+    store.save(&record).await.unwrap();
+    assert_eq!(
+        app.count(r#"SELECT count(*) FROM "tower_sessions"."session""#)
+            .await,
+        0
+    );
+}

@@ -128,15 +128,6 @@ fn spawn(env: &[(&str, String)]) -> (Child, String) {
     (cmd.spawn().unwrap(), format!("http://127.0.0.1:{port}"))
 }
 
-fn client() -> reqwest::Client {
-    reqwest::Client::builder()
-        .cookie_store(true)
-        .redirect(Policy::none())
-        .pool_max_idle_per_host(64)
-        .build()
-        .unwrap()
-}
-
 /// A new buyer's browser, from its own loopback address (127.1.0.1, 127.1.0.2, …): buyers
 /// come from many addresses, and the checkout's per-client throttle of "this address has an
 /// account" answers (20 a minute) must see them as distinct clients, as it would in production.

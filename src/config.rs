@@ -38,6 +38,8 @@ pub struct Config {
     /// Anonymous checkout details steps a client may submit per minute
     /// (`SHOP_CHECKOUT_PROBE_LIMIT`): each tells whether an address has an account.
     pub probe_limit_per_minute: u32,
+    /// Reverse proxies whose `X-Forwarded-For` names the client (`SHOP_TRUSTED_PROXIES`).
+    pub trusted_proxies: Vec<std::net::IpAddr>,
 }
 
 impl std::fmt::Debug for Config {
@@ -149,6 +151,15 @@ impl Config {
                     .context("SHOP_CHECKOUT_PROBE_LIMIT must be a positive number")?,
                 None => crate::security::throttle::DEFAULT_PROBES_PER_MINUTE,
             },
+            trusted_proxies: var("SHOP_TRUSTED_PROXIES")
+                .map(|list| {
+                    list.split(',')
+                        .map(|ip| ip.trim().parse())
+                        .collect::<Result<Vec<_>, _>>()
+                })
+                .transpose()
+                .context("SHOP_TRUSTED_PROXIES must be IP addresses separated by commas")?
+                .unwrap_or_default(),
         })
     }
 }

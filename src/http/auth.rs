@@ -1,11 +1,9 @@
 //! Sign-in, sign-out, set-password links and the forgot-password flow.
 
-use std::net::SocketAddr;
-
 use askama::Template;
 use axum::Form;
 use axum::Router;
-use axum::extract::{ConnectInfo, Path, Query, State};
+use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
@@ -16,6 +14,7 @@ use crate::domain::Email;
 use crate::domain::password::NewPassword;
 use crate::error::{AppError, AppResult};
 use crate::http::context::{Page, flash};
+use crate::http::extract::ClientIp;
 use crate::http::render::{html, html_status, safe_next};
 use crate::http::signin::sign_in;
 use crate::mail;
@@ -60,7 +59,7 @@ pub struct LoginForm {
 
 pub async fn login(
     State(state): State<AppState>,
-    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    ClientIp(client): ClientIp,
     session: Session,
     page: Page,
     Form(form): Form<LoginForm>,
@@ -84,7 +83,7 @@ pub async fn login(
     let Ok(parsed) = Email::parse(&email) else {
         return fail(page, StatusCode::UNAUTHORIZED, "auth.bad_credentials");
     };
-    if !state.login_throttle.allow(parsed.as_str(), addr.ip()) {
+    if !state.login_throttle.allow(parsed.as_str(), client) {
         return fail(page, StatusCode::TOO_MANY_REQUESTS, "auth.throttled");
     }
     let found = users::credentials(&state.db, parsed.as_str()).await?;
@@ -270,14 +269,15 @@ pub struct ForgotForm {
 
 pub async fn forgot(
     State(state): State<AppState>,
-    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    ClientIp(client): ClientIp,
     page: Page,
     Form(form): Form<ForgotForm>,
 ) -> AppResult<Response> {
     // Same answer whether or not the account exists: the form does not reveal who is a customer.
     let email = retyped_email(&form.email);
     if let Ok(parsed) = Email::parse(&email)
-        && state.login_throttle.allow(parsed.as_str(), addr.ip())
+        && state.login_throttle.allow(parsed.as_str(), client)
+        && state.login_throttle.allow_reset_mail(parsed.as_str())
         && let Some(user) = users::find_by_email(&state.db, parsed.as_str()).await?
     {
         let mut tx = state.db.begin().await?;

@@ -3,14 +3,12 @@
 use askama::Template;
 use axum::Form;
 use axum::Router;
-use axum::routing::get;
-use std::net::SocketAddr;
-
-use axum::extract::{ConnectInfo, Path, State};
+use axum::extract::{Path, State};
 use axum::http::HeaderMap;
 use axum::http::StatusCode;
 use axum::http::header::SET_COOKIE;
 use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::get;
 use serde::Deserialize;
 use tower_sessions::Session;
 
@@ -22,7 +20,7 @@ use crate::domain::{BillState, Money};
 use crate::error::{AppError, AppResult};
 use crate::http::cart::{self, CartView};
 use crate::http::context::Page;
-use crate::http::extract::MaybeUser;
+use crate::http::extract::{ClientIp, MaybeUser};
 use crate::http::placed;
 use crate::http::render::{html, html_status};
 use crate::http::signin::sign_in_for_purchase;
@@ -109,7 +107,7 @@ pub async fn customer_form(
 
 pub async fn save_customer(
     State(state): State<AppState>,
-    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    ClientIp(client): ClientIp,
     session: Session,
     MaybeUser(user): MaybeUser,
     page: Page,
@@ -145,7 +143,7 @@ pub async fn save_customer(
         None => {
             // Each answer tells whether an address has an account: throttled per client so
             // the step cannot be used to list the shop's customers.
-            if !state.login_throttle.allow_probe(addr.ip()) {
+            if !state.login_throttle.allow_probe(client) {
                 let mut errors = FieldErrors::default();
                 errors.add("email", "errors.too_many");
                 return html_status(

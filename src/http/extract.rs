@@ -2,7 +2,9 @@
 //! request), so a deleted account, a revoked operator or a password changed elsewhere loses
 //! access at once.
 
-use axum::extract::FromRequestParts;
+use std::net::{IpAddr, Ipv6Addr, SocketAddr};
+
+use axum::extract::{ConnectInfo, FromRequestParts};
 use axum::http::request::Parts;
 
 use crate::error::AppError;
@@ -98,5 +100,80 @@ impl FromRequestParts<AppState> for RequireOperator {
             Some(_) => Err(AppError::NotFound),
             None => Err(login_required(parts)),
         }
+    }
+}
+
+/// The address of the client, for throttles: the peer, or behind a trusted reverse proxy
+/// (`SHOP_TRUSTED_PROXIES`) the last address of `X-Forwarded-For` that is not itself a
+/// trusted proxy. An IPv6 client is its /64 (one customer line holds a whole /64).
+pub struct ClientIp(pub IpAddr);
+
+impl FromRequestParts<AppState> for ClientIp {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
+        let peer = parts
+            .extensions
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|c| c.0.ip())
+            .ok_or_else(|| AppError::Internal(anyhow::anyhow!("no peer address")))?;
+        let forwarded = parts
+            .headers
+            .get_all("x-forwarded-for")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .collect::<Vec<_>>()
+            .join(",");
+        Ok(ClientIp(client_ip(
+            peer,
+            &forwarded,
+            &state.config.trusted_proxies,
+        )))
+    }
+}
+
+fn client_ip(peer: IpAddr, forwarded: &str, trusted: &[IpAddr]) -> IpAddr {
+    let mut client = peer;
+    if trusted.contains(&peer) {
+        for hop in forwarded.rsplit(',') {
+            let Ok(ip) = hop.trim().parse::<IpAddr>() else {
+                break;
+            };
+            client = ip;
+            if !trusted.contains(&ip) {
+                break;
+            }
+        }
+    }
+    match client {
+        IpAddr::V6(v6) => {
+            let bits = u128::from(v6) & !((1u128 << 64) - 1);
+            IpAddr::V6(Ipv6Addr::from(bits))
+        }
+        v4 => v4,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn forwarded_addresses_count_only_behind_a_trusted_proxy() {
+        let proxy: IpAddr = "10.0.0.1".parse().unwrap();
+        let client: IpAddr = "203.0.113.7".parse().unwrap();
+        assert_eq!(client_ip(proxy, "203.0.113.7", &[proxy]), client);
+        // A client cannot pick its address by sending the header itself.
+        assert_eq!(client_ip(client, "1.2.3.4", &[proxy]), client);
+        // Forged entries left of the proxy's own are ignored.
+        assert_eq!(client_ip(proxy, "1.2.3.4, 203.0.113.7", &[proxy]), client);
+        assert_eq!(client_ip(proxy, "", &[proxy]), proxy);
+    }
+
+    #[test]
+    fn an_ipv6_client_is_its_slash_64() {
+        let a: IpAddr = "2001:db8:1:2:aaaa::1".parse().unwrap();
+        let b: IpAddr = "2001:db8:1:2:bbbb::9".parse().unwrap();
+        assert_eq!(client_ip(a, "", &[]), client_ip(b, "", &[]));
     }
 }

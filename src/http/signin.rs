@@ -159,7 +159,7 @@ async fn resolve_session(
                 session.set_expiry(Some(Expiry::OnSessionEnd));
             }
             Ok(Some(SignedIn {
-            user,
+                user,
                 access,
                 session: su,
             }))

@@ -18,8 +18,9 @@ use sha2::{Digest, Sha256};
 
 type AccountKey = [u8; 16];
 
-/// Beyond this many tracked keys the limiter is pruned; if still full, new keys are refused
-/// (the owner of an existing key is unaffected).
+/// Beyond this many tracked keys the limiter is pruned; if it is still full (a spray from
+/// thousands of addresses within a minute), every attempt is refused until keys age out:
+/// memory stays bounded, at the price of a minute without logins under such an attack.
 const MAX_KEYS: usize = 200_000;
 
 pub struct LoginThrottle {
@@ -28,6 +29,8 @@ pub struct LoginThrottle {
     per_address: DefaultKeyedRateLimiter<IpAddr>,
     /// Anonymous checks of whether an address has an account (checkout's details step).
     probes: DefaultKeyedRateLimiter<IpAddr>,
+    /// Set-password mails asked for one account, whoever asks: nobody is mail-bombed.
+    reset_mails: DefaultKeyedRateLimiter<AccountKey>,
 }
 
 fn nz(n: u32) -> NonZeroU32 {
@@ -58,6 +61,8 @@ impl LoginThrottle {
             // A shared office NAT may hold many honest users.
             per_address: DefaultKeyedRateLimiter::keyed(Quota::per_minute(nz(30))),
             probes: DefaultKeyedRateLimiter::keyed(Quota::per_minute(nz(probes_per_minute))),
+            // 3 in a burst, then one every 20 minutes.
+            reset_mails: DefaultKeyedRateLimiter::keyed(Quota::per_hour(nz(3))),
         }
     }
 }
@@ -89,6 +94,11 @@ impl LoginThrottle {
             && self.per_account.check_key(&key).is_ok()
     }
 
+    /// Counts one set-password mail for `account`; `false` when it had its share.
+    pub fn allow_reset_mail(&self, account: &str) -> bool {
+        self.reset_mails.check_key(&account_key(account)).is_ok()
+    }
+
     /// Counts one "does this address have an account" answer given to `address`.
     pub fn allow_probe(&self, address: IpAddr) -> bool {
         self.probes.check_key(&address).is_ok()
@@ -104,10 +114,12 @@ impl LoginThrottle {
         self.per_account.retain_recent();
         self.per_address.retain_recent();
         self.probes.retain_recent();
+        self.reset_mails.retain_recent();
         self.per_account_client.shrink_to_fit();
         self.per_account.shrink_to_fit();
         self.per_address.shrink_to_fit();
         self.probes.shrink_to_fit();
+        self.reset_mails.shrink_to_fit();
     }
 
     /// Tracked keys, for tests and metrics.

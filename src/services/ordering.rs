@@ -4,10 +4,10 @@ use crate::cache::ShopCatalogue;
 use axum::http::StatusCode;
 use sqlx::PgConnection;
 
+use crate::domain::BillState;
 use crate::domain::Money;
 use crate::domain::cart::Cart;
 use crate::domain::paymode::Paymode;
-use crate::domain::BillState;
 use crate::domain::settlement::{self, Settler};
 use crate::error::{AppError, Refusal};
 use crate::i18n::Locale;

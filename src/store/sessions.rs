@@ -62,8 +62,8 @@ impl SessionStore for Sessions {
     /// when its session was logged out (deleted) or cycled (shortened to its grace period)
     /// must not bring it back to life, nor lengthen it.
     async fn save(&self, record: &Record) -> session_store::Result<()> {
-        let data = rmp_serde::to_vec(&record)
-            .map_err(|e| session_store::Error::Encode(e.to_string()))?;
+        let data =
+            rmp_serde::to_vec(&record).map_err(|e| session_store::Error::Encode(e.to_string()))?;
         sqlx::query(
             r#"UPDATE "tower_sessions"."session"
                SET data = $2,

@@ -551,13 +551,22 @@ async fn the_purchase_sign_in_is_not_given_again_after_logout_nor_for_a_transfer
     let again = app
         .get_with(&buyer, &format!("/checkout/done/{bill}"))
         .await;
-    assert_ne!(again.status, 200, "the right to the bill left with the logout");
+    assert_ne!(
+        again.status, 200,
+        "the right to the bill left with the logout"
+    );
     assert_eq!(app.get_with(&buyer, "/customer").await.status, 303);
 
     // A transfer completed later by an operator signs nobody in.
     let payer = client();
     let placed = app
-        .order(&payer, "X-PACK5", "1", "transfer-later@example.org", "transfer")
+        .order(
+            &payer,
+            "X-PACK5",
+            "1",
+            "transfer-later@example.org",
+            "transfer",
+        )
         .await;
     let public_id = public_id_of(&placed);
     app.login_operator().await;
@@ -590,7 +599,11 @@ async fn a_signed_in_buyer_cannot_give_their_account_another_users_address_at_ch
     );
     app.add_to_cart(&buyer, "X-PACK5", "1").await;
     let page = app
-        .post_with(&buyer, "/checkout/customer", &customer_form("owner@example.org"))
+        .post_with(
+            &buyer,
+            "/checkout/customer",
+            &customer_form("owner@example.org"),
+        )
         .await;
     assert_eq!(page.status, 422);
     assert_eq!(

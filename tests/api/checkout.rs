@@ -708,7 +708,10 @@ async fn a_one_course_product_enrols_the_buyer_and_is_not_offered_twice() {
         .post_with(
             &buyer,
             &link,
-            &[("password", "a long passphrase"), ("confirm", "a long passphrase")],
+            &[
+                ("password", "a long passphrase"),
+                ("confirm", "a long passphrase"),
+            ],
         )
         .await;
     assert_eq!(set.status, 303);

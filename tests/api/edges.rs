@@ -364,8 +364,12 @@ async fn an_order_is_not_billed_at_another_total_than_the_one_reviewed() {
     app.seat_catalogue().await;
     let buyer = client();
     app.add_to_cart(&buyer, "X-PACK5", "1").await;
-    app.post_with(&buyer, "/checkout/customer", &customer_form("review@example.org"))
-        .await;
+    app.post_with(
+        &buyer,
+        "/checkout/customer",
+        &customer_form("review@example.org"),
+    )
+    .await;
     let form = app.get_with(&buyer, "/checkout/order").await;
     let reviewed = extract_between(&form.body, "name=\"reviewed_total\" value=\"", "\"").unwrap();
     app.exec("UPDATE products SET price1 = price1 * 2 WHERE code = 'X-PACK5'")

@@ -160,6 +160,7 @@ pub async fn spawn_on(db_url: String, db: PgPool) -> TestApp {
         mail_lease_seconds: lms_shop::config::DEFAULT_MAIL_LEASE_SECONDS,
         sessions_async_commit: false,
         probe_limit_per_minute: lms_shop::security::throttle::DEFAULT_PROBES_PER_MINUTE,
+        trusted_proxies: Vec::new(),
     };
     lms_shop::operators::ensure(&db, OPERATOR_EMAIL, OPERATOR_PASSWORD)
         .await

@@ -6,15 +6,20 @@
 mod fake_smtp;
 #[path = "api/helpers.rs"]
 mod helpers;
+#[path = "support/port.rs"]
+mod port;
+#[path = "support/server.rs"]
+mod server;
 
 use std::collections::HashSet;
-use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use helpers::fresh_database;
+use port::free_port;
 use reqwest::redirect::Policy;
+use server::{ServerProcess, spawn_shop, wait_healthy};
 use sqlx::PgPool;
 use tokio::net::{TcpListener, TcpStream};
 
@@ -24,51 +29,15 @@ const METRICS_TOKEN: &str = "multi-metrics-token";
 const PACK: &str = "A51-1123K-FI";
 const PACK_TOTAL: i64 = 172_800;
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-/// A server process, SIGKILLed when dropped.
-struct ServerProcess(Child);
-
-impl Drop for ServerProcess {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
+/// One instance of the shop on the shared database, mailing through the test's SMTP sink.
 fn start_server(db_url: &str, port: u16, smtp_port: u16, env: &[(&str, &str)]) -> ServerProcess {
-    let child = Command::new(env!("CARGO_BIN_EXE_lms-shop"))
-        .envs(env.iter().copied())
-        .env("DATABASE_URL", db_url)
-        .env("SHOP_BIND", format!("127.0.0.1:{port}"))
-        .env("PAYMENT_SECRET", SECRET)
-        .env("SMTP_URL", format!("smtp://127.0.0.1:{smtp_port}"))
-        .env("SHOP_DB_CONNECTIONS", "4")
-        .env("RUST_LOG", "error")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    ServerProcess(child)
-}
-
-async fn wait_healthy(base: &str) {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while Instant::now() < deadline {
-        if let Ok(r) = reqwest::get(format!("{base}/healthz")).await
-            && r.status() == 200
-        {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    panic!("{base} did not start");
+    let mut all: Vec<(&str, String)> = env.iter().map(|(k, v)| (*k, (*v).to_owned())).collect();
+    all.extend([
+        ("PAYMENT_SECRET", SECRET.to_owned()),
+        ("SMTP_URL", format!("smtp://127.0.0.1:{smtp_port}")),
+        ("SHOP_DB_CONNECTIONS", "4".to_owned()),
+    ]);
+    spawn_shop(db_url, port, &all)
 }
 
 /// Round robin over `backends`, one backend per accepted connection. Returns its port and

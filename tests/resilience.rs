@@ -3,14 +3,16 @@
 
 #[path = "support/port.rs"]
 mod port;
+#[path = "support/server.rs"]
+mod server;
 use port::free_port;
+use server::{ServerProcess, spawn_shop, wait_healthy};
 
 #[path = "api/fake_smtp.rs"]
 mod fake_smtp;
 #[path = "api/helpers.rs"]
 mod helpers;
 
-use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
@@ -21,53 +23,14 @@ use reqwest::redirect::Policy;
 
 const SECRET: &str = "crash-test-secret";
 
-/// A server process, SIGKILLed when dropped: a failing test leaves no shop running behind it.
-struct ServerProcess(Child);
-
-impl ServerProcess {
-    fn kill(&mut self) {
-        let _ = self.0.kill(); // SIGKILL
-        let _ = self.0.wait();
-    }
-}
-
-impl Drop for ServerProcess {
-    fn drop(&mut self) {
-        self.kill();
-    }
-}
-
 fn start_server(db_url: &str, port: u16) -> ServerProcess {
     start_server_with(db_url, port, &[])
 }
 
 fn start_server_with(db_url: &str, port: u16, env: &[(&str, String)]) -> ServerProcess {
-    let child = Command::new(env!("CARGO_BIN_EXE_lms-shop"))
-        .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
-        .env("DATABASE_URL", db_url)
-        // One address stands for hundreds of buyers here.
-        .env("SHOP_CHECKOUT_PROBE_LIMIT", "1000000")
-        .env("SHOP_BIND", format!("127.0.0.1:{port}"))
-        .env("PAYMENT_SECRET", SECRET)
-        .env("RUST_LOG", "error")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    ServerProcess(child)
-}
-
-async fn wait_healthy(base: &str) {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while Instant::now() < deadline {
-        if let Ok(r) = reqwest::get(format!("{base}/healthz")).await
-            && r.status() == 200
-        {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    panic!("server did not come back");
+    let mut env = env.to_vec();
+    env.push(("PAYMENT_SECRET", SECRET.to_owned()));
+    spawn_shop(db_url, port, &env)
 }
 
 fn csrf(body: &str) -> Option<String> {
@@ -384,14 +347,22 @@ async fn the_app_answers_503_while_postgresql_restarts_and_recovers_alone() {
     pg.stop().unwrap();
     let during = c.get(app.url("/healthz")).send().await.unwrap();
     assert_eq!(during.status(), 503);
-    for (who, client) in [("anonymous", &c), ("with a session", &shopper)] {
+    // A page that needs the database, anonymous or with a session (read from the store).
+    for (who, client, path) in [
+        ("anonymous", &c, "/checkout/done/no-such-bill"),
+        ("with a session", &shopper, "/cart"),
+    ] {
         let started = Instant::now();
-        let page = client.get(app.url("/cart")).send().await.unwrap();
+        let page = client.get(app.url(path)).send().await.unwrap();
         let took = started.elapsed();
         assert_eq!(page.status(), 503, "{who}");
         assert!(page.headers().get("retry-after").is_some(), "{who}");
         assert!(took < Duration::from_secs(1), "{who}: answered in {took:?}");
     }
+    // The catalogue keeps its last copy: an anonymous visitor still browses the shop.
+    let shop = c.get(app.url("/shop")).send().await.unwrap();
+    assert_eq!(shop.status(), 200);
+    assert!(shop.text().await.unwrap().contains("X-PACK5"));
     let page = c
         .get(app.url("/checkout/done/no-such-bill"))
         .send()

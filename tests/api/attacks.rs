@@ -163,25 +163,14 @@ async fn a_notification_in_another_currency_is_refused() {
 
 /// The set-password link of the last mail to `email` that carries one.
 async fn last_link(app: &TestApp, email: &str) -> String {
-    let mails = app.mails_to(email).await;
-    let link = mails
-        .iter()
-        .rev()
-        .find_map(|(_, body)| find_link(body, &format!("{}/password/set/", app.base)))
-        .expect("a set-password link");
-    link.trim_start_matches(&app.base).to_owned()
+    app.password_links(email)
+        .await
+        .pop()
+        .expect("a set-password link")
 }
 
 async fn choose_password(app: &TestApp, browser: &reqwest::Client, link: &str) -> Page {
-    app.post_with(
-        browser,
-        link,
-        &[
-            ("password", "a long passphrase"),
-            ("confirm", "a long passphrase"),
-        ],
-    )
-    .await
+    app.choose_password(browser, link).await
 }
 
 #[tokio::test]
@@ -274,13 +263,7 @@ async fn an_account_claimed_at_checkout_reaches_only_its_purchase_until_the_owne
     let after = app.get_with(&attacker, "/customer").await;
     assert_eq!(after.status, 303);
     assert!(after.location().unwrap().starts_with("/login"));
-    let first_link = app
-        .mails_to("victim@example.org")
-        .await
-        .iter()
-        .find_map(|(_, body)| find_link(body, &format!("{}/password/set/", app.base)))
-        .unwrap();
-    let first_link = first_link.trim_start_matches(&app.base).to_owned();
+    let first_link = app.password_links("victim@example.org").await.remove(0);
     assert_ne!(first_link, link);
     assert_eq!(
         choose_password(&app, &client(), &first_link).await.status,
@@ -308,13 +291,7 @@ async fn setting_a_password_ends_every_other_session_and_link() {
             .await;
         assert_eq!(asked.status, 200);
     }
-    let links: Vec<String> = app
-        .mails_to("owner@example.org")
-        .await
-        .iter()
-        .filter_map(|(_, body)| find_link(body, &format!("{}/password/set/", app.base)))
-        .map(|l| l.trim_start_matches(&app.base).to_owned())
-        .collect();
+    let links = app.password_links("owner@example.org").await;
     assert_eq!(links.len(), 2);
     assert_eq!(choose_password(&app, &here, &links[1]).await.status, 303);
 

@@ -697,23 +697,8 @@ async fn a_one_course_product_enrols_the_buyer_and_is_not_offered_twice() {
     // Once their account is theirs (password chosen from the welcome mail), the buyer is
     // refused the same course again. (A purchase-only sign-in is not told what the address
     // follows: Rule 5, docs/accounts.md.)
-    let link = app
-        .mails_to("solo@example.org")
-        .await
-        .iter()
-        .find_map(|(_, body)| find_link(body, &format!("{}/password/set/", app.base)))
-        .unwrap();
-    let link = link.trim_start_matches(&app.base).to_owned();
-    let set = app
-        .post_with(
-            &buyer,
-            &link,
-            &[
-                ("password", "a long passphrase"),
-                ("confirm", "a long passphrase"),
-            ],
-        )
-        .await;
+    let link = app.password_links("solo@example.org").await.remove(0);
+    let set = app.choose_password(&buyer, &link).await;
     assert_eq!(set.status, 303);
     let again = app
         .post_with(

@@ -297,6 +297,30 @@ impl TestApp {
         .unwrap()
     }
 
+    /// The set-password links mailed to `recipient`, oldest first, as paths of this app.
+    pub async fn password_links(&self, recipient: &str) -> Vec<String> {
+        let prefix = format!("{}/password/set/", self.base);
+        self.mails_to(recipient)
+            .await
+            .iter()
+            .filter_map(|(_, body)| find_link(body, &prefix))
+            .map(|l| l.trim_start_matches(&self.base).to_owned())
+            .collect()
+    }
+
+    /// Chooses a password through the set-password `link`, in `browser`.
+    pub async fn choose_password(&self, browser: &reqwest::Client, link: &str) -> Page {
+        self.post_with(
+            browser,
+            link,
+            &[
+                ("password", "a long passphrase"),
+                ("confirm", "a long passphrase"),
+            ],
+        )
+        .await
+    }
+
     pub async fn stop(mut self) {
         if let Some(server) = self.server.take() {
             server.stop().await.unwrap();

@@ -574,13 +574,8 @@ async fn a_signed_in_buyer_cannot_give_their_account_another_users_address_at_ch
             .status,
         303
     );
-    app.add_to_cart(&buyer, "X-PACK5", "1").await;
     let page = app
-        .post_with(
-            &buyer,
-            "/checkout/customer",
-            &customer_form("owner@example.org"),
-        )
+        .cart_and_details(&buyer, "X-PACK5", "1", "owner@example.org")
         .await;
     assert_eq!(page.status, 422);
     assert_eq!(

@@ -389,13 +389,8 @@ async fn the_sales_conditions_must_be_accepted() {
     let app = spawn_app().await;
     app.seat_catalogue().await;
     let buyer = client();
-    app.add_to_cart(&buyer, "X-PACK5", "1").await;
-    app.post_with(
-        &buyer,
-        "/checkout/customer",
-        &customer_form("terms@example.org"),
-    )
-    .await;
+    app.cart_and_details(&buyer, "X-PACK5", "1", "terms@example.org")
+        .await;
     let page = app
         .post_with(&buyer, "/checkout/order", &[("paymode", "test")])
         .await;
@@ -415,13 +410,8 @@ async fn an_anonymous_buyer_with_an_existing_email_is_asked_to_log_in() {
             .await
             .unwrap();
     let buyer = client();
-    app.add_to_cart(&buyer, "X-PACK5", "1").await;
     let page = app
-        .post_with(
-            &buyer,
-            "/checkout/customer",
-            &customer_form("Taken@Example.org"),
-        )
+        .cart_and_details(&buyer, "X-PACK5", "1", "Taken@Example.org")
         .await;
     assert_eq!(page.status, 409);
     assert!(

@@ -87,13 +87,8 @@ async fn confirming_the_same_order_form_again_places_one_bill() {
     let app = spawn_app().await;
     app.seat_catalogue().await;
     let buyer = client();
-    app.add_to_cart(&buyer, "X-PACK5", "1").await;
     let details = app
-        .post_with(
-            &buyer,
-            "/checkout/customer",
-            &customer_form("again@example.org"),
-        )
+        .cart_and_details(&buyer, "X-PACK5", "1", "again@example.org")
         .await;
     assert_eq!(details.status, 303);
     let form = app.get_with(&buyer, "/checkout/order").await;
@@ -281,13 +276,8 @@ async fn unused_checkout_customers_are_removed_once_no_session_can_hold_them() {
     let app = spawn_app().await;
     app.seat_catalogue().await;
     let left = client();
-    app.add_to_cart(&left, "X-PACK5", "1").await;
-    app.post_with(
-        &left,
-        "/checkout/customer",
-        &customer_form("left@example.org"),
-    )
-    .await;
+    app.cart_and_details(&left, "X-PACK5", "1", "left@example.org")
+        .await;
     app.buy_and_pay(&client(), "X-PACK5", "1", "bought@example.org")
         .await;
     assert_eq!(app.count("SELECT count(*) FROM customers").await, 2);
@@ -335,13 +325,8 @@ async fn every_instance_bills_the_price_just_saved_and_refuses_what_was_just_sus
 
     // Suspended on A: no instance takes an order for it.
     let buyer = client();
-    b.add_to_cart(&buyer, "X-PACK5", "1").await;
     let details = b
-        .post_with(
-            &buyer,
-            "/checkout/customer",
-            &customer_form("late@example.org"),
-        )
+        .cart_and_details(&buyer, "X-PACK5", "1", "late@example.org")
         .await;
     assert_eq!(details.status, 303);
     a.exec("UPDATE products SET status = 'suspended' WHERE code = 'X-PACK5'")
@@ -363,13 +348,8 @@ async fn an_order_is_not_billed_at_another_total_than_the_one_reviewed() {
     let app = spawn_app().await;
     app.seat_catalogue().await;
     let buyer = client();
-    app.add_to_cart(&buyer, "X-PACK5", "1").await;
-    app.post_with(
-        &buyer,
-        "/checkout/customer",
-        &customer_form("review@example.org"),
-    )
-    .await;
+    app.cart_and_details(&buyer, "X-PACK5", "1", "review@example.org")
+        .await;
     let form = app.get_with(&buyer, "/checkout/order").await;
     let reviewed = extract_between(&form.body, "name=\"reviewed_total\" value=\"", "\"").unwrap();
     app.exec("UPDATE products SET price1 = price1 * 2 WHERE code = 'X-PACK5'")

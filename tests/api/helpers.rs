@@ -445,6 +445,20 @@ impl TestApp {
         assert_eq!(added.status, 303, "add to cart: {}", added.body);
     }
 
+    /// Puts `quantity` of `code` in the cart and submits the customer step for `email`;
+    /// returns the customer step's answer.
+    pub async fn cart_and_details(
+        &self,
+        buyer: &reqwest::Client,
+        code: &str,
+        quantity: &str,
+        email: &str,
+    ) -> Page {
+        self.add_to_cart(buyer, code, quantity).await;
+        self.post_with(buyer, "/checkout/customer", &customer_form(email))
+            .await
+    }
+
     pub async fn order(
         &self,
         buyer: &reqwest::Client,
@@ -453,10 +467,7 @@ impl TestApp {
         email: &str,
         paymode: &str,
     ) -> Page {
-        self.add_to_cart(buyer, code, quantity).await;
-        let details = self
-            .post_with(buyer, "/checkout/customer", &customer_form(email))
-            .await;
+        let details = self.cart_and_details(buyer, code, quantity, email).await;
         assert_eq!(details.status, 303, "customer step: {}", details.body);
         self.post_with(
             buyer,

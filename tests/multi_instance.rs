@@ -2,6 +2,8 @@
 //! real `lms-shop` servers behind a round-robin TCP proxy started here. Every request through
 //! the proxy opens a new connection, so each step of a checkout lands on the next instance.
 
+#[path = "support/db.rs"]
+mod db;
 #[path = "api/fake_smtp.rs"]
 mod fake_smtp;
 #[path = "api/helpers.rs"]
@@ -16,6 +18,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
+use db::{count, production_of, wait_for_zero};
 use helpers::fresh_database;
 use port::free_port;
 use reqwest::redirect::Policy;
@@ -148,16 +151,8 @@ async fn place_order(c: &reqwest::Client, base: &str, email: &str) -> String {
     placed.1.trim_start_matches("/payment/test/").to_owned()
 }
 
-async fn count(db: &PgPool, sql: &str) -> i64 {
-    sqlx::query_scalar(sql).fetch_one(db).await.unwrap()
-}
-
 async fn wait_until(db: &PgPool, sql: &str, what: &str) {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while count(db, sql).await != 0 {
-        assert!(Instant::now() < deadline, "{what}: {sql}");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    wait_for_zero(db, sql, Duration::from_secs(30), what).await;
 }
 
 #[tokio::test]
@@ -254,15 +249,7 @@ async fn three_instances_on_one_database_behave_as_one_shop() {
     )
     .await;
     for public_id in paid.iter().map(|(_, id)| id).chain(&stranded) {
-        let (state, seats, completions): (String, i64, i64) = sqlx::query_as(
-            "SELECT b.state, (SELECT count(*) FROM product_instances p WHERE p.bill_id = b.id),
-                    (SELECT count(*) FROM bill_events e WHERE e.bill_id = b.id AND e.to_state = 'COMPLETE')
-             FROM bills b WHERE b.public_id = $1",
-        )
-        .bind(public_id)
-        .fetch_one(&db)
-        .await
-        .unwrap();
+        let (state, seats, completions) = production_of(&db, public_id).await;
         assert_eq!(
             (state.as_str(), seats, completions),
             ("COMPLETE", 5, 1),

@@ -1,10 +1,13 @@
 //! Failure is tested, not assumed: the server killed with SIGKILL at random moments while
 //! buyers pay, and PostgreSQL restarted under the running app.
 
+#[path = "support/db.rs"]
+mod db;
 #[path = "support/port.rs"]
 mod port;
 #[path = "support/server.rs"]
 mod server;
+use db::{production_of, wait_for_zero};
 use port::free_port;
 use server::{ServerProcess, spawn_shop, wait_healthy};
 
@@ -217,31 +220,15 @@ async fn two_hundred_paid_checkouts_survive_random_sigkills() {
     assert_eq!(paid.len(), 200);
 
     // The recovery worker finishes what a kill interrupted.
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        let left: i64 = sqlx::query_scalar("SELECT count(*) FROM bills WHERE state = 'PAID'")
-            .fetch_one(&db)
-            .await
-            .unwrap();
-        if left == 0 {
-            break;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "{left} paid bills never produced"
-        );
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+    wait_for_zero(
+        &db,
+        "SELECT count(*) FROM bills WHERE state = 'PAID'",
+        Duration::from_secs(60),
+        "paid bills never produced",
+    )
+    .await;
     for public_id in &paid {
-        let (state, seats, completions): (String, i64, i64) = sqlx::query_as(
-            "SELECT b.state, (SELECT count(*) FROM product_instances p WHERE p.bill_id = b.id),
-                    (SELECT count(*) FROM bill_events e WHERE e.bill_id = b.id AND e.to_state = 'COMPLETE')
-             FROM bills b WHERE b.public_id = $1",
-        )
-        .bind(public_id)
-        .fetch_one(&db)
-        .await
-        .unwrap();
+        let (state, seats, completions) = production_of(&db, public_id).await;
         assert_eq!(
             (state.as_str(), seats, completions),
             ("COMPLETE", 5, 1),
@@ -443,18 +430,13 @@ async fn mail_under_a_kill_loop_goes_out_once_but_for_the_message_in_flight() {
     }
     // The last instance finishes, leases of the killed ones included.
     let mut last = start_server_with(&db_url, port, &env);
-    let deadline = Instant::now() + Duration::from_secs(120);
-    loop {
-        let unsent: i64 = sqlx::query_scalar("SELECT count(*) FROM outbox WHERE sent_at IS NULL")
-            .fetch_one(&db)
-            .await
-            .unwrap();
-        if unsent == 0 {
-            break;
-        }
-        assert!(Instant::now() < deadline, "{unsent} messages never sent");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    wait_for_zero(
+        &db,
+        "SELECT count(*) FROM outbox WHERE sent_at IS NULL",
+        Duration::from_secs(120),
+        "messages never sent",
+    )
+    .await;
     last.kill();
     let got = received.lock().unwrap().clone();
     let mut per_message = std::collections::HashMap::<String, usize>::new();

@@ -358,13 +358,7 @@ pub async fn place_order(
     // The right to this bill goes to a new session id: whoever fixed the old one (planted
     // it before the buyer arrived) does not get it.
     session.cycle_id().await?;
-    let cookie = placed::remember(
-        &session,
-        &state.csrf_key,
-        state.config.secure_cookies,
-        &bill.public_id,
-    )
-    .await?;
+    let cookie = placed::remember(&state, &session, &bill.public_id).await?;
     let next = match bill.state {
         BillState::Placed if bill.paymode.is_online() => {
             format!("/payment/test/{}", bill.public_id)
@@ -414,14 +408,7 @@ async fn visible_bill(
     let bill = bills::find_by_public_id(&state.db, public_id)
         .await?
         .ok_or(AppError::NotFound)?;
-    let placed_here = placed::placed_by(
-        session,
-        headers,
-        &state.csrf_key,
-        state.config.secure_cookies,
-        public_id,
-    )
-    .await?;
+    let placed_here = placed::placed_by(state, session, headers, public_id).await?;
     if placed_here {
         return Ok((bill, true));
     }

@@ -61,14 +61,10 @@ pub fn cookie_name(secure: bool) -> &'static str {
     if secure { SECURE_COOKIE } else { COOKIE }
 }
 
-fn nonce_from(headers: &HeaderMap, secure: bool) -> Option<String> {
+/// The nonce of the request's cookie, if it has one (error pages read it too).
+pub fn nonce_from(headers: &HeaderMap, secure: bool) -> Option<String> {
     cookie(headers, cookie_name(secure))
         .filter(|n| n.len() == 32 && URL_SAFE_NO_PAD.decode(n).is_ok())
-}
-
-/// The nonce of the request's cookie, if it has one (used by error pages).
-pub fn nonce_from_headers(headers: &HeaderMap, secure: bool) -> Option<String> {
-    nonce_from(headers, secure)
 }
 
 /// The salt of the session's sign-in, if someone is signed in.

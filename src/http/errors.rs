@@ -31,7 +31,7 @@ pub async fn render_error_pages(
     next: Next,
 ) -> Response {
     let locale = Locale::from_headers(req.headers());
-    let nonce = csrf::nonce_from_headers(req.headers(), state.config.secure_cookies);
+    let nonce = csrf::nonce_from(req.headers(), state.config.secure_cookies);
     let path = req.uri().path().to_owned();
     let request_id = req
         .headers()

@@ -43,14 +43,7 @@ async fn payable(
 ) -> AppResult<Bill> {
     let catalogue = state.catalogue.get(&state.db).await?;
     let gateway_on = catalogue.settings.paymodes.contains(&GATEWAY);
-    let placed_here = placed::placed_by(
-        session,
-        headers,
-        &state.csrf_key,
-        state.config.secure_cookies,
-        public_id,
-    )
-    .await?;
+    let placed_here = placed::placed_by(state, session, headers, public_id).await?;
     if !gateway_on || !placed_here {
         return Err(AppError::NotFound);
     }

@@ -14,6 +14,7 @@ use tower_sessions::Session;
 
 use crate::error::AppResult;
 use crate::i18n::cookie;
+use crate::state::AppState;
 
 const SESSION_KEY: &str = "placed_bills";
 /// A browser keeps the right to its last few confirmations, not an unbounded list.
@@ -46,11 +47,11 @@ fn from_cookie(headers: &HeaderMap, key: &[u8], secure: bool) -> Option<String> 
 
 /// Records that this browser placed `public_id`; returns the cookie to set.
 pub async fn remember(
+    state: &AppState,
     session: &Session,
-    key: &[u8],
-    secure: bool,
     public_id: &str,
 ) -> AppResult<Option<HeaderValue>> {
+    let (key, secure) = (&state.csrf_key, state.config.secure_cookies);
     let mut placed = session
         .get::<Vec<String>>(SESSION_KEY)
         .await?
@@ -82,12 +83,12 @@ pub fn forget(secure: bool) -> Option<HeaderValue> {
 
 /// Whether this browser placed the bill `public_id`.
 pub async fn placed_by(
+    state: &AppState,
     session: &Session,
     headers: &HeaderMap,
-    key: &[u8],
-    secure: bool,
     public_id: &str,
 ) -> AppResult<bool> {
+    let (key, secure) = (&state.csrf_key, state.config.secure_cookies);
     if from_cookie(headers, key, secure).is_some_and(|p| p == public_id) {
         return Ok(true);
     }

@@ -29,4 +29,26 @@ trap 'scripts/test-pg.sh stop' EXIT
 psql -qAt "$TEST_DATABASE_URL" -c "SELECT datname FROM pg_database WHERE datname LIKE 'test\_%'" |
   while read -r db; do psql -q "$TEST_DATABASE_URL" -c "DROP DATABASE IF EXISTS \"$db\" WITH (FORCE)" >/dev/null; done
 
+# A real Moodle for tests/moodle.rs, when Moodle's source is on this machine (MOODLE_SRC,
+# ../shared/moodle or /var/cache/moodle-src): installed on first use, stopped at the end.
+moodle_banner() {
+  printf '\n%s\n%s\n%s\n\n' "################################################################" \
+    "# REAL MOODLE NOT TESTED: $1" \
+    "################################################################" >&2
+}
+moodle_status=0
+moodle_env=$(scripts/moodle.sh start --fresh) || moodle_status=$?
+if [ "$moodle_status" = 0 ]; then
+  trap 'scripts/moodle.sh stop; scripts/test-pg.sh stop' EXIT
+  MOODLE_TEST_URL=$(sed -n 's/.*MOODLE_URL=\([^ ]*\).*/\1/p' <<<"$moodle_env")
+  MOODLE_TEST_TOKEN=$(sed -n 's/.*MOODLE_TOKEN=\([^ ]*\).*/\1/p' <<<"$moodle_env")
+  export MOODLE_TEST_URL MOODLE_TEST_TOKEN
+elif [ "$moodle_status" = 3 ]; then
+  moodle_banner "no Moodle source (set MOODLE_SRC to a Moodle 4.4/4.5 source dir or tarball)"
+else
+  echo "scripts/moodle.sh failed ($moodle_status)" >&2
+  exit 1
+fi
+
 cargo test --lib --bins --tests "$@"
+[ "$moodle_status" = 0 ] || moodle_banner "no Moodle source; tests/moodle.rs checked nothing"

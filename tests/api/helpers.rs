@@ -161,6 +161,7 @@ pub async fn spawn_on(db_url: String, db: PgPool) -> TestApp {
         sessions_async_commit: false,
         probe_limit_per_minute: lms_shop::security::throttle::DEFAULT_PROBES_PER_MINUTE,
         trusted_proxies: Vec::new(),
+        lms: lms_shop::config::Lms::Builtin,
     };
     lms_shop::operators::ensure(&db, OPERATOR_EMAIL, OPERATOR_PASSWORD)
         .await

@@ -89,6 +89,16 @@ pub async fn update(db: impl PgExecutor<'_>, id: i64, c: &CourseInput<'_>) -> sq
     Ok(result.rows_affected() == 1)
 }
 
+/// The Moodle id of an imported course.
+pub async fn moodle_id(db: impl PgExecutor<'_>, id: i64) -> sqlx::Result<Option<i64>> {
+    Ok(
+        sqlx::query_scalar!("SELECT moodle_id FROM courses WHERE id = $1", id)
+            .fetch_optional(db)
+            .await?
+            .flatten(),
+    )
+}
+
 pub async fn role_names(db: impl PgExecutor<'_>) -> sqlx::Result<Vec<String>> {
     sqlx::query_scalar!("SELECT shortname FROM roles ORDER BY shortname")
         .fetch_all(db)

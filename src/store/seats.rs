@@ -33,7 +33,7 @@ macro_rules! locked_seat_query {
     ($tail:literal $(, $arg:expr)* $(,)?) => {
         sqlx::query_as!(
             LockedSeat,
-            r#"SELECT id, bill_id, customer_id, kind AS "kind: ProductKind", end_at, locked_at,
+            r#"SELECT id, bill_id, customer_id, kind AS "kind: ProductKind", start_at, end_at, locked_at,
                   allowed_course_ids, supervisor_role, assigned_user_id, assigned_course_id
                FROM product_instances "#
                 + $tail
@@ -287,6 +287,7 @@ pub struct LockedSeat {
     pub bill_id: i64,
     pub customer_id: i64,
     pub kind: ProductKind,
+    pub start_at: OffsetDateTime,
     pub end_at: Option<OffsetDateTime>,
     /// When the learner opened the course (copied from the enrolment).
     pub locked_at: Option<OffsetDateTime>,

@@ -410,7 +410,7 @@ pub async fn unassign(
                 &reference,
                 AssignForm::default(),
                 Some(message),
-                StatusCode::CONFLICT,
+                refused.status,
             )
             .await
         }

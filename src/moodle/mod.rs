@@ -15,6 +15,24 @@ pub mod worker;
 
 use crate::config::MoodleConfig;
 
+/// At start with LMS=moodle: checks the site, the token and the service, then imports the
+/// courses. An error says what is wrong and stops the shop (nothing would reach Moodle).
+pub async fn start(state: &crate::state::AppState) -> anyhow::Result<()> {
+    let Some(moodle) = &state.moodle else {
+        return Ok(());
+    };
+    let site = check::check(moodle).await?;
+    tracing::info!(%site, "connected to Moodle");
+    let done = sync::import(state, moodle, None).await?;
+    tracing::info!(
+        courses = done.courses,
+        hidden = done.hidden,
+        gone = done.gone,
+        "courses imported from Moodle"
+    );
+    Ok(())
+}
+
 /// What the running shop holds to talk to Moodle.
 #[derive(Clone)]
 pub struct Moodle {

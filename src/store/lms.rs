@@ -116,12 +116,14 @@ pub struct MyCourse {
     pub role: String,
     pub first_access_at: Option<OffsetDateTime>,
     pub end_at: Option<OffsetDateTime>,
+    /// Set for a course imported from Moodle.
+    pub moodle_id: Option<i64>,
 }
 
 pub async fn courses_of(db: impl PgExecutor<'_>, user_id: i64) -> sqlx::Result<Vec<MyCourse>> {
     sqlx::query_as!(
         MyCourse,
-        "SELECT c.shortname, c.fullname, e.role, e.first_access_at, e.end_at
+        "SELECT c.shortname, c.fullname, e.role, e.first_access_at, e.end_at, c.moodle_id
          FROM enrolments e JOIN courses c ON c.id = e.course_id
          WHERE e.user_id = $1 ORDER BY c.fullname",
         user_id

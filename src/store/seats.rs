@@ -17,7 +17,8 @@ macro_rules! seat_row_query {
                   CASE WHEN pi.kind = 'seat' THEN pi.learner_lastname ELSE u.lastname END AS "learner_last?",
                   u.email AS "learner_email?",
                   c.shortname AS "course_shortname?", c.fullname AS "course_fullname?", pi.allowed_course_ids,
-                  seat_state(pi) AS "state!: SeatState"
+                  seat_state(pi) AS "state!: SeatState",
+                  EXISTS (SELECT 1 FROM lms_jobs j WHERE j.seat_id = pi.id AND j.state <> 'done') AS "moodle_pending!"
                FROM product_instances pi
                JOIN products p ON p.id = pi.product_id
                LEFT JOIN users u ON u.id = pi.assigned_user_id
@@ -170,6 +171,8 @@ pub struct SeatRow {
     pub course_fullname: Option<String>,
     pub allowed_course_ids: Vec<i64>,
     pub state: SeatState,
+    /// With Moodle: its enrolment is not applied in Moodle yet ("being set up in Moodle").
+    pub moodle_pending: bool,
 }
 
 pub struct SeatFilter {

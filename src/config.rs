@@ -90,10 +90,16 @@ fn seconds(name: &str, default: u64) -> Result<std::time::Duration> {
 }
 
 fn lms_from_env() -> Result<Lms> {
-    match var("LMS").as_deref().map(str::to_ascii_lowercase).as_deref() {
+    match var("LMS")
+        .as_deref()
+        .map(str::to_ascii_lowercase)
+        .as_deref()
+    {
         None | Some("builtin") => Ok(Lms::Builtin),
         Some("moodle") => {
-            let url = var("MOODLE_URL").context("LMS=moodle needs MOODLE_URL (the site's root, e.g. https://moodle.example.org)")?;
+            let url = var("MOODLE_URL").context(
+                "LMS=moodle needs MOODLE_URL (the site's root, e.g. https://moodle.example.org)",
+            )?;
             let url = url.trim_end_matches('/').to_owned();
             if !(url.starts_with("http://") || url.starts_with("https://")) {
                 anyhow::bail!("MOODLE_URL must start with http:// or https://: {url:?}");

@@ -113,7 +113,10 @@ mod tests {
             classify("dml_read_exception", "dmlreadexception"),
             Failure::Transient
         );
-        assert_eq!(classify("moodle_exception", "invalidtoken"), Failure::Permanent);
+        assert_eq!(
+            classify("moodle_exception", "invalidtoken"),
+            Failure::Permanent
+        );
         assert_eq!(
             classify("webservice_access_exception", "accessexception"),
             Failure::Permanent

@@ -78,7 +78,8 @@ pub struct Group {
 }
 
 pub async fn site_info(c: &Client) -> Result<SiteInfo, CallError> {
-    c.call("core_webservice_get_site_info", &Params::new()).await
+    c.call("core_webservice_get_site_info", &Params::new())
+        .await
 }
 
 /// The Moodle user with this address, if any.
@@ -141,9 +142,12 @@ pub async fn enrol(
 }
 
 pub async fn unenrol(c: &Client, userid: i64, courseid: i64) -> Result<(), CallError> {
-    let params = Params::new()
-        .item("enrolments", 0, "userid", userid)
-        .item("enrolments", 0, "courseid", courseid);
+    let params = Params::new().item("enrolments", 0, "userid", userid).item(
+        "enrolments",
+        0,
+        "courseid",
+        courseid,
+    );
     c.call::<serde_json::Value>("enrol_manual_unenrol_users", &params)
         .await
         .map(drop)

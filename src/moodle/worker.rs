@@ -68,11 +68,7 @@ pub async fn run_one(state: &AppState, moodle: &Moodle) -> sqlx::Result<bool> {
     match outcome {
         Ok(()) => {
             lms_jobs::mark_done(&state.db, job.id, run.calls).await?;
-            tracing::info!(
-                job = job.id,
-                calls = run.calls,
-                "Moodle job applied"
-            );
+            tracing::info!(job = job.id, calls = run.calls, "Moodle job applied");
         }
         Err(Stop::Call(e)) if e.failure() == Failure::Transient => {
             tracing::warn!(job = job.id, error = %e, "Moodle job will be retried");
@@ -201,13 +197,19 @@ async fn group(run: &mut Run<'_>, course: i64, reference: &str) -> Result<i64, S
         Ok(id) => Ok(id),
         // Another learner of the same bill created it meanwhile: Moodle refuses a second
         // group of that name or idnumber in the course.
-        Err(e @ CallError::Moodle { .. }) => find(api::course_groups(run.count(), course).await?)
-            .ok_or(Stop::Call(e)),
+        Err(e @ CallError::Moodle { .. }) => {
+            find(api::course_groups(run.count(), course).await?).ok_or(Stop::Call(e))
+        }
         Err(e) => Err(e.into()),
     }
 }
 
-async fn enrol(state: &AppState, moodle: &Moodle, run: &mut Run<'_>, job: &Job) -> Result<(), Stop> {
+async fn enrol(
+    state: &AppState,
+    moodle: &Moodle,
+    run: &mut Run<'_>,
+    job: &Job,
+) -> Result<(), Stop> {
     let course = course_of(job)?;
     let role = moodle.config.roles.id(&job.role).ok_or_else(|| {
         Stop::Setup(format!(

@@ -39,7 +39,7 @@ pub struct Enrolment<'a> {
 }
 
 /// Enrols (and groups) the user; `false` if the shop already had them enrolled in the course
-/// (the group membership is still ensured, here and in Moodle).
+/// (the group membership is still ensured). Moodle gets a job when anything changed.
 pub async fn enrol(
     tx: &mut PgConnection,
     backend: Backend,
@@ -54,11 +54,14 @@ pub async fn enrol(
         e.end_at,
     )
     .await?;
+    let mut joined = false;
     if let Some(name) = e.group {
         let group = lms::ensure_group(&mut *tx, e.course_id, name).await?;
-        lms::add_to_group(&mut *tx, group, e.user_id).await?;
+        joined = lms::add_to_group(&mut *tx, group, e.user_id).await?;
     }
-    if backend == Backend::Moodle {
+    // Nothing new (the customer's user, supervising a second seat of the same bill in the
+    // same course): an earlier job already carries this to Moodle.
+    if backend == Backend::Moodle && (added || joined) {
         lms_jobs::enqueue(
             &mut *tx,
             &NewJob {

@@ -16,10 +16,10 @@ use crate::domain::{BillState, Email, Money};
 use crate::fulfilment::{self, Produced, ProductionLine};
 use crate::i18n::Locale;
 use crate::mail::messages;
+use crate::services::enrolments::{self, Backend, Enrolment};
 use crate::state::AppState;
 use crate::store::bills::{self, Bill, Item};
 use crate::store::users::{self, NewUser};
-use crate::services::enrolments::{self, Backend, Enrolment};
 use crate::store::{courses, customers, outbox, settings, tokens};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -16,10 +16,10 @@ use crate::state::AppState;
 use axum::http::StatusCode;
 
 use crate::error::{AppError, Refusal};
+use crate::services::enrolments::{self, Backend, Enrolment};
 use crate::store::courses::{self, Course};
 use crate::store::seats::{self, LockedSeat};
 use crate::store::users::{self, NewUser};
-use crate::services::enrolments::{self, Backend, Enrolment};
 use crate::store::{bills, lms, outbox, settings, tokens};
 
 #[derive(Debug, thiserror::Error)]
@@ -229,7 +229,10 @@ async fn assign_locked(
         return Err(AssignError::NotAvailable);
     }
     let course_name = format!("{} ({})", course.fullname, course.shortname);
-    let m = match (&state.moodle, courses::moodle_id(&mut *tx, course.id).await?) {
+    let m = match (
+        &state.moodle,
+        courses::moodle_id(&mut *tx, course.id).await?,
+    ) {
         (Some(moodle), Some(moodle_course)) => messages::seat_assigned_moodle(
             by.locale,
             &shop.shop_name,
@@ -350,8 +353,7 @@ async fn refresh_lock_from_moodle(
     let Some(moodle_course) = course.moodle_id else {
         return Ok(());
     };
-    match crate::moodle::activity::refresh_course(state, moodle, course.id, moodle_course).await
-    {
+    match crate::moodle::activity::refresh_course(state, moodle, course.id, moodle_course).await {
         Ok(_) => Ok(()),
         Err(crate::moodle::activity::RefreshError::Db(e)) => Err(e.into()),
         Err(crate::moodle::activity::RefreshError::Moodle(e)) => {

@@ -61,19 +61,20 @@ pub async fn ensure_group(
     .await
 }
 
+/// `false` if they already were a member.
 pub async fn add_to_group(
     db: impl PgExecutor<'_>,
     group_id: i64,
     user_id: i64,
-) -> sqlx::Result<()> {
-    sqlx::query!(
+) -> sqlx::Result<bool> {
+    let r = sqlx::query!(
         "INSERT INTO group_members (group_id, user_id) VALUES ($1, $2) ON CONFLICT DO NOTHING",
         group_id,
         user_id
     )
     .execute(db)
     .await?;
-    Ok(())
+    Ok(r.rows_affected() == 1)
 }
 
 /// Removes a student's enrolment if they never opened the course; `false` otherwise.

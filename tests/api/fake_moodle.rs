@@ -271,8 +271,9 @@ impl Params {
     }
 
     fn required(&self, name: &str) -> Result<&str, Value> {
-        self.get(name)
-            .ok_or_else(|| invalid_parameter(&format!("Missing required key in single structure: {name}")))
+        self.get(name).ok_or_else(|| {
+            invalid_parameter(&format!("Missing required key in single structure: {name}"))
+        })
     }
 
     fn int(&self, name: &str) -> Result<i64, Value> {
@@ -407,10 +408,14 @@ fn call(m: &mut Moodle, p: &Params) -> Result<Value, Value> {
                 let lastname = p.required(&f("lastname"))?.to_owned();
                 let auth = p.get(&f("auth")).unwrap_or("manual").to_owned();
                 if username != username.to_lowercase() {
-                    return Err(invalid_parameter(&format!("username => Invalid parameter value detected")));
+                    return Err(invalid_parameter(&format!(
+                        "username => Invalid parameter value detected"
+                    )));
                 }
                 if m.users.iter().any(|u| u.username == username) {
-                    return Err(invalid_parameter(&format!("Username already exists: {username}")));
+                    return Err(invalid_parameter(&format!(
+                        "Username already exists: {username}"
+                    )));
                 }
                 let createpassword = matches!(p.get(&f("createpassword")), Some("1" | "true"));
                 if auth == "manual" && p.get(&f("password")).is_none() && !createpassword {
@@ -419,7 +424,9 @@ fn call(m: &mut Moodle, p: &Params) -> Result<Value, Value> {
                     ));
                 }
                 if m.users.iter().any(|u| u.email.eq_ignore_ascii_case(&email)) {
-                    return Err(invalid_parameter(&format!("Email address already exists: {email}")));
+                    return Err(invalid_parameter(&format!(
+                        "Email address already exists: {email}"
+                    )));
                 }
                 let id = m.id();
                 m.users.push(User {
@@ -464,8 +471,11 @@ fn call(m: &mut Moodle, p: &Params) -> Result<Value, Value> {
         "enrol_manual_enrol_users" => {
             for i in 0..p.count("enrolments") {
                 let f = |k: &str| format!("enrolments[{i}][{k}]");
-                let (roleid, userid, courseid) =
-                    (p.int(&f("roleid"))?, p.int(&f("userid"))?, p.int(&f("courseid"))?);
+                let (roleid, userid, courseid) = (
+                    p.int(&f("roleid"))?,
+                    p.int(&f("userid"))?,
+                    p.int(&f("courseid"))?,
+                );
                 let timestart = p.opt_int(&f("timestart"))?.unwrap_or(0);
                 let timeend = p.opt_int(&f("timeend"))?.unwrap_or(0);
                 if !m.courses.iter().any(|c| c.id == courseid) {
@@ -476,7 +486,9 @@ fn call(m: &mut Moodle, p: &Params) -> Result<Value, Value> {
                     return Err(exception(
                         "moodle_exception",
                         "wsusercannotassign",
-                        &format!("You don't have the permission to assign this role ({roleid}) to this user ({userid}) in this course({courseid})."),
+                        &format!(
+                            "You don't have the permission to assign this role ({roleid}) to this user ({userid}) in this course({courseid})."
+                        ),
                         None,
                     ));
                 }
@@ -565,13 +577,18 @@ fn call(m: &mut Moodle, p: &Params) -> Result<Value, Value> {
                 if !m.courses.iter().any(|c| c.id == courseid) {
                     return Err(invalid_parameter("Context does not exist"));
                 }
-                if m.groups.iter().any(|g| g.courseid == courseid && g.name == name) {
+                if m.groups
+                    .iter()
+                    .any(|g| g.courseid == courseid && g.name == name)
+                {
                     return Err(invalid_parameter(
                         "Group with the same name already exists in the course",
                     ));
                 }
                 if !idnumber.is_empty()
-                    && m.groups.iter().any(|g| g.courseid == courseid && g.idnumber == idnumber)
+                    && m.groups
+                        .iter()
+                        .any(|g| g.courseid == courseid && g.idnumber == idnumber)
                 {
                     return Err(exception(
                         "moodle_exception",
@@ -598,7 +615,11 @@ fn call(m: &mut Moodle, p: &Params) -> Result<Value, Value> {
             for i in 0..p.count("members") {
                 let f = |k: &str| format!("members[{i}][{k}]");
                 let (groupid, userid) = (p.int(&f("groupid"))?, p.int(&f("userid"))?);
-                let Some(courseid) = m.groups.iter().find(|g| g.id == groupid).map(|g| g.courseid)
+                let Some(courseid) = m
+                    .groups
+                    .iter()
+                    .find(|g| g.id == groupid)
+                    .map(|g| g.courseid)
                 else {
                     return Err(missing_record("groups"));
                 };
@@ -608,7 +629,9 @@ fn call(m: &mut Moodle, p: &Params) -> Result<Value, Value> {
                         .iter()
                         .any(|e| e.userid == userid && e.courseid == courseid)
                 {
-                    return Err(invalid_parameter("Only enrolled users may be members of groups"));
+                    return Err(invalid_parameter(
+                        "Only enrolled users may be members of groups",
+                    ));
                 }
                 if let Some(g) = m.groups.iter_mut().find(|g| g.id == groupid) {
                     if adding {

@@ -408,9 +408,9 @@ fn call(m: &mut Moodle, p: &Params) -> Result<Value, Value> {
                 let lastname = p.required(&f("lastname"))?.to_owned();
                 let auth = p.get(&f("auth")).unwrap_or("manual").to_owned();
                 if username != username.to_lowercase() {
-                    return Err(invalid_parameter(&format!(
-                        "username => Invalid parameter value detected"
-                    )));
+                    return Err(invalid_parameter(
+                        "username => Invalid parameter value detected",
+                    ));
                 }
                 if m.users.iter().any(|u| u.username == username) {
                     return Err(invalid_parameter(&format!(

@@ -232,7 +232,7 @@ async fn courses_are_imported_with_hidden_and_deleted_ones_shown_and_unassignabl
     let page = app.get("/admin/courses").await;
     assert!(page.body.contains("Deleted in Moodle"), "{}", page.body);
     assert!(page.body.contains("hidden in Moodle"), "{}", page.body);
-    assert!(page.body.contains(&format!("· Training")));
+    assert!(page.body.contains("· Training"));
     let gone: (bool, bool) =
         sqlx::query_as("SELECT visible, moodle_gone FROM courses WHERE shortname = 'M-A1'")
             .fetch_one(&app.db)

@@ -78,10 +78,23 @@ pub fn classify(exception: &str, errorcode: &str) -> Failure {
     }
 }
 
-/// The Moodle username the shop gives a new account: its address, in lower case (Moodle's
-/// usernames are lower case; `@` and `.` are allowed characters).
+/// The Moodle username the shop gives a new account: its address in lower case, with the
+/// characters Moodle's `PARAM_USERNAME` refuses (all but `a-z 0-9 _ - . @`, without
+/// `extendedusernamechars`) replaced by `-`: the web service rejects a username that its
+/// cleaning would change.
 pub fn username_for(email: &str) -> String {
-    email.trim().to_lowercase()
+    email
+        .trim()
+        .to_lowercase()
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.' | '@') {
+                c
+            } else {
+                '-'
+            }
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -105,6 +118,13 @@ mod tests {
         for bad in ["student", "student=x", "=5", "student=0", "student=-1"] {
             assert!(RoleMap::parse(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn usernames_are_what_moodle_accepts() {
+        assert_eq!(username_for(" Grace.Hopper@Example.org "), "grace.hopper@example.org");
+        assert_eq!(username_for("a+tag@x.org"), "a-tag@x.org");
+        assert_eq!(username_for("o'brien@x.org"), "o-brien@x.org");
     }
 
     #[test]

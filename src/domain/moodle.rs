@@ -122,7 +122,10 @@ mod tests {
 
     #[test]
     fn usernames_are_what_moodle_accepts() {
-        assert_eq!(username_for(" Grace.Hopper@Example.org "), "grace.hopper@example.org");
+        assert_eq!(
+            username_for(" Grace.Hopper@Example.org "),
+            "grace.hopper@example.org"
+        );
         assert_eq!(username_for("a+tag@x.org"), "a-tag@x.org");
         assert_eq!(username_for("o'brien@x.org"), "o-brien@x.org");
     }

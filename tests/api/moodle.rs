@@ -871,3 +871,45 @@ async fn a_shop_stopped_before_reaching_moodle_catches_up_after_restart() {
     });
     again.stop().await;
 }
+
+/// A worker that claimed a job and died (its lease never released): another worker applies
+/// the job once the lease ends, and only then.
+#[tokio::test]
+async fn a_job_claimed_by_a_dead_worker_is_applied_after_its_lease() {
+    let mut fake = moodle_with_courses().await;
+    let app = shop_on(&fake).await;
+    fake.stop();
+    let (_customer, _bill, _seats) = buy(&app, "lease@example.org", "1").await;
+    // Let the live workers give up on it, then take it as a worker about to die would.
+    wait_for("a failed attempt", 5, async || {
+        app.count("SELECT count(*) FROM lms_jobs WHERE attempts > 0")
+            .await
+            > 0
+    })
+    .await;
+    app.exec("UPDATE lms_jobs SET next_attempt_at = now()")
+        .await;
+    let claimed = lms_shop::store::lms_jobs::claim_next(&app.db, 4)
+        .await
+        .unwrap()
+        .expect("the job is due");
+    fake.restart().await;
+    app.state.lms_queued.notify_waiters();
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert_eq!(
+        app.count("SELECT count(*) FROM lms_jobs WHERE state = 'done'")
+            .await,
+        0,
+        "held by the dead worker's lease"
+    );
+    jobs_done(&app, 15).await;
+    let done: (i64, i32) = sqlx::query_as("SELECT id, attempts FROM lms_jobs WHERE state = 'done'")
+        .fetch_one(&app.db)
+        .await
+        .unwrap();
+    assert_eq!(done.0, claimed.id);
+    fake.with(|m| {
+        assert_eq!(m.users.len(), 1);
+        assert!(m.enrolment("lease@example.org", "X-SUPPORT").is_some());
+    });
+}

@@ -10,6 +10,9 @@
 //! - `shop_outbox_unsent`: mail not yet delivered.
 //! - `shop_bills_waiting{state}`: the job queues: `PAID` bills awaiting production, and
 //!   `PLACED` bills awaiting payment.
+//! - `shop_moodle_calls_total{function,outcome}` (LMS=moodle): web-service calls, `outcome`
+//!   `ok`, `transient` (retried) or `refused`; `shop_lms_jobs{state}`: Moodle jobs `pending`
+//!   and `failed` (waiting for an operator at /admin/lms).
 //!
 //! Counters are per process: scrape every instance. Access: with `SHOP_METRICS_TOKEN` set,
 //! only `Authorization: Bearer <token>`; without it, only loopback peers that did not come

@@ -113,7 +113,7 @@ pub async fn create_user(
     created
         .first()
         .map(|u| u.id)
-        .ok_or_else(|| CallError::NotMoodle("core_user_create_users returned no user".into()))
+        .ok_or_else(|| CallError::Unexpected("core_user_create_users", "no user".into()))
 }
 
 /// Moodle's manual enrolment is an upsert: enrolling again updates role and dates.
@@ -185,7 +185,7 @@ pub async fn create_group(
     created
         .first()
         .map(|g| g.id)
-        .ok_or_else(|| CallError::NotMoodle("core_group_create_groups returned no group".into()))
+        .ok_or_else(|| CallError::Unexpected("core_group_create_groups", "no group".into()))
 }
 
 /// Adding someone already in the group changes nothing in Moodle.

@@ -44,6 +44,10 @@ pub enum CallError {
     /// Something answered, but not Moodle's web service (a wrong MOODLE_URL, a proxy page).
     #[error("the answer is not from Moodle's web service: {0}")]
     NotMoodle(String),
+    /// JSON of another shape than the function's definition: a Moodle this client does not
+    /// know (another version, a plugin changing it). Retrying will not help.
+    #[error("Moodle's answer to {0} has an unexpected shape: {1}")]
+    Unexpected(&'static str, String),
     /// Moodle's own refusal, with its message as Moodle words it.
     #[error("{message} ({exception}/{errorcode})")]
     Moodle {
@@ -66,6 +70,7 @@ impl CallError {
             }
             // A maintenance or proxy page that will go away by itself, as far as we know.
             CallError::NotMoodle(_) => Failure::Transient,
+            CallError::Unexpected(..) => Failure::Permanent,
             CallError::Moodle {
                 exception,
                 errorcode,
@@ -124,7 +129,7 @@ impl Client {
             },
         );
         let value = outcome?;
-        serde_json::from_value(value).map_err(|e| CallError::NotMoodle(format!("{function}: {e}")))
+        serde_json::from_value(value).map_err(|e| CallError::Unexpected(function, e.to_string()))
     }
 
     async fn call_raw(

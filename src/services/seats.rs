@@ -135,6 +135,11 @@ async fn assign_locked(
     if !course.visible || !seat.allows(course.id) {
         return Err(AssignError::CourseNotAllowed);
     }
+    // With Moodle, only a course Moodle has (imported, not deleted there) can be given.
+    let moodle_course = courses::moodle_id(&mut *tx, course.id).await?;
+    if state.moodle.is_some() && moodle_course.is_none() {
+        return Err(AssignError::CourseNotAllowed);
+    }
     let shop = settings::load(&mut *tx).await?;
     let mut mail_name = learner.typed_name();
     let learner_id = match users::find_by_email(&mut *tx, learner.email.as_str()).await? {
@@ -229,10 +234,7 @@ async fn assign_locked(
         return Err(AssignError::NotAvailable);
     }
     let course_name = format!("{} ({})", course.fullname, course.shortname);
-    let m = match (
-        &state.moodle,
-        courses::moodle_id(&mut *tx, course.id).await?,
-    ) {
+    let m = match (&state.moodle, moodle_course) {
         (Some(moodle), Some(moodle_course)) => messages::seat_assigned_moodle(
             by.locale,
             &shop.shop_name,

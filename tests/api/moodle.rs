@@ -258,7 +258,29 @@ async fn courses_are_imported_with_hidden_and_deleted_ones_shown_and_unassignabl
         let page = assign(&app, &buyer, &seat, course, "l@example.org").await;
         assert_eq!(page.status, 422, "{course}: {}", page.body);
     }
+    // Nor a course the shop has but Moodle never had; the seat's page offers none of them.
+    app.create_courses(&["LOCAL-1"]).await;
+    let offered = app
+        .get_with(&buyer, &format!("/customer/products/{seat}"))
+        .await;
+    let offered_ids: Vec<i64> = sqlx::query_scalar(
+        "SELECT id FROM courses WHERE shortname IN ('LOCAL-1', 'M-A1', 'M-A2', 'M-B1')",
+    )
+    .fetch_all(&app.db)
+    .await
+    .unwrap();
+    for id in offered_ids {
+        assert!(
+            !offered.body.contains(&format!("<option value=\"{id}\"")),
+            "course {id} offered: {}",
+            offered.body
+        );
+    }
+    let page = assign(&app, &buyer, &seat, "LOCAL-1", "l@example.org").await;
+    assert_eq!(page.status, 422, "{}", page.body);
     assert_eq!(app.count("SELECT count(*) FROM lms_jobs").await, 0);
+    let page = assign(&app, &buyer, &seat, "M-A2", "l@example.org").await;
+    assert_eq!(page.status, 422, "hidden in Moodle: {}", page.body);
 
     // Without Moodle the sync is refused.
     let builtin = spawn_app().await;

@@ -40,6 +40,87 @@ pub struct Config {
     pub probe_limit_per_minute: u32,
     /// Reverse proxies whose `X-Forwarded-For` names the client (`SHOP_TRUSTED_PROXIES`).
     pub trusted_proxies: Vec<std::net::IpAddr>,
+    /// Where enrolments, groups and course activity live (`LMS`).
+    pub lms: Lms,
+}
+
+/// `LMS=builtin` (the shop's own tables) or `LMS=moodle`.
+#[derive(Clone, Default)]
+pub enum Lms {
+    #[default]
+    Builtin,
+    Moodle(MoodleConfig),
+}
+
+impl Lms {
+    pub fn moodle(&self) -> Option<&MoodleConfig> {
+        match self {
+            Lms::Builtin => None,
+            Lms::Moodle(m) => Some(m),
+        }
+    }
+}
+
+#[derive(Clone)]
+pub struct MoodleConfig {
+    /// The site's root, without a trailing slash (`MOODLE_URL`).
+    pub url: String,
+    /// The external service's token (`MOODLE_TOKEN`): never logged.
+    pub token: SecretString,
+    pub roles: crate::domain::moodle::RoleMap,
+    /// How often seat locks are refreshed from Moodle (`MOODLE_ACTIVITY_SECONDS`).
+    pub activity_interval: std::time::Duration,
+    /// Each web-service call gives up after this (`MOODLE_TIMEOUT_SECONDS`).
+    pub call_timeout: std::time::Duration,
+}
+
+/// Half a minute: a learner's first access shows in the shop within a minute.
+pub const DEFAULT_MOODLE_ACTIVITY_SECONDS: u64 = 30;
+pub const DEFAULT_MOODLE_TIMEOUT_SECONDS: u64 = 10;
+
+fn seconds(name: &str, default: u64) -> Result<std::time::Duration> {
+    Ok(std::time::Duration::from_secs(match var(name) {
+        Some(n) => n
+            .parse()
+            .ok()
+            .filter(|n| *n > 0)
+            .with_context(|| format!("{name} must be a positive number of seconds"))?,
+        None => default,
+    }))
+}
+
+fn lms_from_env() -> Result<Lms> {
+    match var("LMS")
+        .as_deref()
+        .map(str::to_ascii_lowercase)
+        .as_deref()
+    {
+        None | Some("builtin") => Ok(Lms::Builtin),
+        Some("moodle") => {
+            let url = var("MOODLE_URL").context(
+                "LMS=moodle needs MOODLE_URL (the site's root, e.g. https://moodle.example.org)",
+            )?;
+            let url = url.trim_end_matches('/').to_owned();
+            if !(url.starts_with("http://") || url.starts_with("https://")) {
+                anyhow::bail!("MOODLE_URL must start with http:// or https://: {url:?}");
+            }
+            Ok(Lms::Moodle(MoodleConfig {
+                url,
+                token: var("MOODLE_TOKEN")
+                    .map(SecretString::from)
+                    .context("LMS=moodle needs MOODLE_TOKEN (the external service's token)")?,
+                roles: crate::domain::moodle::RoleMap::parse(
+                    &var("MOODLE_ROLES").unwrap_or_default(),
+                )?,
+                activity_interval: seconds(
+                    "MOODLE_ACTIVITY_SECONDS",
+                    DEFAULT_MOODLE_ACTIVITY_SECONDS,
+                )?,
+                call_timeout: seconds("MOODLE_TIMEOUT_SECONDS", DEFAULT_MOODLE_TIMEOUT_SECONDS)?,
+            }))
+        }
+        Some(other) => anyhow::bail!("LMS must be builtin or moodle, not {other:?}"),
+    }
 }
 
 impl std::fmt::Debug for Config {
@@ -58,6 +139,10 @@ impl std::fmt::Debug for Config {
             .field("bind", &self.bind)
             .field("base_url", &self.base_url)
             .field("smtp", &self.smtp_url.is_some())
+            .field(
+                "lms",
+                &self.lms.moodle().map_or("builtin", |m| m.url.as_str()),
+            )
             .finish_non_exhaustive()
     }
 }
@@ -160,6 +245,7 @@ impl Config {
                 .transpose()
                 .context("SHOP_TRUSTED_PROXIES must be IP addresses separated by commas")?
                 .unwrap_or_default(),
+            lms: lms_from_env()?,
         })
     }
 }

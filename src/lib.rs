@@ -13,6 +13,7 @@ pub mod fulfilment;
 pub mod http;
 pub mod i18n;
 pub mod mail;
+pub mod moodle;
 pub mod operators;
 pub mod security;
 pub mod services;

@@ -136,6 +136,9 @@ async fn serve(db: &PgPool, url: &str, config: Config, fresh: bool) -> Result<()
     let sessions =
         startup::connect_sessions(url, config.db_connections, config.sessions_async_commit).await?;
     let state = startup::build_state(db.clone(), sessions, config).await?;
+    lms_shop::moodle::start(&state)
+        .await
+        .context("LMS=moodle")?;
     let server = Server::start(state, listener).await?;
     println!("lms-shop is running at http://{}/shop", server.addr);
     if let Some((email, password)) = generated {

@@ -90,6 +90,11 @@ pub async fn build_state(db: PgPool, sessions: PgPool, config: Config) -> Result
         None => secrets::get_or_create(&db, "payment_gateway").await?,
     };
     let login_throttle = LoginThrottle::new(config.probe_limit_per_minute);
+    let moodle = config
+        .lms
+        .moodle()
+        .map(crate::moodle::Moodle::new)
+        .transpose()?;
     Ok(AppState::new(Inner {
         db,
         sessions,
@@ -99,6 +104,8 @@ pub async fn build_state(db: PgPool, sessions: PgPool, config: Config) -> Result
         catalogue: CatalogueCache::default(),
         login_throttle,
         mail_queued: tokio::sync::Notify::new(),
+        moodle,
+        lms_queued: tokio::sync::Notify::new(),
     }))
 }
 
@@ -158,6 +165,13 @@ fn spawn_workers(state: &AppState, shutdown: &watch::Receiver<bool>) {
         state.clone(),
         shutdown.clone(),
     ));
+    crate::moodle::worker::spawn(state, shutdown);
+    if state.moodle.is_some() {
+        tokio::spawn(crate::moodle::activity::run(
+            state.clone(),
+            shutdown.clone(),
+        ));
+    }
     tokio::spawn(crate::cache::listen_for_changes(
         state.clone(),
         shutdown.clone(),

@@ -26,6 +26,10 @@ pub struct Inner {
     pub login_throttle: LoginThrottle,
     /// Poked when mail is queued so the delivery worker does not wait for its next tick.
     pub mail_queued: Notify,
+    /// `LMS=moodle`: the web-service client; `None` with the built-in LMS.
+    pub moodle: Option<crate::moodle::Moodle>,
+    /// Poked when Moodle jobs are queued so a worker starts on them at once.
+    pub lms_queued: Notify,
 }
 
 impl AppState {

@@ -58,6 +58,7 @@ pub mod email;
 pub mod form;
 pub mod handler_params;
 pub mod money;
+pub mod moodle;
 pub mod paging;
 pub mod password;
 pub mod paymode;

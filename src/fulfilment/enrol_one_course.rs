@@ -8,7 +8,8 @@ use super::params::{CatalogueFacts, ParamKind, ParamSpec, Validation};
 use super::{BoxFuture, Produced, ProductHandler, ProductionLine};
 use crate::domain::SeatReference;
 use crate::domain::handler_params::{HandlerParams, When};
-use crate::store::{courses, lms, seats};
+use crate::services::enrolments::{self, Enrolment};
+use crate::store::{courses, seats};
 
 pub struct EnrolOneCourse;
 
@@ -104,7 +105,16 @@ impl ProductHandler for EnrolOneCourse {
             };
             let (start, end) = (resolve("starttime"), resolve("endtime"));
             let role = line.params.get("role").unwrap_or("student");
-            lms::enrol(&mut *tx, course.id, line.customer_user_id, role, start, end).await?;
+            let enrolment = Enrolment {
+                course_id: course.id,
+                user_id: line.customer_user_id,
+                role,
+                start_at: start,
+                end_at: end,
+                group: None,
+                seat_id: None,
+            };
+            enrolments::enrol(&mut *tx, line.backend, &enrolment).await?;
             let reference = SeatReference::generate(&mut rand::thread_rng());
             seats::insert_enrolment_product(
                 &mut *tx,

@@ -26,6 +26,8 @@ pub struct ProductionLine {
     pub customer_id: i64,
     /// The customer's user account (linked before handlers run).
     pub customer_user_id: i64,
+    /// Where enrolments go (the shop's tables, and Moodle's through its job queue).
+    pub backend: crate::services::enrolments::Backend,
     pub quantity: u32,
     pub params: HandlerParams,
 }

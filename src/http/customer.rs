@@ -239,14 +239,26 @@ async fn seat_of(state: &AppState, customer: &Customer, reference: &str) -> AppR
         .ok_or(AppError::NotFound)
 }
 
-/// The courses a seat may be assigned to: its allowed ones, or every visible course.
+/// The courses a seat may be assigned to: its allowed ones, or every visible course; with
+/// Moodle, only those Moodle has.
 async fn assignable_courses(state: &AppState, seat: &SeatRow) -> AppResult<Vec<Course>> {
     let all = courses::all(&state.db).await?;
+    let in_moodle: Option<Vec<i64>> = match state.moodle {
+        Some(_) => Some(
+            courses::moodle_states(&state.db)
+                .await?
+                .into_iter()
+                .map(|m| m.id)
+                .collect(),
+        ),
+        None => None,
+    };
     Ok(all
         .into_iter()
         .filter(|c| {
             c.visible
                 && (seat.allowed_course_ids.is_empty() || seat.allowed_course_ids.contains(&c.id))
+                && in_moodle.as_ref().is_none_or(|ids| ids.contains(&c.id))
         })
         .collect())
 }
@@ -410,7 +422,7 @@ pub async fn unassign(
                 &reference,
                 AssignForm::default(),
                 Some(message),
-                StatusCode::CONFLICT,
+                refused.status,
             )
             .await
         }

@@ -3,7 +3,7 @@
 use askama::Template;
 use axum::Router;
 use axum::extract::{Path, State};
-use axum::response::Response;
+use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
 
 use crate::error::{AppError, AppResult};
@@ -18,7 +18,15 @@ use crate::store::lms::{self, MyCourse};
 #[template(path = "learner/courses.html")]
 struct CoursesPage {
     page: Page,
-    courses: Vec<MyCourse>,
+    /// Each course with where it opens: Moodle's course page with LMS=moodle, else ours.
+    courses: Vec<(MyCourse, String)>,
+}
+
+fn course_link(state: &AppState, c: &MyCourse) -> String {
+    match (&state.moodle, c.moodle_id) {
+        (Some(moodle), Some(id)) => moodle.course_url(id),
+        _ => format!("/course/{}", c.shortname),
+    }
 }
 
 pub async fn my_courses(
@@ -26,7 +34,14 @@ pub async fn my_courses(
     RequireUser(user): RequireUser,
     page: Page,
 ) -> AppResult<Response> {
-    let courses = lms::courses_of(&state.db, user.id).await?;
+    let courses = lms::courses_of(&state.db, user.id)
+        .await?
+        .into_iter()
+        .map(|c| {
+            let link = course_link(&state, &c);
+            (c, link)
+        })
+        .collect();
     html(CoursesPage { page, courses })
 }
 
@@ -49,6 +64,15 @@ pub async fn course(
     let course = courses::find_by_shortname(&state.db, &shortname)
         .await?
         .ok_or(AppError::NotFound)?;
+    // With Moodle the course lives there, and so does the activity that locks a seat.
+    if let Some(moodle) = &state.moodle
+        && let Some(moodle_id) = courses::moodle_id(&state.db, course.id).await?
+    {
+        if !lms::is_enrolled(&state.db, course.id, user.id).await? {
+            return Err(AppError::NotFound);
+        }
+        return Ok(Redirect::to(&moodle.course_url(moodle_id)).into_response());
+    }
     if !lms::record_access(&state.db, course.id, user.id).await? {
         return Err(AppError::NotFound);
     }

@@ -10,6 +10,9 @@
 //! - `shop_outbox_unsent`: mail not yet delivered.
 //! - `shop_bills_waiting{state}`: the job queues: `PAID` bills awaiting production, and
 //!   `PLACED` bills awaiting payment.
+//! - `shop_moodle_calls_total{function,outcome}` (LMS=moodle): web-service calls, `outcome`
+//!   `ok`, `transient` (retried) or `refused`; `shop_lms_jobs{state}`: Moodle jobs `pending`
+//!   and `failed` (waiting for an operator at /admin/lms).
 //!
 //! Counters are per process: scrape every instance. Access: with `SHOP_METRICS_TOKEN` set,
 //! only `Authorization: Bearer <token>`; without it, only loopback peers that did not come
@@ -61,6 +64,12 @@ struct PoolName {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct MoodleCallLabels {
+    function: &'static str,
+    outcome: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct BillLabels {
     state: &'static str,
 }
@@ -78,6 +87,17 @@ struct Metrics {
     pool_max: Family<PoolName, Gauge>,
     outbox: Gauge,
     bills: Family<BillLabels, Gauge>,
+    moodle_calls: Family<MoodleCallLabels, Counter>,
+    lms_jobs: Family<BillLabels, Gauge>,
+}
+
+/// Counts one Moodle web-service call (`shop_moodle_calls_total{function,outcome}`, outcome
+/// `ok`, `transient` or `refused`).
+pub fn moodle_call(function: &'static str, outcome: &'static str) {
+    metrics()
+        .moodle_calls
+        .get_or_create(&MoodleCallLabels { function, outcome })
+        .inc();
 }
 
 /// One registry per process: counters add up over everything this process served.
@@ -123,7 +143,21 @@ fn metrics() -> &'static Metrics {
             "Bills waiting: PAID for production, PLACED for payment",
             bills.clone(),
         );
+        let moodle_calls = Family::<MoodleCallLabels, Counter>::default();
+        registry.register(
+            "shop_moodle_calls",
+            "Moodle web-service calls by function and outcome (ok, transient, refused)",
+            moodle_calls.clone(),
+        );
+        let lms_jobs = Family::<BillLabels, Gauge>::default();
+        registry.register(
+            "shop_lms_jobs",
+            "Moodle jobs by state: pending (to apply) and failed (waiting for an operator)",
+            lms_jobs.clone(),
+        );
         Metrics {
+            moodle_calls,
+            lms_jobs,
             registry,
             requests,
             latency,
@@ -241,7 +275,9 @@ pub async fn scrape(State(state): State<AppState>, req: Request) -> Result<Respo
         r#"SELECT
              (SELECT count(*) FROM outbox WHERE sent_at IS NULL) AS "outbox!",
              (SELECT count(*) FROM bills WHERE state = 'PAID') AS "paid!",
-             (SELECT count(*) FROM bills WHERE state = 'PLACED') AS "placed!""#
+             (SELECT count(*) FROM bills WHERE state = 'PLACED') AS "placed!",
+             (SELECT count(*) FROM lms_jobs WHERE state = 'pending') AS "lms_pending!",
+             (SELECT count(*) FROM lms_jobs WHERE state = 'failed') AS "lms_failed!""#
     )
     .fetch_one(&state.db)
     .await?;
@@ -252,6 +288,12 @@ pub async fn scrape(State(state): State<AppState>, req: Request) -> Result<Respo
     m.bills
         .get_or_create(&BillLabels { state: "PLACED" })
         .set(depths.placed);
+    m.lms_jobs
+        .get_or_create(&BillLabels { state: "pending" })
+        .set(depths.lms_pending);
+    m.lms_jobs
+        .get_or_create(&BillLabels { state: "failed" })
+        .set(depths.lms_failed);
 
     let mut body = String::new();
     encode(&mut body, &m.registry).map_err(|e| anyhow::anyhow!("encoding metrics: {e}"))?;

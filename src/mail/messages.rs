@@ -90,6 +90,29 @@ pub fn seat_assigned(locale: Locale, shop: &str, name: &str, course: &str, link:
     )
 }
 
+/// With Moodle: the course is in Moodle, and a new learner's password comes from Moodle's
+/// own mail (or its forgotten-password page), not from a shop link.
+pub fn seat_assigned_moodle(
+    locale: Locale,
+    shop: &str,
+    name: &str,
+    course: &str,
+    link: &str,
+    forgot: &str,
+) -> Message {
+    compose(
+        locale,
+        "assigned_moodle",
+        &[
+            ("shop", shop),
+            ("name", name),
+            ("course", course),
+            ("link", link),
+            ("forgot", forgot),
+        ],
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

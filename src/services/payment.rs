@@ -160,6 +160,7 @@ pub async fn receive(
     };
     tx.commit().await?;
     state.mail_queued.notify_one();
+    state.lms_queued.notify_one();
     Ok(outcome)
 }
 

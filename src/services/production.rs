@@ -16,10 +16,11 @@ use crate::domain::{BillState, Email, Money};
 use crate::fulfilment::{self, Produced, ProductionLine};
 use crate::i18n::Locale;
 use crate::mail::messages;
+use crate::services::enrolments::{self, Backend, Enrolment};
 use crate::state::AppState;
 use crate::store::bills::{self, Bill, Item};
 use crate::store::users::{self, NewUser};
-use crate::store::{courses, customers, lms, outbox, settings, tokens};
+use crate::store::{courses, customers, outbox, settings, tokens};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Wait {
@@ -59,6 +60,7 @@ pub async fn produce(state: &AppState, bill_id: i64, wait: Wait) -> anyhow::Resu
     let outcome = produce_locked(&mut tx, state, &bill).await?;
     tx.commit().await?;
     state.mail_queued.notify_one();
+    state.lms_queued.notify_one();
     Ok(outcome)
 }
 
@@ -111,12 +113,13 @@ async fn deliver(
     let mut log = Vec::new();
 
     let user_id = link_customer_user(tx, state, bill, &customer, &shop, locale, &mut log).await?;
-    if enrol_in_support_course(tx, &items, &shop, user_id).await? {
+    let backend = Backend::of(state);
+    if enrol_in_support_course(tx, backend, &items, &shop, user_id).await? {
         log.push("enrolled in the customer-support course".to_owned());
     }
     let mut produced = Vec::new();
     for item in &items {
-        let outcome = produce_item(tx, bill, &customer, user_id, item)
+        let outcome = produce_item(tx, backend, bill, &customer, user_id, item)
             .await
             .with_context(|| format!("line {} ({})", item.line_no, item.code))?;
         log.push(format!(
@@ -181,6 +184,7 @@ async fn link_customer_user(
 /// else the shop's default. `true` when an enrolment was added.
 async fn enrol_in_support_course(
     tx: &mut PgConnection,
+    backend: Backend,
     items: &[Item],
     shop: &settings::Settings,
     user_id: i64,
@@ -203,7 +207,16 @@ async fn enrol_in_support_course(
     let Some(course_id) = support else {
         return Ok(false);
     };
-    Ok(lms::enrol(&mut *tx, course_id, user_id, "student", None, None).await?)
+    let enrolment = Enrolment {
+        course_id,
+        user_id,
+        role: "student",
+        start_at: None,
+        end_at: None,
+        group: None,
+        seat_id: None,
+    };
+    Ok(enrolments::enrol(tx, backend, &enrolment).await?)
 }
 
 /// The customer's "your order is delivered" mail and the operators' sale notification.
@@ -242,6 +255,7 @@ async fn mail_completion(
 
 async fn produce_item(
     tx: &mut PgConnection,
+    backend: Backend,
     bill: &Bill,
     customer: &customers::Customer,
     user_id: i64,
@@ -258,6 +272,7 @@ async fn produce_item(
         product_id: item.product_id,
         customer_id: customer.id,
         customer_user_id: user_id,
+        backend,
         quantity: u32::try_from(item.quantity).unwrap_or(0),
         params: HandlerParams::parse(&item.handler_params).map_err(anyhow::Error::from)?,
     };

@@ -16,6 +16,7 @@ use crate::state::AppState;
 use axum::http::StatusCode;
 
 use crate::error::{AppError, Refusal};
+use crate::services::enrolments::{self, Backend, Enrolment};
 use crate::store::courses::{self, Course};
 use crate::store::seats::{self, LockedSeat};
 use crate::store::users::{self, NewUser};
@@ -109,6 +110,7 @@ pub async fn assign(
     assign_locked(&mut tx, state, by, &seat, course, learner).await?;
     tx.commit().await?;
     state.mail_queued.notify_one();
+    state.lms_queued.notify_one();
     Ok(())
 }
 
@@ -133,6 +135,11 @@ async fn assign_locked(
     if !course.visible || !seat.allows(course.id) {
         return Err(AssignError::CourseNotAllowed);
     }
+    // With Moodle, only a course Moodle has (imported, not deleted there) can be given.
+    let moodle_course = courses::moodle_id(&mut *tx, course.id).await?;
+    if state.moodle.is_some() && moodle_course.is_none() {
+        return Err(AssignError::CourseNotAllowed);
+    }
     let shop = settings::load(&mut *tx).await?;
     let mut mail_name = learner.typed_name();
     let learner_id = match users::find_by_email(&mut *tx, learner.email.as_str()).await? {
@@ -145,8 +152,9 @@ async fn assign_locked(
                 mail_name = user.display_name();
             }
             // An account nobody has proved yet (created at someone's checkout): what is given
-            // to it is reached only through the owner's own link, sent to the address.
-            if !user.verified {
+            // to it is reached only through the owner's own link, sent to the address. With
+            // Moodle the course is reached in Moodle, whose own login protects it.
+            if !user.verified && state.moodle.is_none() {
                 let token = tokens::issue(&mut *tx, user.id).await?;
                 let link = format!("{}/password/set/{token}", state.config.base_url);
                 let m = messages::welcome(by.locale, &shop.shop_name, &mail_name, &link);
@@ -175,32 +183,49 @@ async fn assign_locked(
                         .id
                 }
             };
-            let token = tokens::issue(&mut *tx, id).await?;
-            let link = format!("{}/password/set/{token}", state.config.base_url);
-            let m = messages::welcome(by.locale, &shop.shop_name, firstname.as_str(), &link);
-            outbox::enqueue(&mut *tx, learner.email.as_str(), &m.subject, &m.body).await?;
+            // With Moodle, the learner's password is Moodle's (its own mail), so no shop
+            // set-password link: the assignment mail says where to get one.
+            if state.moodle.is_none() {
+                let token = tokens::issue(&mut *tx, id).await?;
+                let link = format!("{}/password/set/{token}", state.config.base_url);
+                let m = messages::welcome(by.locale, &shop.shop_name, firstname.as_str(), &link);
+                outbox::enqueue(&mut *tx, learner.email.as_str(), &m.subject, &m.body).await?;
+            }
             id
         }
     };
-    if !lms::enrol(&mut *tx, course.id, learner_id, "student", None, None).await? {
-        return Err(AssignError::AlreadyEnrolled);
-    }
-    lms::enrol(
-        &mut *tx,
-        course.id,
-        by.customer_user_id,
-        &seat.supervisor_role,
-        None,
-        None,
-    )
-    .await?;
     let group_name = bills::find(&mut *tx, seat.bill_id)
         .await?
         .map(|b| b.reference())
         .unwrap_or_default();
-    let group = lms::ensure_group(&mut *tx, course.id, &group_name).await?;
-    lms::add_to_group(&mut *tx, group, learner_id).await?;
-    lms::add_to_group(&mut *tx, group, by.customer_user_id).await?;
+    let backend = Backend::of(state);
+    // Moodle gets the seat's time window; the built-in LMS never needed one.
+    let (start_at, end_at) = match backend {
+        Backend::Moodle => (Some(seat.start_at), seat.end_at),
+        Backend::Builtin => (None, None),
+    };
+    let learner_enrolment = Enrolment {
+        course_id: course.id,
+        user_id: learner_id,
+        role: "student",
+        start_at,
+        end_at,
+        group: Some(&group_name),
+        seat_id: Some(seat.id),
+    };
+    if !enrolments::enrol(&mut *tx, backend, &learner_enrolment).await? {
+        return Err(AssignError::AlreadyEnrolled);
+    }
+    let supervisor = Enrolment {
+        course_id: course.id,
+        user_id: by.customer_user_id,
+        role: &seat.supervisor_role,
+        start_at: None,
+        end_at: None,
+        group: Some(&group_name),
+        seat_id: Some(seat.id),
+    };
+    enrolments::enrol(&mut *tx, backend, &supervisor).await?;
     let typed = seats::TypedNames {
         firstname: learner.firstname.as_ref().map(PersonName::as_str),
         lastname: learner.lastname.as_ref().map(PersonName::as_str),
@@ -208,14 +233,21 @@ async fn assign_locked(
     if !seats::set_assignment(&mut *tx, seat.id, learner_id, course.id, &typed).await? {
         return Err(AssignError::NotAvailable);
     }
-    let link = format!("{}/course/{}", state.config.base_url, course.shortname);
-    let m = messages::seat_assigned(
-        by.locale,
-        &shop.shop_name,
-        &mail_name,
-        &format!("{} ({})", course.fullname, course.shortname),
-        &link,
-    );
+    let course_name = format!("{} ({})", course.fullname, course.shortname);
+    let m = match (&state.moodle, moodle_course) {
+        (Some(moodle), Some(moodle_course)) => messages::seat_assigned_moodle(
+            by.locale,
+            &shop.shop_name,
+            &mail_name,
+            &course_name,
+            &moodle.course_url(moodle_course),
+            &moodle.forgot_password_url(),
+        ),
+        _ => {
+            let link = format!("{}/course/{}", state.config.base_url, course.shortname);
+            messages::seat_assigned(by.locale, &shop.shop_name, &mail_name, &course_name, &link)
+        }
+    };
     outbox::enqueue(&mut *tx, learner.email.as_str(), &m.subject, &m.body).await?;
     Ok(())
 }
@@ -226,6 +258,9 @@ pub enum UnassignError {
     NotAssigned,
     #[error("the learner has already opened the course")]
     Locked,
+    /// With Moodle: whether the learner opened the course could not be asked.
+    #[error("Moodle cannot say whether the learner opened the course")]
+    LmsUnavailable,
     #[error(transparent)]
     Db(#[from] sqlx::Error),
 }
@@ -233,15 +268,15 @@ pub enum UnassignError {
 impl UnassignError {
     /// What the customer or operator is told, or `None` for a fault.
     pub fn refusal(&self) -> Option<Refusal> {
-        let key = match self {
-            UnassignError::NotAssigned => "seat.not_assigned",
-            UnassignError::Locked => "seat.locked",
+        let (status, key) = match self {
+            UnassignError::NotAssigned => (StatusCode::CONFLICT, "seat.not_assigned"),
+            UnassignError::Locked => (StatusCode::CONFLICT, "seat.locked"),
+            UnassignError::LmsUnavailable => {
+                (StatusCode::SERVICE_UNAVAILABLE, "seat.moodle_unreachable")
+            }
             UnassignError::Db(_) => return None,
         };
-        Some(Refusal {
-            status: StatusCode::CONFLICT,
-            key,
-        })
+        Some(Refusal { status, key })
     }
 }
 
@@ -263,6 +298,9 @@ pub async fn unassign(
     customer_id: Option<i64>,
     seat_id: i64,
 ) -> Result<(), UnassignError> {
+    if let Some(moodle) = &state.moodle {
+        refresh_lock_from_moodle(state, moodle, seat_id).await?;
+    }
     let mut tx = state.db.begin().await?;
     let seat = seats::lock(&mut tx, seat_id)
         .await?
@@ -280,18 +318,51 @@ pub async fn unassign(
     let (Some(user_id), Some(course_id)) = (seat.assigned_user_id, seat.assigned_course_id) else {
         return Err(UnassignError::NotAssigned);
     };
-    // Deleting only an unopened enrolment is the check and the change in one statement.
-    if !lms::unenrol_unused(&mut *tx, course_id, user_id).await? {
-        return Err(UnassignError::Locked);
-    }
     let group_name = bills::find(&mut *tx, seat.bill_id)
         .await?
         .map(|b| b.reference())
         .unwrap_or_default();
-    lms::remove_from_group(&mut *tx, course_id, &group_name, user_id).await?;
+    // Deleting only an unopened enrolment is the check and the change in one statement.
+    if !enrolments::unenrol_unused(&mut tx, Backend::of(state), course_id, user_id, &group_name)
+        .await?
+    {
+        return Err(UnassignError::Locked);
+    }
     seats::clear_assignment(&mut tx, seat.id).await?;
     tx.commit().await?;
+    state.lms_queued.notify_one();
     Ok(())
+}
+
+/// Asks Moodle, before a release, whether the learner opened the course, and records it
+/// (which locks the seat). Refuses when Moodle cannot be asked: releasing a seat whose
+/// learner is working in the course would take their place away.
+async fn refresh_lock_from_moodle(
+    state: &AppState,
+    moodle: &crate::moodle::Moodle,
+    seat_id: i64,
+) -> Result<(), UnassignError> {
+    let Some(course) = sqlx::query!(
+        r#"SELECT c.id, c.moodle_id FROM product_instances pi
+           JOIN courses c ON c.id = pi.assigned_course_id WHERE pi.id = $1"#,
+        seat_id
+    )
+    .fetch_optional(&state.db)
+    .await?
+    else {
+        return Ok(());
+    };
+    let Some(moodle_course) = course.moodle_id else {
+        return Ok(());
+    };
+    match crate::moodle::activity::refresh_course(state, moodle, course.id, moodle_course).await {
+        Ok(_) => Ok(()),
+        Err(crate::moodle::activity::RefreshError::Db(e)) => Err(e.into()),
+        Err(crate::moodle::activity::RefreshError::Moodle(e)) => {
+            tracing::warn!(seat = seat_id, error = %e, "cannot ask Moodle before a release");
+            Err(UnassignError::LmsUnavailable)
+        }
+    }
 }
 
 /// What a bulk upload did: everything, or nothing with the reasons.
@@ -370,6 +441,7 @@ pub async fn bulk_assign(
     }
     tx.commit().await?;
     state.mail_queued.notify_one();
+    state.lms_queued.notify_one();
     Ok(BulkOutcome::Assigned(lines.len()))
 }
 

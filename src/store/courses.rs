@@ -89,6 +89,34 @@ pub async fn update(db: impl PgExecutor<'_>, id: i64, c: &CourseInput<'_>) -> sq
     Ok(result.rows_affected() == 1)
 }
 
+/// Where a course stands in Moodle (imported courses only).
+pub struct MoodleState {
+    pub id: i64,
+    pub moodle_id: i64,
+    pub category: Option<String>,
+    pub gone: bool,
+}
+
+pub async fn moodle_states(db: impl PgExecutor<'_>) -> sqlx::Result<Vec<MoodleState>> {
+    sqlx::query_as!(
+        MoodleState,
+        r#"SELECT id, moodle_id AS "moodle_id!", moodle_category AS category, moodle_gone AS gone
+           FROM courses WHERE moodle_id IS NOT NULL ORDER BY id"#
+    )
+    .fetch_all(db)
+    .await
+}
+
+/// The Moodle id of an imported course.
+pub async fn moodle_id(db: impl PgExecutor<'_>, id: i64) -> sqlx::Result<Option<i64>> {
+    Ok(
+        sqlx::query_scalar!("SELECT moodle_id FROM courses WHERE id = $1", id)
+            .fetch_optional(db)
+            .await?
+            .flatten(),
+    )
+}
+
 pub async fn role_names(db: impl PgExecutor<'_>) -> sqlx::Result<Vec<String>> {
     sqlx::query_scalar!("SELECT shortname FROM roles ORDER BY shortname")
         .fetch_all(db)

@@ -61,19 +61,20 @@ pub async fn ensure_group(
     .await
 }
 
+/// `false` if they already were a member.
 pub async fn add_to_group(
     db: impl PgExecutor<'_>,
     group_id: i64,
     user_id: i64,
-) -> sqlx::Result<()> {
-    sqlx::query!(
+) -> sqlx::Result<bool> {
+    let r = sqlx::query!(
         "INSERT INTO group_members (group_id, user_id) VALUES ($1, $2) ON CONFLICT DO NOTHING",
         group_id,
         user_id
     )
     .execute(db)
     .await?;
-    Ok(())
+    Ok(r.rows_affected() == 1)
 }
 
 /// Removes a student's enrolment if they never opened the course; `false` otherwise.
@@ -116,12 +117,14 @@ pub struct MyCourse {
     pub role: String,
     pub first_access_at: Option<OffsetDateTime>,
     pub end_at: Option<OffsetDateTime>,
+    /// Set for a course imported from Moodle.
+    pub moodle_id: Option<i64>,
 }
 
 pub async fn courses_of(db: impl PgExecutor<'_>, user_id: i64) -> sqlx::Result<Vec<MyCourse>> {
     sqlx::query_as!(
         MyCourse,
-        "SELECT c.shortname, c.fullname, e.role, e.first_access_at, e.end_at
+        "SELECT c.shortname, c.fullname, e.role, e.first_access_at, e.end_at, c.moodle_id
          FROM enrolments e JOIN courses c ON c.id = e.course_id
          WHERE e.user_id = $1 ORDER BY c.fullname",
         user_id

@@ -5,6 +5,7 @@ pub mod catalogue;
 pub mod courses;
 pub mod customers;
 pub mod lms;
+pub mod lms_jobs;
 pub mod outbox;
 pub mod seats;
 pub mod secrets;

@@ -17,7 +17,8 @@ macro_rules! seat_row_query {
                   CASE WHEN pi.kind = 'seat' THEN pi.learner_lastname ELSE u.lastname END AS "learner_last?",
                   u.email AS "learner_email?",
                   c.shortname AS "course_shortname?", c.fullname AS "course_fullname?", pi.allowed_course_ids,
-                  seat_state(pi) AS "state!: SeatState"
+                  seat_state(pi) AS "state!: SeatState",
+                  EXISTS (SELECT 1 FROM lms_jobs j WHERE j.seat_id = pi.id AND j.state <> 'done') AS "moodle_pending!"
                FROM product_instances pi
                JOIN products p ON p.id = pi.product_id
                LEFT JOIN users u ON u.id = pi.assigned_user_id
@@ -33,7 +34,7 @@ macro_rules! locked_seat_query {
     ($tail:literal $(, $arg:expr)* $(,)?) => {
         sqlx::query_as!(
             LockedSeat,
-            r#"SELECT id, bill_id, customer_id, kind AS "kind: ProductKind", end_at, locked_at,
+            r#"SELECT id, bill_id, customer_id, kind AS "kind: ProductKind", start_at, end_at, locked_at,
                   allowed_course_ids, supervisor_role, assigned_user_id, assigned_course_id
                FROM product_instances "#
                 + $tail
@@ -170,6 +171,8 @@ pub struct SeatRow {
     pub course_fullname: Option<String>,
     pub allowed_course_ids: Vec<i64>,
     pub state: SeatState,
+    /// With Moodle: its enrolment is not applied in Moodle yet ("being set up in Moodle").
+    pub moodle_pending: bool,
 }
 
 pub struct SeatFilter {
@@ -287,6 +290,7 @@ pub struct LockedSeat {
     pub bill_id: i64,
     pub customer_id: i64,
     pub kind: ProductKind,
+    pub start_at: OffsetDateTime,
     pub end_at: Option<OffsetDateTime>,
     /// When the learner opened the course (copied from the enrolment).
     pub locked_at: Option<OffsetDateTime>,

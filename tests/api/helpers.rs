@@ -140,6 +140,33 @@ pub async fn spawn_app() -> TestApp {
 }
 
 pub async fn spawn_on(db_url: String, db: PgPool) -> TestApp {
+    spawn_on_with(db_url, db, lms_shop::config::Lms::Builtin).await
+}
+
+/// The LMS=moodle configuration for a fake Moodle at `url`: short timeouts and a fast
+/// activity refresh, so the tests do not wait.
+pub fn moodle_config(url: &str, token: &str) -> lms_shop::config::MoodleConfig {
+    lms_shop::config::MoodleConfig {
+        url: url.to_owned(),
+        token: token.to_owned().into(),
+        roles: lms_shop::domain::moodle::RoleMap::default(),
+        activity_interval: std::time::Duration::from_secs(1),
+        call_timeout: std::time::Duration::from_millis(1500),
+    }
+}
+
+/// The app with LMS=moodle against the fake Moodle at `url`, on a fresh database.
+pub async fn spawn_moodle_app(url: &str, token: &str) -> TestApp {
+    let (db_url, db) = fresh_database().await;
+    spawn_on_with(
+        db_url,
+        db,
+        lms_shop::config::Lms::Moodle(moodle_config(url, token)),
+    )
+    .await
+}
+
+pub async fn spawn_on_with(db_url: String, db: PgPool, lms: lms_shop::config::Lms) -> TestApp {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let config = Config {
@@ -161,6 +188,7 @@ pub async fn spawn_on(db_url: String, db: PgPool) -> TestApp {
         sessions_async_commit: false,
         probe_limit_per_minute: lms_shop::security::throttle::DEFAULT_PROBES_PER_MINUTE,
         trusted_proxies: Vec::new(),
+        lms,
     };
     lms_shop::operators::ensure(&db, OPERATOR_EMAIL, OPERATOR_PASSWORD)
         .await

@@ -1,5 +1,6 @@
 //! Integration tests: the real app over HTTP, a real PostgreSQL, a fresh database per test.
 
+mod fake_moodle;
 mod fake_smtp;
 mod helpers;
 
@@ -11,5 +12,6 @@ mod checkout;
 mod edges;
 mod inputs;
 mod mail;
+mod moodle;
 mod seats;
 mod security;

@@ -329,6 +329,7 @@ fn inputs_of(method: &str, path: &str) -> Inputs {
             | "/admin/categories"
             | "/admin/taxes"
             | "/admin/settings"
+            | "/admin/lms"
             | "/admin/products",
         ) => Nothing,
         ("post", "/cart/items" | "/cart/update" | "/cart/remove") => Form(&["code", "quantity"]),
@@ -357,6 +358,7 @@ fn inputs_of(method: &str, path: &str) -> Inputs {
         ]),
         ("post", "/admin/products" | "/admin/products/{id}") => Form(PRODUCT_FIELDS),
         ("post", "/customer/products/bulk") => Csv("email,firstname,lastname,course"),
+        ("post", "/admin/courses/sync") => Form(&["category"]),
         ("post", "/admin/courses/import") => Csv("shortname,fullname,visible,startdate"),
         (
             "post",
@@ -367,7 +369,8 @@ fn inputs_of(method: &str, path: &str) -> Inputs {
             | "/admin/seats/{id}/unassign"
             | "/admin/bills/{id}/paid"
             | "/admin/bills/{id}/cancel"
-            | "/admin/bills/{id}/retry",
+            | "/admin/bills/{id}/retry"
+            | "/admin/lms/jobs/{id}/retry",
         ) => Nothing,
         _ => panic!("{method} {path} is new: list what it reads in `inputs_of`"),
     }

@@ -27,6 +27,15 @@ struct CoursesPage {
     errors: FieldErrors,
     report: Vec<ImportLine>,
     import_error: Option<String>,
+    /// `LMS=moodle`: the site courses are imported from, and each course's Moodle state.
+    moodle_url: Option<String>,
+    moodle: Vec<courses::MoodleState>,
+}
+
+impl CoursesPage {
+    fn moodle_of(&self, id: &i64) -> Option<&courses::MoodleState> {
+        self.moodle.iter().find(|m| m.id == *id)
+    }
 }
 
 async fn list_page(
@@ -50,7 +59,57 @@ async fn list_page(
         errors,
         report: Vec::new(),
         import_error: None,
+        moodle_url: state.moodle.as_ref().map(|m| m.config.url.clone()),
+        moodle: courses::moodle_states(&state.db).await?,
     })
+}
+
+#[derive(serde::Deserialize)]
+pub struct SyncForm {
+    /// A Moodle category id; empty: every course.
+    #[serde(default)]
+    category: String,
+}
+
+/// `POST /admin/courses/sync`: imports Moodle's courses (all, or one category's).
+pub async fn sync(
+    State(state): State<AppState>,
+    session: Session,
+    page: Page,
+    Form(form): Form<SyncForm>,
+) -> AppResult<Response> {
+    let Some(moodle) = state.moodle.clone() else {
+        return Err(AppError::conflict("admin.moodle_not_configured"));
+    };
+    let category = match form.category.trim() {
+        "" => None,
+        c => Some(
+            c.parse::<i64>()
+                .ok()
+                .filter(|c| *c > 0)
+                .ok_or(AppError::Refused(crate::error::Refusal {
+                    status: StatusCode::UNPROCESSABLE_ENTITY,
+                    key: "admin.moodle_category_invalid",
+                }))?,
+        ),
+    };
+    let message = match crate::moodle::sync::import(&state, &moodle, category).await {
+        Ok(done) => page.tf(
+            "admin.moodle_synced",
+            &[
+                ("count", &done.courses.to_string()),
+                ("hidden", &done.hidden.to_string()),
+                ("gone", &done.gone.to_string()),
+            ],
+        ),
+        Err(crate::moodle::sync::SyncError::Db(e)) => return Err(e.into()),
+        Err(e @ crate::moodle::sync::SyncError::Moodle(_)) => {
+            tracing::warn!(error = %e, "course import from Moodle failed");
+            page.tf("admin.moodle_sync_failed", &[("error", &e.to_string())])
+        }
+    };
+    flash(&session, message).await?;
+    Ok(Redirect::to("/admin/courses").into_response())
 }
 
 pub async fn index(State(state): State<AppState>, page: Page) -> AppResult<Response> {

@@ -3,6 +3,7 @@
 
 pub mod bills;
 pub mod courses;
+pub mod lms;
 pub mod mail;
 pub mod products;
 pub mod seats;
@@ -66,6 +67,9 @@ pub fn router(state: &AppState) -> Router<AppState> {
         .route("/admin/customers/{id}", get(bills::customer))
         .route("/admin/courses", get(courses::index).post(courses::create))
         .route("/admin/courses/import", post(courses::import))
+        .route("/admin/courses/sync", post(courses::sync))
+        .route("/admin/lms", get(lms::index))
+        .route("/admin/lms/jobs/{id}/retry", post(lms::retry))
         .route(
             "/admin/courses/{id}",
             get(courses::edit).post(courses::update),

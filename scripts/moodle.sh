@@ -8,7 +8,9 @@
 #                             shop's env: LMS=moodle MOODLE_URL=… MOODLE_TOKEN=…
 #                             --fresh: back to the state right after installation (the tests:
 #                             a shop's bill numbers start again at B0000000001 every run)
+#                             (and MOODLE_DB_URL, Moodle's own database, for the tests' checks)
 #   scripts/moodle.sh stop    stops the web server and the cluster (the installation stays)
+#   scripts/moodle.sh stop-web   stops the web server only (Moodle down; `start` brings it back)
 #   scripts/moodle.sh reset   stops and deletes the installation
 #   scripts/moodle.sh php F   runs a PHP CLI script F of ours with Moodle's dirroot as cwd
 #
@@ -139,7 +141,7 @@ start() {
     done
   fi
   curl -fsS -o /dev/null "$URL/login/index.php" || { say "the web server does not answer, see $DIR/server.log"; exit 1; }
-  echo "LMS=moodle MOODLE_URL=$URL MOODLE_TOKEN=$(tail -1 "$DIR/token")"
+  echo "LMS=moodle MOODLE_URL=$URL MOODLE_TOKEN=$(tail -1 "$DIR/token") MOODLE_DB_URL=${db%/postgres*}/moodle?host=$DIR/pg"
 }
 
 stop_server() {
@@ -156,6 +158,7 @@ stop() {
 case "${1:-start}" in
   start) fresh=0; [ "${2:-}" = --fresh ] && fresh=1; start ;;
   stop) stop ;;
+  stop-web) stop_server ;;
   reset) stop; rm -rf "$DIR" ;;
   php) shift; f=$(cd "$(dirname "$1")" && pwd)/$(basename "$1"); shift; cd "$DIR/www" && php "$f" "$@" ;;
   *) echo "usage: $0 start|stop|reset|php FILE [ARGS]" >&2; exit 2 ;;

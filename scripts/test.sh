@@ -42,9 +42,11 @@ if [ "$moodle_status" = 0 ]; then
   trap 'scripts/moodle.sh stop; scripts/test-pg.sh stop' EXIT
   MOODLE_TEST_URL=$(sed -n 's/.*MOODLE_URL=\([^ ]*\).*/\1/p' <<<"$moodle_env")
   MOODLE_TEST_TOKEN=$(sed -n 's/.*MOODLE_TOKEN=\([^ ]*\).*/\1/p' <<<"$moodle_env")
-  export MOODLE_TEST_URL MOODLE_TEST_TOKEN
+  MOODLE_TEST_DB_URL=$(sed -n 's/.*MOODLE_DB_URL=\([^ ]*\).*/\1/p' <<<"$moodle_env")
+  export MOODLE_TEST_URL MOODLE_TEST_TOKEN MOODLE_TEST_DB_URL
 elif [ "$moodle_status" = 3 ]; then
   moodle_banner "no Moodle source (set MOODLE_SRC to a Moodle 4.4/4.5 source dir or tarball)"
+  export MOODLE_TESTS=skip
 else
   echo "scripts/moodle.sh failed ($moodle_status)" >&2
   exit 1

@@ -13,5 +13,6 @@ mod edges;
 mod inputs;
 mod mail;
 mod moodle;
+mod real_moodle;
 mod seats;
 mod security;

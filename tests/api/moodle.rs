@@ -39,7 +39,7 @@ async fn shop_on(fake: &FakeMoodle) -> TestApp {
 }
 
 /// Buys `packs` packs as `email`; the buyer's client is signed in to the customer space.
-async fn buy(app: &TestApp, email: &str, packs: &str) -> (reqwest::Client, String, Vec<String>) {
+pub(crate) async fn buy(app: &TestApp, email: &str, packs: &str) -> (reqwest::Client, String, Vec<String>) {
     let buyer = client();
     let public_id = app.buy_and_pay(&buyer, "X-PACK5", packs, email).await;
     app.get_with(&buyer, &format!("/checkout/done/{public_id}"))
@@ -61,7 +61,7 @@ async fn buy(app: &TestApp, email: &str, packs: &str) -> (reqwest::Client, Strin
     (buyer, format!("B{reference:010}"), seats)
 }
 
-async fn course_id(app: &TestApp, shortname: &str) -> String {
+pub(crate) async fn course_id(app: &TestApp, shortname: &str) -> String {
     let id: i64 = sqlx::query_scalar("SELECT id FROM courses WHERE shortname = $1")
         .bind(shortname)
         .fetch_one(&app.db)
@@ -70,7 +70,7 @@ async fn course_id(app: &TestApp, shortname: &str) -> String {
     id.to_string()
 }
 
-async fn assign(app: &TestApp, c: &reqwest::Client, seat: &str, course: &str, email: &str) -> Page {
+pub(crate) async fn assign(app: &TestApp, c: &reqwest::Client, seat: &str, course: &str, email: &str) -> Page {
     let course = course_id(app, course).await;
     app.post_with(
         c,
@@ -86,7 +86,7 @@ async fn assign(app: &TestApp, c: &reqwest::Client, seat: &str, course: &str, em
 }
 
 /// Waits until every Moodle job is done (failing after `secs`).
-async fn jobs_done(app: &TestApp, secs: u64) {
+pub(crate) async fn jobs_done(app: &TestApp, secs: u64) {
     for _ in 0..secs * 10 {
         if app
             .count("SELECT count(*) FROM lms_jobs WHERE state <> 'done'")
@@ -105,7 +105,7 @@ async fn jobs_done(app: &TestApp, secs: u64) {
     panic!("Moodle jobs not done after {secs} s: {left:?}");
 }
 
-async fn wait_for(what: &str, secs: u64, mut done: impl AsyncFnMut() -> bool) {
+pub(crate) async fn wait_for(what: &str, secs: u64, mut done: impl AsyncFnMut() -> bool) {
     for _ in 0..secs * 10 {
         if done().await {
             return;
@@ -115,7 +115,7 @@ async fn wait_for(what: &str, secs: u64, mut done: impl AsyncFnMut() -> bool) {
     panic!("{what}: not within {secs} s");
 }
 
-async fn seat_state(app: &TestApp, reference: &str) -> String {
+pub(crate) async fn seat_state(app: &TestApp, reference: &str) -> String {
     sqlx::query_scalar("SELECT seat_state(pi) FROM product_instances pi WHERE reference = $1")
         .bind(reference)
         .fetch_one(&app.db)

@@ -3,6 +3,8 @@
 mod fake_moodle;
 mod fake_smtp;
 mod helpers;
+#[path = "../support/real_moodle.rs"]
+mod real_moodle_site;
 
 mod attacks;
 mod auth;

@@ -39,7 +39,11 @@ async fn shop_on(fake: &FakeMoodle) -> TestApp {
 }
 
 /// Buys `packs` packs as `email`; the buyer's client is signed in to the customer space.
-pub(crate) async fn buy(app: &TestApp, email: &str, packs: &str) -> (reqwest::Client, String, Vec<String>) {
+pub(crate) async fn buy(
+    app: &TestApp,
+    email: &str,
+    packs: &str,
+) -> (reqwest::Client, String, Vec<String>) {
     let buyer = client();
     let public_id = app.buy_and_pay(&buyer, "X-PACK5", packs, email).await;
     app.get_with(&buyer, &format!("/checkout/done/{public_id}"))
@@ -70,7 +74,13 @@ pub(crate) async fn course_id(app: &TestApp, shortname: &str) -> String {
     id.to_string()
 }
 
-pub(crate) async fn assign(app: &TestApp, c: &reqwest::Client, seat: &str, course: &str, email: &str) -> Page {
+pub(crate) async fn assign(
+    app: &TestApp,
+    c: &reqwest::Client,
+    seat: &str,
+    course: &str,
+    email: &str,
+) -> Page {
     let course = course_id(app, course).await;
     app.post_with(
         c,

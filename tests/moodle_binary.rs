@@ -358,7 +358,7 @@ async fn a_shop_killed_after_moodle_acted_but_before_it_heard_makes_nothing_twic
         .enrolled(moo102)
         .await
         .into_iter()
-        .filter(|u| u["email"] == learner)
+        .filter(|u| u["email"] == learner.as_str())
         .collect();
     assert_eq!(enrolled.len(), 1);
     assert_eq!(

@@ -43,7 +43,7 @@ $capabilities = [
     'moodle/category:viewhiddencategories',
     'enrol/manual:enrol', 'enrol/manual:unenrol', 'moodle/role:assign',
     'moodle/course:managegroups', 'moodle/course:viewparticipants', 'moodle/site:accessallgroups',
-    'moodle/course:enrolreview', 'moodle/course:viewhiddenuserfields',
+    'moodle/course:viewhiddenuserfields',
 ];
 
 \core\session\manager::set_user(get_admin());

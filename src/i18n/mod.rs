@@ -1,12 +1,14 @@
 //! Language of a request: the `lang` cookie (footer switch), else Accept-Language, else English.
 //! Texts live in `locales/*.yml` and are looked up with `rust-i18n`.
 
+pub mod formats;
+
 use std::borrow::Cow;
 
 use axum::http::HeaderMap;
 use axum::http::header::{ACCEPT_LANGUAGE, COOKIE};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub enum Locale {
     #[default]
     En,

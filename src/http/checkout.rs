@@ -1,5 +1,6 @@
 //! Checkout: customer details, order review, confirmation.
 
+use crate::i18n::formats;
 use askama::Template;
 use axum::Form;
 use axum::Router;
@@ -12,7 +13,6 @@ use axum::routing::get;
 use serde::Deserialize;
 use tower_sessions::Session;
 
-use crate::domain::countries::COUNTRIES;
 use crate::domain::customer::{CustomerDetails, CustomerForm};
 use crate::domain::form::FieldErrors;
 use crate::domain::paymode::Paymode;
@@ -48,10 +48,6 @@ struct CustomerPage {
 }
 
 impl CustomerPage {
-    fn countries(&self) -> &'static [(&'static str, &'static str)] {
-        COUNTRIES
-    }
-
     fn error(&self, field: &str) -> Option<String> {
         self.errors.get(field).map(|k| self.page.t(k).into_owned())
     }
@@ -385,7 +381,7 @@ struct DonePage {
 
 impl DonePage {
     fn transfer_instructions(&self) -> String {
-        let total = format!("{} {}", self.total, self.bill.currency);
+        let total = formats::money(self.page.locale, self.total, &self.bill.currency);
         self.page.tf(
             "checkout.transfer_instructions",
             &[("bill", &self.bill.reference()), ("total", &total)],

@@ -12,7 +12,6 @@ use serde::Deserialize;
 use tower_sessions::Session;
 
 use crate::domain::bulk::{self, BulkLine};
-use crate::domain::countries::COUNTRIES;
 use crate::domain::customer::{CustomerDetails, CustomerForm};
 use crate::domain::form::FieldErrors;
 use crate::domain::seat::SeatState;
@@ -543,10 +542,6 @@ struct DetailsPage {
 }
 
 impl DetailsPage {
-    fn countries(&self) -> &'static [(&'static str, &'static str)] {
-        COUNTRIES
-    }
-
     fn error(&self, field: &str) -> Option<String> {
         self.errors.get(field).map(|k| self.page.t(k).into_owned())
     }

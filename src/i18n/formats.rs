@@ -12,9 +12,9 @@ use icu_collator::{Collator, CollatorBorrowed, options::CollatorOptions};
 use icu_datetime::FixedCalendarDateTimeFormatter;
 use icu_datetime::fieldsets::{YMD, YMDT};
 use icu_datetime::options::TimePrecision;
+use icu_decimal::DecimalFormatter;
 use icu_experimental::dimension::currency::CurrencyType;
 use icu_experimental::dimension::currency::formatter::CurrencyFormatter;
-use icu_decimal::DecimalFormatter;
 use icu_experimental::displaynames::{DisplayNamesOptions, multi::RegionDisplayNames};
 use icu_locale_core::{Locale as IcuLocale, locale, subtags::Region};
 use icu_time::{DateTime, Time};
@@ -98,7 +98,10 @@ pub fn money(locale: Locale, amount: Money, currency: &str) -> String {
     }
 }
 
-fn currency_formatter(locale: Locale, currency: &str) -> Option<Arc<CurrencyFormatter<DecimalFormatter>>> {
+fn currency_formatter(
+    locale: Locale,
+    currency: &str,
+) -> Option<Arc<CurrencyFormatter<DecimalFormatter>>> {
     let mut cache = CURRENCIES.lock().unwrap_or_else(|p| p.into_inner());
     let key = (locale, currency.to_owned());
     if let Some(f) = cache.get(&key) {
@@ -169,8 +172,14 @@ mod tests {
         let m = Money::from_minor(144_000);
         assert_eq!(plain(money(Locale::En, m, "EUR")), "€1,440.00");
         assert_eq!(plain(money(Locale::Fr, m, "EUR")), "1 440,00 €");
-        assert_eq!(plain(money(Locale::Fr, Money::from_minor(9950), "EUR")), "99,50 €");
-        assert_eq!(plain(money(Locale::En, Money::from_minor(5), "USD")), "$0.05");
+        assert_eq!(
+            plain(money(Locale::Fr, Money::from_minor(9950), "EUR")),
+            "99,50 €"
+        );
+        assert_eq!(
+            plain(money(Locale::En, Money::from_minor(5), "USD")),
+            "$0.05"
+        );
     }
 
     #[test]
@@ -180,8 +189,14 @@ mod tests {
         assert_eq!(plain(date(Locale::Fr, t.date())), "22 nov. 2026");
         let en = plain(datetime(Locale::En, t));
         let fr = plain(datetime(Locale::Fr, t));
-        assert!(en.starts_with("Nov 22, 2026") && en.contains("5:29"), "{en}");
-        assert!(fr.starts_with("22 nov. 2026") && fr.contains("17:29"), "{fr}");
+        assert!(
+            en.starts_with("Nov 22, 2026") && en.contains("5:29"),
+            "{en}"
+        );
+        assert!(
+            fr.starts_with("22 nov. 2026") && fr.contains("17:29"),
+            "{fr}"
+        );
         assert!(!fr.contains("53"), "no seconds: {fr}");
     }
 
@@ -190,11 +205,20 @@ mod tests {
         assert_eq!(country_name(Locale::Fr, "FR"), "France");
         assert_eq!(country_name(Locale::Fr, "DE"), "Allemagne");
         assert_eq!(country_name(Locale::En, "GB"), "United Kingdom");
-        let en: Vec<&str> = countries(Locale::En).iter().map(|(_, n)| n.as_str()).collect();
+        let en: Vec<&str> = countries(Locale::En)
+            .iter()
+            .map(|(_, n)| n.as_str())
+            .collect();
         let pos = |n: &str| en.iter().position(|x| *x == n).unwrap();
-        assert!(pos("Côte d’Ivoire") < pos("Czechia"), "accents sort with their letter");
+        assert!(
+            pos("Côte d’Ivoire") < pos("Czechia"),
+            "accents sort with their letter"
+        );
         assert!(pos("Åland Islands") < pos("Albania"));
-        let fr: Vec<&str> = countries(Locale::Fr).iter().map(|(_, n)| n.as_str()).collect();
+        let fr: Vec<&str> = countries(Locale::Fr)
+            .iter()
+            .map(|(_, n)| n.as_str())
+            .collect();
         assert!(fr.iter().position(|n| *n == "Égypte") < fr.iter().position(|n| *n == "Équateur"));
         assert!(fr.iter().position(|n| *n == "Égypte") < fr.iter().position(|n| *n == "Espagne"));
         assert_eq!(en.len(), COUNTRIES.len());

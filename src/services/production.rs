@@ -5,6 +5,7 @@
 //! COMPLETE transition and the mails. Concurrent or repeated calls wait for the lock and then
 //! find the bill COMPLETE; a crash rolls everything back and the recovery worker starts over.
 
+use crate::i18n::formats;
 use std::time::Duration;
 
 use anyhow::{Context, bail};
@@ -216,7 +217,7 @@ async fn mail_completion(
     locale: Locale,
     produced: &[String],
 ) -> anyhow::Result<()> {
-    let total = format!("{} {}", Money::from_minor(bill.total), bill.currency);
+    let total = formats::money(locale, Money::from_minor(bill.total), &bill.currency);
     let space = format!("{}/customer", state.config.base_url);
     let m = messages::order_complete(
         locale,

@@ -24,7 +24,7 @@ async fn operator_builds_the_reference_catalogue_and_it_is_on_sale() {
 
     let shop = app.get_with(&client(), "/shop").await;
     assert!(shop.body.contains("X-PACK5"));
-    assert!(shop.body.contains("1\u{202f}200.00"));
+    assert!(shop.body.contains("€1,200.00"));
 }
 
 #[tokio::test]

@@ -28,12 +28,6 @@ struct ListPage {
     products: Vec<Product>,
 }
 
-impl ListPage {
-    fn price(&self, p: &Product) -> Money {
-        Money::from_minor(p.price1)
-    }
-}
-
 pub async fn index(State(state): State<AppState>, page: Page) -> AppResult<Response> {
     html(ListPage {
         page,

@@ -144,10 +144,7 @@ async fn french_pages_write_money_and_countries_the_french_way() {
     );
 }
 
-/// Dates and amounts reach pages only through the language's formats: a template printing a
-/// raw timestamp (`created_at`, `.date()`) is the next "2026/11/22" or "17:29:53.329368".
-#[test]
-fn templates_print_no_raw_dates() {
+fn templates() -> Vec<(std::path::PathBuf, String)> {
     fn walk(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
         for e in std::fs::read_dir(dir).unwrap().map(Result::unwrap) {
             if e.path().is_dir() {
@@ -159,9 +156,51 @@ fn templates_print_no_raw_dates() {
     }
     let mut files = Vec::new();
     walk(std::path::Path::new("templates"), &mut files);
+    files
+        .into_iter()
+        .map(|f| {
+            let text = std::fs::read_to_string(&f).unwrap();
+            (f, text)
+        })
+        .collect()
+}
+
+/// On a phone every table but a `compact` one reflows into one card per row, each cell a
+/// line named by its column: a body cell without `data-label` would be a value without a name.
+#[test]
+fn table_cells_name_their_column_for_phones() {
+    let mut unnamed = Vec::new();
+    for (f, text) in templates() {
+        for table in text.split("<table").skip(1) {
+            let (open, rest) = table.split_once('>').unwrap();
+            if open.contains("compact") {
+                continue;
+            }
+            let body = rest.split("</table>").next().unwrap();
+            let Some(tbody) = body.split("<tbody>").nth(1) else {
+                continue;
+            };
+            let tbody = tbody.split("</tbody>").next().unwrap();
+            for cell in tbody.split("<td").skip(1) {
+                let tag = cell.split('>').next().unwrap();
+                if !tag.contains("data-label") {
+                    unnamed.push(format!("{}: <td{tag}>", f.display()));
+                }
+            }
+        }
+    }
+    assert!(
+        unnamed.is_empty(),
+        "body cells without data-label: {unnamed:#?}"
+    );
+}
+
+/// Dates and amounts reach pages only through the language's formats: a template printing a
+/// raw timestamp (`created_at`, `.date()`) is the next "2026/11/22" or "17:29:53.329368".
+#[test]
+fn templates_print_no_raw_dates() {
     let mut raw = Vec::new();
-    for f in files {
-        let text = std::fs::read_to_string(&f).unwrap();
+    for (f, text) in templates() {
         for expr in text
             .split("{{")
             .skip(1)

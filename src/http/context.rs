@@ -45,6 +45,11 @@ impl Page {
         fill(&self.t(key), args)
     }
 
+    /// Between a label and its value: `Amount: 12` / `Montant : 12`.
+    pub fn colon(&self) -> &'static str {
+        self.locale.colon()
+    }
+
     pub fn lang(&self) -> &'static str {
         self.locale.code()
     }

@@ -45,8 +45,29 @@ impl Locale {
     }
 
     pub fn t(self, key: &str) -> Cow<'static, str> {
-        Cow::Owned(rust_i18n::t!(key, locale = self.code()).into_owned())
+        let text = rust_i18n::t!(key, locale = self.code());
+        match self {
+            Locale::En => Cow::Owned(text.into_owned()),
+            Locale::Fr => Cow::Owned(french_spacing(&text)),
+        }
     }
+
+    /// The separator between a label and its value: `Amount: 12` / `Montant : 12`.
+    pub fn colon(self) -> &'static str {
+        match self {
+            Locale::En => ":",
+            Locale::Fr => "\u{a0}:",
+        }
+    }
+}
+
+/// French typography: a no-break space before `:` and a narrow one before `;`, `!`, `?`, so
+/// the sign never starts a line. `fr.yml` writes plain spaces, for whoever edits it.
+fn french_spacing(text: &str) -> String {
+    text.replace(" :", "\u{a0}:")
+        .replace(" ;", "\u{202f};")
+        .replace(" !", "\u{202f}!")
+        .replace(" ?", "\u{202f}?")
 }
 
 /// A translated text with its `%{name}` placeholders filled, in one pass over the text:
@@ -213,6 +234,44 @@ mod tests {
             }
         }
         assert!(missing.is_empty(), "missing translations: {missing:#?}");
+    }
+
+    #[test]
+    fn french_texts_keep_their_punctuation_with_its_word() {
+        let text = Locale::Fr.t("auth.forgot");
+        assert!(text.ends_with("oublié\u{202f}?"), "{text}");
+        assert!(
+            Locale::Fr
+                .t("admin.not_saved")
+                .ends_with("enregistré\u{a0}:")
+        );
+        assert_eq!(
+            french_spacing("a : b ; c ! d ? https://x"),
+            "a\u{a0}: b\u{202f}; c\u{202f}! d\u{202f}? https://x"
+        );
+    }
+
+    /// Every French text spaces its `:;!?` (made unbreakable by `french_spacing`): none glued
+    /// to the word before, as in "Disponible: 3".
+    #[test]
+    fn french_punctuation_is_spaced_in_the_translations() {
+        let fr = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/locales/fr.yml"))
+            .unwrap();
+        let glued: Vec<&str> = fr
+            .lines()
+            .filter_map(|l| l.split_once(": ").map(|(_, v)| v))
+            .filter(|v| {
+                v.char_indices().any(|(i, c)| {
+                    matches!(c, ':' | ';' | '!' | '?')
+                        && v[..i].chars().last().is_some_and(char::is_alphanumeric)
+                        && v[i + 1..]
+                            .chars()
+                            .next()
+                            .is_none_or(|n| n == ' ' || n == '"')
+                })
+            })
+            .collect();
+        assert!(glued.is_empty(), "space these French signs: {glued:#?}");
     }
 
     #[test]

@@ -195,6 +195,18 @@ fn table_cells_name_their_column_for_phones() {
     );
 }
 
+/// A label's colon comes from `page.colon()` (French spaces it): `{{ label }}:` would be the
+/// next "Disponible: 3".
+#[test]
+fn templates_take_the_colon_from_the_language() {
+    let glued: Vec<String> = templates()
+        .into_iter()
+        .filter(|(_, text)| text.contains("}}:"))
+        .map(|(f, _)| f.display().to_string())
+        .collect();
+    assert!(glued.is_empty(), "use {{{{ page.colon() }}}} in {glued:?}");
+}
+
 /// Dates and amounts reach pages only through the language's formats: a template printing a
 /// raw timestamp (`created_at`, `.date()`) is the next "2026/11/22" or "17:29:53.329368".
 #[test]

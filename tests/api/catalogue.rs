@@ -293,10 +293,11 @@ async fn course_csv_import_is_all_or_nothing_with_a_line_report() {
     let body = bad.text().await.unwrap();
     assert!(body.contains("Nothing was imported"));
     assert!(
-        body.contains("<td>3</td>") && body.contains("Another course already has this short name"),
+        body.contains("<td data-label=\"Line\">3</td>")
+            && body.contains("Another course already has this short name"),
         "{body}"
     );
-    assert!(body.contains("<td>4</td>"));
+    assert!(body.contains("<td data-label=\"Line\">4</td>"));
     let n: i64 = sqlx::query_scalar("SELECT count(*) FROM courses")
         .fetch_one(&app.db)
         .await

@@ -404,14 +404,17 @@ async fn bulk_csv_is_all_or_nothing_with_a_line_report() {
     assert_eq!(status, 422);
     assert!(body.contains("Nothing was assigned"));
     assert!(
-        body.contains("<td>3</td>") && body.contains("Enter an email address"),
+        body.contains("<td data-label=\"Line\">3</td>") && body.contains("Enter an email address"),
         "{body}"
     );
     assert!(
-        body.contains("<td>4</td>")
+        body.contains("<td data-label=\"Line\">4</td>")
             && body.contains("No available seat can be used for this course")
     );
-    assert!(body.contains("<td>5</td>") && body.contains("No visible course has this short name"));
+    assert!(
+        body.contains("<td data-label=\"Line\">5</td>")
+            && body.contains("No visible course has this short name")
+    );
     assert_eq!(
         app.count("SELECT count(*) FROM product_instances WHERE assigned_user_id IS NOT NULL")
             .await,

@@ -1,6 +1,6 @@
 //! Checkout: customer details, order review, confirmation.
 
-use crate::i18n::formats;
+use crate::i18n::{fill, formats};
 use askama::Template;
 use axum::Form;
 use axum::Router;
@@ -475,9 +475,9 @@ async fn produced_lines(state: &AppState, page: &Page, bill: &Bill) -> AppResult
         .map(|r| {
             let product = format!("[{}] {}", r.code, r.name);
             if r.kind.is_seat() {
-                page.tf(
-                    "checkout.produced_seats",
-                    &[("count", &r.count.to_string()), ("product", &product)],
+                fill(
+                    &page.tn("checkout.produced_seats", r.count),
+                    &[("product", &product)],
                 )
             } else {
                 page.tf(

@@ -45,6 +45,11 @@ impl Page {
         fill(&self.t(key), args)
     }
 
+    /// A text about `count` things, in the language's plural form for it.
+    pub fn tn(&self, key: &str, count: impl Count) -> String {
+        self.locale.tn(key, count.count())
+    }
+
     /// Between a label and its value: `Amount: 12` / `Montant : 12`.
     pub fn colon(&self) -> &'static str {
         self.locale.colon()
@@ -189,5 +194,27 @@ impl FromRequestParts<AppState> for Page {
             purchase_only,
             csrf_nonce: nonce.unwrap_or_default(),
         })
+    }
+}
+
+/// A number of things for `Page::tn`, however a template or handler holds it.
+pub trait Count {
+    fn count(&self) -> u64;
+}
+
+macro_rules! count_for {
+    ($($t:ty),*) => {$(
+        impl Count for $t {
+            fn count(&self) -> u64 {
+                u64::try_from(*self).unwrap_or(0)
+            }
+        }
+    )*};
+}
+count_for!(u32, u64, usize, i32, i64);
+
+impl<T: Count + ?Sized> Count for &T {
+    fn count(&self) -> u64 {
+        (**self).count()
     }
 }

@@ -429,8 +429,7 @@ struct BulkPage {
 
 impl BulkPage {
     fn intro(&self) -> String {
-        self.page
-            .tf("seat.bulk_intro", &[("count", &self.available.to_string())])
+        self.page.tn("seat.bulk_intro", self.available as u64)
     }
 }
 
@@ -502,11 +501,7 @@ pub async fn bulk_upload(
     let by = assigner(&customer, &user, &page);
     match seat_service::bulk_assign(&state, &by, lines).await? {
         BulkOutcome::Assigned(n) => {
-            flash(
-                &session,
-                page.tf("seat.bulk_done", &[("count", &n.to_string())]),
-            )
-            .await?;
+            flash(&session, page.tn("seat.bulk_done", n as u64)).await?;
             Ok(Redirect::to("/customer?state=in_use").into_response())
         }
         BulkOutcome::Refused {

@@ -23,7 +23,7 @@ use super::Locale;
 use crate::domain::Money;
 use crate::domain::countries::COUNTRIES;
 
-fn icu(locale: Locale) -> IcuLocale {
+pub(crate) fn icu(locale: Locale) -> IcuLocale {
     match locale {
         Locale::En => locale!("en"),
         Locale::Fr => locale!("fr"),

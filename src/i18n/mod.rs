@@ -52,6 +52,19 @@ impl Locale {
         }
     }
 
+    /// A text about `count` things, in the plural form CLDR gives this language for it
+    /// (`key.one` or `key.other`: French says "0 siège", English "0 seats"), `%{count}` filled.
+    pub fn tn(self, key: &str, count: u64) -> String {
+        let form = match plural_rules(self).category_for(count) {
+            icu_plurals::PluralCategory::One => "one",
+            _ => "other",
+        };
+        fill(
+            &self.t(&format!("{key}.{form}")),
+            &[("count", &count.to_string())],
+        )
+    }
+
     /// The separator between a label and its value: `Amount: 12` / `Montant : 12`.
     pub fn colon(self) -> &'static str {
         match self {
@@ -59,6 +72,22 @@ impl Locale {
             Locale::Fr => "\u{a0}:",
         }
     }
+}
+
+fn plural_rules(locale: Locale) -> &'static icu_plurals::PluralRules {
+    use std::sync::LazyLock;
+    static RULES: LazyLock<[icu_plurals::PluralRules; 2]> = LazyLock::new(|| {
+        Locale::ALL.map(|l| {
+            let code = formats::icu(l);
+            // Compiled data covers both languages (the unit test below would fail otherwise).
+            icu_plurals::PluralRules::try_new_cardinal((&code).into())
+                .expect("compiled plural data")
+        })
+    });
+    &RULES[match locale {
+        Locale::En => 0,
+        Locale::Fr => 1,
+    }]
 }
 
 /// French typography: a no-break space before `:` and a narrow one before `;`, `!`, `?`, so
@@ -228,12 +257,22 @@ mod tests {
         for key in &keys {
             for locale in Locale::ALL {
                 let text = locale.t(key);
-                if text.ends_with(key.as_str()) {
+                // A counted text (`tn`) has its plural forms under the key.
+                let counted = !locale.t(&format!("{key}.other")).ends_with(".other");
+                if text.ends_with(key.as_str()) && !counted {
                     missing.push(format!("{}: {key}", locale.code()));
                 }
             }
         }
         assert!(missing.is_empty(), "missing translations: {missing:#?}");
+    }
+
+    #[test]
+    fn counts_take_the_plural_form_of_the_language() {
+        assert_eq!(Locale::En.tn("seat.count", 1), "1 seat");
+        assert_eq!(Locale::En.tn("seat.count", 0), "0 seats");
+        assert_eq!(Locale::Fr.tn("seat.count", 0), "0 siège");
+        assert_eq!(Locale::Fr.tn("seat.count", 2), "2 sièges");
     }
 
     #[test]

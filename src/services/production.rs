@@ -270,8 +270,8 @@ pub fn describe(locale: Locale, item: &Item, produced: &Produced) -> String {
     let product = format!("[{}] {}", item.code, item.name);
     match produced {
         Produced::Seats(n) => crate::i18n::fill(
-            &locale.t("checkout.produced_seats"),
-            &[("count", &n.to_string()), ("product", &product)],
+            &locale.tn("checkout.produced_seats", u64::from(*n)),
+            &[("product", &product)],
         ),
         Produced::Enrolment { course } => crate::i18n::fill(
             &locale.t("checkout.produced_enrolment"),

@@ -11,5 +11,6 @@ mod checkout;
 mod edges;
 mod inputs;
 mod mail;
+mod pages;
 mod seats;
 mod security;

@@ -1,0 +1,110 @@
+//! Pages as people use them (issue 12): what operators and buyers read on the product form,
+//! the shop card and the cart.
+
+use crate::helpers::*;
+
+#[tokio::test]
+async fn product_form_errors_name_the_label_and_give_one_outcome() {
+    let app = spawn_app().await;
+    app.login_operator().await;
+    app.create_courses(&["X-A1", "X-SUPPORT"]).await;
+    // A bad price (an error) and a course list matching nothing (a warning).
+    let page = app
+        .post(
+            "/admin/products",
+            &[
+                ("code", "P-1"),
+                ("name", "Pack"),
+                ("price1", "twelve"),
+                ("handler", "std_generateseats"),
+                (
+                    "handlerparams",
+                    "courselist=NOPE%&customersupport=X-SUPPORT",
+                ),
+            ],
+        )
+        .await;
+    assert_eq!(page.status, 422);
+    assert!(page.body.contains("Nothing was saved"), "{}", page.body);
+    assert!(
+        page.body.contains(">Unit price excl. tax</a>"),
+        "the label, not price1: {}",
+        page.body
+    );
+    assert!(!page.body.contains(">price1<"));
+    assert!(
+        !page.body.contains("Saved"),
+        "nothing was saved: no \"Saved\" anywhere"
+    );
+    assert!(page.body.contains("To check as well"));
+}
+
+#[tokio::test]
+async fn choosing_a_handler_shows_its_parameters_and_saves_nothing() {
+    let app = spawn_app().await;
+    app.login_operator().await;
+    let new = app.get("/admin/products/new").await;
+    assert!(!new.body.contains("id=\"p_courselist\""));
+    let page = app
+        .post(
+            "/admin/products",
+            &[
+                ("code", "P-2"),
+                ("name", "Pack"),
+                ("price1", "10"),
+                ("handler", "std_generateseats"),
+                ("params_mode", "choose"),
+            ],
+        )
+        .await;
+    assert_eq!(page.status, 200);
+    assert!(
+        page.body.contains("id=\"p_courselist\""),
+        "the parameter editor"
+    );
+    assert!(page.body.contains("value=\"P-2\""), "typed values kept");
+    assert!(page.body.contains("Nothing is saved yet"));
+    assert_eq!(app.count("SELECT count(*) FROM products").await, 0);
+    // The default supervisor is a choice like any other: selected, named, no warning.
+    assert!(
+        page.body
+            .contains("<option value=\"teacher\" selected>teacher (Default)</option>"),
+        "{}",
+        page.body
+    );
+    assert!(
+        page.body.contains("buyers do not see it"),
+        "preview explained"
+    );
+}
+
+#[tokio::test]
+async fn shop_and_cart_say_what_a_unit_is_and_how_many_an_order_may_hold() {
+    let app = spawn_app().await;
+    app.seat_catalogue().await;
+    app.login_operator().await;
+    let page = app
+        .post(
+            "/admin/products",
+            &[
+                ("code", "ONE-ONLY"),
+                ("name", "Once"),
+                ("price1", "10"),
+                ("status", "available"),
+                ("max_quantity", "1"),
+            ],
+        )
+        .await;
+    assert_eq!(page.status, 303, "{}", page.body);
+    let buyer = client();
+    let shop = app.get_with(&buyer, "/shop").await.body;
+    assert!(shop.contains("1 unit = 5 seats"), "{shop}");
+    assert!(shop.contains("One per order."));
+    assert!(
+        !shop.contains("id=\"qty-ONE-ONLY\""),
+        "no spinner that refuses all but 1"
+    );
+    app.add_to_cart(&buyer, "X-PACK5", "2").await;
+    let cart = app.get_with(&buyer, "/cart").await.body;
+    assert!(cart.contains("1 unit = 5 seats · 10 seats"), "{cart}");
+}

@@ -472,7 +472,7 @@ pub async fn bulk_template(_: RequireCustomer) -> Response {
         .into_response()
 }
 
-/// Multipart upload (`csv`); the CSRF token travels in the query string.
+/// Multipart upload (`csv`); the CSRF token is a field of the form.
 pub async fn bulk_upload(
     State(state): State<AppState>,
     RequireCustomer { user, customer }: RequireCustomer,

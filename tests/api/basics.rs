@@ -195,6 +195,18 @@ fn table_cells_name_their_column_for_phones() {
     );
 }
 
+/// The CSRF token travels in the form, never in an address a page is then shown at (and kept
+/// in history, logs and Referer headers).
+#[test]
+fn templates_keep_tokens_out_of_addresses() {
+    let leaking: Vec<String> = templates()
+        .into_iter()
+        .filter(|(_, text)| text.contains("?csrf_token=") || text.contains("&csrf_token="))
+        .map(|(f, _)| f.display().to_string())
+        .collect();
+    assert!(leaking.is_empty(), "a csrf_token in a URL: {leaking:?}");
+}
+
 /// A label's colon comes from `page.colon()` (French spaces it): `{{ label }}:` would be the
 /// next "Disponible: 3".
 #[test]

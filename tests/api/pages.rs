@@ -108,3 +108,33 @@ async fn shop_and_cart_say_what_a_unit_is_and_how_many_an_order_may_hold() {
     let cart = app.get_with(&buyer, "/cart").await.body;
     assert!(cart.contains("1 unit = 5 seats · 10 seats"), "{cart}");
 }
+
+#[tokio::test]
+async fn uploads_carry_the_token_in_the_form_not_the_address() {
+    let app = spawn_app().await;
+    app.login_operator().await;
+    let token = app.csrf_for(&app.client).await;
+    let upload = |token: Option<String>| {
+        let mut form = reqwest::multipart::Form::new();
+        if let Some(token) = token {
+            form = form.text("csrf_token", token);
+        }
+        let form = form.part(
+            "csv",
+            reqwest::multipart::Part::bytes(b"shortname,fullname\nU-1,One\n".to_vec())
+                .file_name("courses.csv"),
+        );
+        app.client
+            .post(app.url("/admin/courses/import"))
+            .multipart(form)
+            .send()
+    };
+    assert_eq!(upload(None).await.unwrap().status(), 403);
+    assert_eq!(upload(Some("forged".into())).await.unwrap().status(), 403);
+    assert_eq!(upload(Some(token)).await.unwrap().status(), 303);
+    assert_eq!(
+        app.count("SELECT count(*) FROM courses WHERE shortname = 'U-1'")
+            .await,
+        1
+    );
+}

@@ -392,6 +392,17 @@ async fn journey(words: Words, width: u32) {
     j.fill("#lastname", "Dou").await;
     j.click("form[action$='/assign'] button[type=submit]").await;
     j.check("seat-assigned").await;
+    let title =
+        j.c.find(Locator::Css("h1"))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+    assert_eq!(
+        title, "[E2E-A1] Sûreté — agent",
+        "a seat is titled by its course"
+    );
     let seat_url = j.c.current_url().await.unwrap().to_string();
     j.logout().await;
 

@@ -33,6 +33,8 @@ pub struct Page {
     pub purchase_only: bool,
     /// This request's CSRF nonce, to re-derive the token after a sign-in.
     pub csrf_nonce: String,
+    /// Units in the visitor's cart, shown beside the menu's cart link.
+    pub cart_items: u32,
 }
 
 impl Page {
@@ -173,9 +175,12 @@ impl FromRequestParts<AppState> for Page {
             .as_deref()
             .map(|n| csrf::token(&state.csrf_key, n, salt))
             .unwrap_or_default();
-        let flash = match parts.extensions.get::<Session>() {
-            Some(session) => take_flash(session).await?,
-            None => None,
+        let (flash, cart_items) = match parts.extensions.get::<Session>() {
+            Some(session) => (
+                take_flash(session).await?,
+                crate::http::cart::load(session).await?.units(),
+            ),
+            None => (None, 0),
         };
         let purchase_only = signed
             .as_ref()
@@ -193,6 +198,7 @@ impl FromRequestParts<AppState> for Page {
             status: 200,
             purchase_only,
             csrf_nonce: nonce.unwrap_or_default(),
+            cart_items,
         })
     }
 }

@@ -215,6 +215,14 @@ struct ProductPage {
 }
 
 impl ProductPage {
+    /// What the seat is for: its course once assigned, its product before.
+    fn heading(&self) -> String {
+        match (&self.seat.course_shortname, &self.seat.course_fullname) {
+            (Some(short), Some(full)) => format!("[{short}] {full}"),
+            _ => format!("[{}] {}", self.seat.code, self.seat.name),
+        }
+    }
+
     fn state(&self) -> SeatState {
         self.seat.state
     }

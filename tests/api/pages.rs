@@ -138,3 +138,34 @@ async fn uploads_carry_the_token_in_the_form_not_the_address() {
         1
     );
 }
+
+#[tokio::test]
+async fn a_learner_lands_on_their_courses_after_login() {
+    let app = spawn_app().await;
+    create_user(&app, "learner@example.org", "a good password").await;
+    let page = app
+        .post(
+            "/login",
+            &[
+                ("email", "learner@example.org"),
+                ("password", "a good password"),
+            ],
+        )
+        .await;
+    assert_eq!(page.status, 303);
+    assert_eq!(page.location(), Some("/my/courses"));
+}
+
+#[tokio::test]
+async fn the_menu_counts_the_units_in_the_cart() {
+    let app = spawn_app().await;
+    app.seat_catalogue().await;
+    let buyer = client();
+    app.add_to_cart(&buyer, "X-PACK5", "2").await;
+    let shop = app.get_with(&buyer, "/shop").await.body;
+    assert!(
+        shop.contains("<span aria-hidden=\"true\">(2)</span>"),
+        "{shop}"
+    );
+    assert!(shop.contains("2 items"));
+}

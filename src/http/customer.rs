@@ -148,10 +148,16 @@ pub async fn index(
     .await?;
     let products = seats::by_ids(&state.db, &ids).await?;
     let bills = bills::for_customer(&state.db, customer.id).await?;
+    // The filter offers the courses this customer's seats may be used for, not the site's.
+    let lists = seats::allowed_course_lists(&state.db, customer.id).await?;
+    let any_course = lists.iter().any(Vec::is_empty);
     let courses = courses::all(&state.db)
         .await?
         .into_iter()
-        .filter(|c| c.visible)
+        .filter(|c| {
+            c.visible && (any_course || lists.iter().any(|l| l.contains(&c.id)))
+                || course_filter == Some(c.id)
+        })
         .collect();
     html(SpacePage {
         page,

@@ -668,3 +668,22 @@ async fn the_space_pages_by_fifty_and_counts_every_state() {
         in_use.contains("1 / 1") && in_use.contains(&refs[54]) && in_use.contains("Available: 53")
     );
 }
+
+#[tokio::test]
+async fn the_course_filter_offers_the_courses_the_customers_seats_allow() {
+    let app = spawn_app().await;
+    app.seat_catalogue().await;
+    app.login_operator().await;
+    app.create_courses(&["Z-OTHER"]).await;
+    let (customer, _) = customer_with_seats(&app, "filter@example.org").await;
+    let space = app.get_with(&customer, "/customer").await.body;
+    let filter = extract_between(&space, "<select id=\"course\"", "</select>").unwrap();
+    assert!(
+        filter.contains(">X-A1<") && filter.contains(">X-A2<"),
+        "{filter}"
+    );
+    assert!(
+        !filter.contains("X-SUPPORT") && !filter.contains("Z-OTHER"),
+        "{filter}"
+    );
+}

@@ -92,7 +92,7 @@ struct CartPage {
     error: Option<String>,
 }
 
-async fn view(state: &AppState, session: &Session, page: &Page) -> AppResult<CartView> {
+pub(crate) async fn view(state: &AppState, session: &Session, page: &Page) -> AppResult<CartView> {
     let catalogue = state.catalogue.get(&state.db).await?;
     let cart = load(session).await?;
     let priced = price_cart(&cart, &catalogue, page.signed_in(), page.is_operator())

@@ -45,6 +45,8 @@ struct CustomerPage {
     errors: FieldErrors,
     /// Set when an anonymous buyer typed the email of an existing account.
     existing_account: bool,
+    /// What is being bought, beside the details.
+    cart: CartView,
 }
 
 impl CustomerPage {
@@ -93,11 +95,13 @@ pub async fn customer_form(
             None => CustomerForm::default(),
         },
     };
+    let cart = cart::view(&state, &session, &page).await?;
     html(CustomerPage {
         page,
         form,
         errors: FieldErrors::default(),
         existing_account: false,
+        cart,
     })
 }
 
@@ -117,6 +121,7 @@ pub async fn save_customer(
     let details = match parsed {
         Ok(d) => d,
         Err(errors) => {
+            let cart = cart::view(&state, &session, &page).await?;
             return html_status(
                 StatusCode::UNPROCESSABLE_ENTITY,
                 CustomerPage {
@@ -124,6 +129,7 @@ pub async fn save_customer(
                     form,
                     errors,
                     existing_account: false,
+                    cart,
                 },
             );
         }
@@ -142,6 +148,7 @@ pub async fn save_customer(
             if !state.login_throttle.allow_probe(client) {
                 let mut errors = FieldErrors::default();
                 errors.add("email", "errors.too_many");
+                let cart = cart::view(&state, &session, &page).await?;
                 return html_status(
                     StatusCode::TOO_MANY_REQUESTS,
                     CustomerPage {
@@ -149,6 +156,7 @@ pub async fn save_customer(
                         form,
                         errors,
                         existing_account: false,
+                        cart,
                     },
                 );
             }
@@ -158,6 +166,7 @@ pub async fn save_customer(
                 .await?
                 .is_some()
             {
+                let cart = cart::view(&state, &session, &page).await?;
                 return html_status(
                     StatusCode::CONFLICT,
                     CustomerPage {
@@ -165,6 +174,7 @@ pub async fn save_customer(
                         form,
                         errors: FieldErrors::default(),
                         existing_account: true,
+                        cart,
                     },
                 );
             }

@@ -169,3 +169,14 @@ async fn the_menu_counts_the_units_in_the_cart() {
     );
     assert!(shop.contains("2 items"));
 }
+
+#[tokio::test]
+async fn the_details_step_shows_what_is_being_bought() {
+    let app = spawn_app().await;
+    app.seat_catalogue().await;
+    let buyer = client();
+    app.add_to_cart(&buyer, "X-PACK5", "2").await;
+    let details = app.get_with(&buyer, "/checkout/customer").await.body;
+    assert!(details.contains("[X-PACK5] Pack of 5 seats"), "{details}");
+    assert!(details.contains("€2,400.00"));
+}

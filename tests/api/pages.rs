@@ -180,3 +180,29 @@ async fn the_details_step_shows_what_is_being_bought() {
     assert!(details.contains("[X-PACK5] Pack of 5 seats"), "{details}");
     assert!(details.contains("€2,400.00"));
 }
+
+#[tokio::test]
+async fn saving_from_one_handlers_editor_after_choosing_another_shows_the_new_editor_first() {
+    let app = spawn_app().await;
+    app.login_operator().await;
+    let page = app
+        .post(
+            "/admin/products",
+            &[
+                ("code", "P-3"),
+                ("name", "Pack"),
+                ("price1", "10"),
+                ("handler", "std_enrolonecourse"),
+                ("shown_handler", "std_generateseats"),
+                ("params_mode", "fields"),
+                ("p_courselist", "X%"),
+            ],
+        )
+        .await;
+    assert_eq!(page.status, 200);
+    assert!(
+        page.body.contains("id=\"p_coursename\""),
+        "the chosen handler's editor"
+    );
+    assert_eq!(app.count("SELECT count(*) FROM products").await, 0);
+}

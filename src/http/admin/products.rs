@@ -378,7 +378,14 @@ async fn save(
     submission: Submission,
 ) -> AppResult<Response> {
     let Submission { mut product, extra } = submission;
-    if extra.get("params_mode").map(String::as_str) == Some("choose") {
+    let mode = extra.get("params_mode").map(String::as_str);
+    // The form names the handler whose editor it showed: saved from that editor with another
+    // handler chosen, the new handler's parameters were never seen, so show them first.
+    let switched = mode == Some("fields")
+        && extra
+            .get("shown_handler")
+            .is_some_and(|shown| shown != product.handler.trim());
+    if mode == Some("choose") || switched {
         // Only a handler was chosen: show its parameter editor, check and save nothing yet.
         let mut form = form_page(
             page,

@@ -474,6 +474,74 @@ pub async fn bulk_form(
     })
 }
 
+/// Every product of the customer the space's filters keep, as CSV: one line per seat with
+/// its learner and course, dates as ISO days (for spreadsheets, not people).
+pub async fn export(
+    State(state): State<AppState>,
+    RequireCustomer { customer, .. }: RequireCustomer,
+    page: Page,
+    Query(q): Query<SpaceQuery>,
+) -> AppResult<Response> {
+    let filter = SeatFilter {
+        state: q.state.parse::<SeatState>().ok(),
+        course_id: q.course.parse::<i64>().ok(),
+    };
+    let rows = match &customer {
+        Some(c) => {
+            let ids = seats::page_ids(&state.db, c.id, &filter, i64::MAX, 0).await?;
+            seats::by_ids(&state.db, &ids).await?
+        }
+        None => vec![],
+    };
+    let mut out = csv::Writer::from_writer(Vec::new());
+    let day = |t: &time::OffsetDateTime| t.date().to_string();
+    let write = |out: &mut csv::Writer<Vec<u8>>, record: &[&str]| {
+        out.write_record(record)
+            .map_err(|e| AppError::Internal(anyhow::anyhow!(e)))
+    };
+    write(
+        &mut out,
+        &[
+            "reference",
+            "product",
+            "state",
+            "start",
+            "end",
+            "email",
+            "firstname",
+            "lastname",
+            "course",
+        ],
+    )?;
+    for r in &rows {
+        write(
+            &mut out,
+            &[
+                &r.reference,
+                &r.code,
+                &page.seat_state(&r.state),
+                &day(&r.start_at),
+                &r.end_at.as_ref().map(day).unwrap_or_default(),
+                r.learner_email.as_deref().unwrap_or(""),
+                r.learner_first.as_deref().unwrap_or(""),
+                r.learner_last.as_deref().unwrap_or(""),
+                r.course_shortname.as_deref().unwrap_or(""),
+            ],
+        )?;
+    }
+    let body = out
+        .into_inner()
+        .map_err(|e| AppError::Internal(anyhow::anyhow!(e.to_string())))?;
+    Ok((
+        [
+            (CONTENT_TYPE, "text/csv; charset=utf-8"),
+            (CONTENT_DISPOSITION, "attachment; filename=\"products.csv\""),
+        ],
+        body,
+    )
+        .into_response())
+}
+
 /// Behind login like the rest of the customer space.
 pub async fn bulk_template(_: RequireCustomer) -> Response {
     (
@@ -619,6 +687,7 @@ pub fn router() -> Router<AppState> {
         .route("/customer/bills/{bill}", get(bill))
         .route("/customer/products/bulk", get(bulk_form).post(bulk_upload))
         .route("/customer/products/bulk/template.csv", get(bulk_template))
+        .route("/customer/products/export.csv", get(export))
         .route("/customer/products/{reference}", get(product))
         .route("/customer/products/{reference}/assign", post(assign))
         .route("/customer/products/{reference}/unassign", post(unassign))

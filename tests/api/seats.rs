@@ -687,3 +687,38 @@ async fn the_course_filter_offers_the_courses_the_customers_seats_allow() {
         "{filter}"
     );
 }
+
+#[tokio::test]
+async fn a_customer_exports_their_products_as_csv_with_the_space_filters() {
+    let app = spawn_app().await;
+    app.seat_catalogue().await;
+    let (customer, refs) = customer_with_seats(&app, "export@example.org").await;
+    let csv = app
+        .get_with(&customer, "/customer/products/export.csv")
+        .await;
+    assert_eq!(csv.status, 200);
+    assert!(
+        csv.headers["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/csv")
+    );
+    let lines: Vec<&str> = csv.body.lines().collect();
+    assert_eq!(
+        lines[0],
+        "reference,product,state,start,end,email,firstname,lastname,course"
+    );
+    assert_eq!(lines.len(), 11, "{}", csv.body);
+    assert!(lines[1].starts_with(&format!("{},X-PACK5,Available,", refs[0])));
+    let in_use = app
+        .get_with(&customer, "/customer/products/export.csv?state=in_use")
+        .await;
+    assert_eq!(in_use.body.lines().count(), 1, "the filter applies");
+    // Someone else's export holds nothing of this customer's.
+    let (other, _) = customer_with_seats(&app, "other-export@example.org").await;
+    let theirs = app
+        .get_with(&other, "/customer/products/export.csv")
+        .await
+        .body;
+    assert!(!theirs.contains(&refs[0]));
+}

@@ -430,6 +430,22 @@ pub async fn unassign(
     }
 }
 
+/// Mails the seat's learner again (a fresh invitation while they have no password).
+pub async fn remind(
+    State(state): State<AppState>,
+    RequireCustomer { customer, user }: RequireCustomer,
+    session: Session,
+    page: Page,
+    Path(reference): Path<String>,
+) -> AppResult<Response> {
+    let customer = customer.ok_or(AppError::NotFound)?;
+    let seat = seat_of(&state, &customer, &reference).await?;
+    let by = assigner(&customer, &user, &page);
+    seat_service::remind(&state, &by, seat.id).await?;
+    flash(&session, page.t("seat.reminded")).await?;
+    Ok(Redirect::to(&format!("/customer/products/{}", seat.reference)).into_response())
+}
+
 // ----------------------------------------------------------------------------- bulk
 
 #[derive(Template)]
@@ -691,4 +707,5 @@ pub fn router() -> Router<AppState> {
         .route("/customer/products/{reference}", get(product))
         .route("/customer/products/{reference}/assign", post(assign))
         .route("/customer/products/{reference}/unassign", post(unassign))
+        .route("/customer/products/{reference}/remind", post(remind))
 }

@@ -722,3 +722,34 @@ async fn a_customer_exports_their_products_as_csv_with_the_space_filters() {
         .body;
     assert!(!theirs.contains(&refs[0]));
 }
+
+#[tokio::test]
+async fn a_customer_sends_the_learner_their_invitation_again_at_most_every_ten_minutes() {
+    let app = spawn_app().await;
+    app.seat_catalogue().await;
+    let (customer, refs) = customer_with_seats(&app, "remind@example.org").await;
+    let a1 = course_id(&app, "X-A1").await;
+    assert_eq!(
+        assign(&app, &customer, &refs[0], &a1, "late@example.org")
+            .await
+            .status,
+        303
+    );
+    assert_eq!(app.password_links("late@example.org").await.len(), 1);
+    let remind = |r: &str| {
+        let path = format!("/customer/products/{r}/remind");
+        let app = &app;
+        let customer = &customer;
+        async move { app.post_with(customer, &path, &[]).await }
+    };
+    // The assignment's own mails went a moment ago.
+    assert_eq!(remind(&refs[0]).await.status, 409);
+    app.exec("UPDATE outbox SET created_at = now() - interval '1 hour'")
+        .await;
+    let page = remind(&refs[0]).await;
+    assert_eq!(page.status, 303, "{}", page.body);
+    let links = app.password_links("late@example.org").await;
+    assert_eq!(links.len(), 2, "a fresh invitation");
+    // An unassigned seat has nobody to remind.
+    assert_eq!(remind(&refs[1]).await.status, 409);
+}

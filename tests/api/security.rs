@@ -365,6 +365,7 @@ fn inputs_of(method: &str, path: &str) -> Inputs {
             "/payment/test/{bill}/pay"
             | "/payment/test/{bill}/decline"
             | "/customer/products/{reference}/unassign"
+            | "/customer/products/{reference}/remind"
             | "/logout"
             | "/admin/seats/{id}/unassign"
             | "/admin/bills/{id}/paid"

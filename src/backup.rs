@@ -102,7 +102,7 @@ pub async fn backup(data_dir: &Path, file: &Path) -> Result<()> {
             .mode(0o600)
             .open(&partial)
             .with_context(|| format!("cannot write {}", partial.display()))?;
-        let mut cmd = pg_tool("pg_dump", &data_dir.join("run"))?;
+        let mut cmd = pg_tool("pg_dump", &data_dir.join("run").canonicalize()?)?;
         cmd.args(["-Fc", "-d", DB_NAME]).stdout(out);
         output_of(cmd, "pg_dump")?;
         fs::rename(&partial, file).with_context(|| format!("cannot write {}", file.display()))
@@ -145,7 +145,7 @@ async fn restore_into(pg: &EmbeddedPg, data_dir: &Path, input: File) -> Result<(
     ] {
         sqlx::query(&sql).execute(&mut admin).await?;
     }
-    let mut cmd = pg_tool("pg_restore", &data_dir.join("run"))?;
+    let mut cmd = pg_tool("pg_restore", &data_dir.join("run").canonicalize()?)?;
     cmd.args([
         "--exit-on-error",
         "--single-transaction",

@@ -1,5 +1,9 @@
 //! The embedded default: a private PostgreSQL cluster under `SHOP_DATA_DIR`, initialised on
 //! first run, reachable on a Unix socket only, supervised by this process and stopped with it.
+//!
+//! As root the cluster runs as `postgres`, which cannot pass through a private directory such
+//! as `/root`: a data directory it cannot enter keeps its cluster and socket under
+//! [`RELOCATED_ROOT`] instead, reached through the symlinks `pg` and `run` of the data directory.
 
 use std::fs::{self, File, OpenOptions};
 use std::os::unix::fs::{PermissionsExt, chown};
@@ -11,6 +15,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result, anyhow, bail};
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::{Pid, Uid, User};
+use sha2::Digest;
 
 pub(crate) const DB_NAME: &str = "lms_shop";
 pub(crate) const DB_USER: &str = "shop";
@@ -60,6 +65,71 @@ pub(crate) fn cluster_owner() -> Result<Option<User>> {
     bail!("running as root and no unprivileged `postgres` user exists to own the database cluster")
 }
 
+/// Where the clusters of data directories `postgres` cannot enter live (as root only).
+pub const RELOCATED_ROOT: &str = "/var/lib/lms-shop";
+
+/// The real paths of a data directory's cluster and socket directory (the owner of the
+/// cluster cannot follow our symlinks through a private parent, so it is given these).
+pub(crate) struct Layout {
+    pub cluster: PathBuf,
+    pub socket_dir: PathBuf,
+}
+
+/// `DATA/pg` and `DATA/run`, or their relocated targets; creates the socket directory.
+/// `data_dir` is canonical.
+pub(crate) fn layout(data_dir: &Path, owner: &Option<User>) -> Result<Layout> {
+    let (pg, run) = (data_dir.join("pg"), data_dir.join("run"));
+    let existing = pg.join("PG_VERSION").exists();
+    if existing || owner.is_none() || can_enter(data_dir, owner)? {
+        if !run.exists() {
+            fs::create_dir_all(&run)?;
+        }
+        return Ok(Layout {
+            cluster: if existing { pg.canonicalize()? } else { pg },
+            socket_dir: run.canonicalize()?,
+        });
+    }
+    // A stable place per data directory: an earlier cluster there whose link was removed with
+    // the data directory (the documented reset) is stale and goes.
+    let digest = hex::encode(&sha2::Sha256::digest(data_dir.as_os_str().as_encoded_bytes())[..8]);
+    let base = Path::new(RELOCATED_ROOT).join(digest);
+    if base.exists() {
+        fs::remove_dir_all(&base)
+            .with_context(|| format!("cannot clear the stale cluster {}", base.display()))?;
+    }
+    fs::create_dir_all(RELOCATED_ROOT)
+        .with_context(|| format!("cannot create {RELOCATED_ROOT}"))?;
+    fs::create_dir_all(base.join("run"))?;
+    fs::set_permissions(&base, fs::Permissions::from_mode(0o700))?;
+    give_to(&base, owner)?;
+    for (link, target) in [(&pg, base.join("pg")), (&run, base.join("run"))] {
+        if is_symlink(link) || link.is_file() {
+            fs::remove_file(link)?;
+        } else if link.exists() {
+            fs::remove_dir_all(link)?;
+        }
+        std::os::unix::fs::symlink(&target, link)?;
+    }
+    Ok(Layout {
+        cluster: base.join("pg"),
+        socket_dir: base.join("run"),
+    })
+}
+
+fn is_symlink(path: &Path) -> bool {
+    fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink())
+}
+
+/// Whether the cluster's owner may pass through `dir` (and every directory above it).
+fn can_enter(dir: &Path, owner: &Option<User>) -> Result<bool> {
+    let status = command(Path::new("test"), owner)
+        .arg("-x")
+        .arg(dir)
+        .status()
+        .context("cannot run `test`")?;
+    Ok(status.success())
+}
+
 pub(crate) fn command(bin: &Path, owner: &Option<User>) -> Command {
     let mut cmd = Command::new(bin);
     if let Some(user) = owner {
@@ -102,9 +172,10 @@ impl EmbeddedPg {
 
         let bindir = find_bindir()?;
         let owner = cluster_owner()?;
-        let cluster = data_dir.join("pg");
-        let socket_dir = data_dir.join("run");
-        fs::create_dir_all(&socket_dir)?;
+        let Layout {
+            cluster,
+            socket_dir,
+        } = layout(&data_dir, &owner)?;
         // Only the cluster owner (and root) may reach the socket: it is the only door in.
         fs::set_permissions(&socket_dir, fs::Permissions::from_mode(0o700))?;
         give_to(&socket_dir, &owner)?;

@@ -130,6 +130,9 @@ async fn serve(db: &PgPool, url: &str, config: Config, fresh: bool) -> Result<()
             .await
             .context("SHOP_ADMIN_EMAIL / SHOP_ADMIN_PASSWORD")?;
     }
+    // Listening for SIGTERM/SIGINT starts before the shop says it runs: a signal right after
+    // that line stops it cleanly instead of killing it by the default action.
+    let shutdown = shutdown_signal().context("cannot listen for SIGTERM / SIGINT")?;
     let listener = TcpListener::bind(config.bind)
         .await
         .with_context(|| format!("cannot listen on {} (SHOP_BIND)", config.bind))?;
@@ -147,22 +150,20 @@ async fn serve(db: &PgPool, url: &str, config: Config, fresh: bool) -> Result<()
             server.addr
         );
     }
-    shutdown_signal().await;
+    shutdown.await;
     tracing::info!("shutting down");
     server.stop().await
 }
 
-async fn shutdown_signal() {
-    let ctrl_c = tokio::signal::ctrl_c();
-    let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-        Ok(s) => s,
-        Err(_) => {
-            let _ = ctrl_c.await;
-            return;
+/// Registers the handlers now; the returned future ends at the first SIGTERM or SIGINT.
+fn shutdown_signal() -> std::io::Result<impl std::future::Future<Output = ()>> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut term = signal(SignalKind::terminate())?;
+    let mut interrupt = signal(SignalKind::interrupt())?;
+    Ok(async move {
+        tokio::select! {
+            _ = term.recv() => {}
+            _ = interrupt.recv() => {}
         }
-    };
-    tokio::select! {
-        _ = ctrl_c => {}
-        _ = term.recv() => {}
-    }
+    })
 }

@@ -1,6 +1,7 @@
-//! Browser journeys in headless Chromium, through WebDriver: what a person does, with a
-//! screenshot of every page (target/e2e/<lang>/) and the axe-core accessibility engine run
-//! on each (serious or critical violations fail the test).
+//! Browser journeys in headless Chromium, through WebDriver: what a person does, in English and
+//! French, on a 1280 px screen and a 375 px phone, with a screenshot of every page
+//! (target/e2e/<lang>-<width>/), the axe-core accessibility engine run on each (serious or
+//! critical violations fail the test), and no page wider than the screen.
 
 #[path = "support/port.rs"]
 mod port;
@@ -30,7 +31,7 @@ impl Drop for Driver {
     }
 }
 
-async fn browser(lang: &str) -> (Driver, Client) {
+async fn browser(lang: &str, width: u32) -> (Driver, Client) {
     let port = free_port();
     let process = Command::new("chromedriver")
         .arg(format!("--port={port}"))
@@ -38,15 +39,17 @@ async fn browser(lang: &str) -> (Driver, Client) {
         .stderr(Stdio::null())
         .spawn()
         .expect("chromedriver (apt-get install chromium-driver)");
-    let profile = std::env::temp_dir().join(format!("lms-shop-e2e-{lang}-{port}"));
+    let profile = std::env::temp_dir().join(format!("lms-shop-e2e-{lang}-{width}-{port}"));
     let caps = json!({
         "goog:chromeOptions": {
             "binary": "/usr/bin/chromium",
             "args": ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                      "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                     "--window-size=1280,1000", format!("--user-data-dir={}", profile.display()),
+                     format!("--window-size={width},1000"), format!("--user-data-dir={}", profile.display()),
                      format!("--lang={lang}")],
-            "prefs": {"intl.accept_languages": lang}
+            "prefs": {"intl.accept_languages": lang},
+            // Chromium's windows are at least 500 px wide: narrower screens are emulated.
+            "mobileEmulation": {"deviceMetrics": {"width": width, "height": 1000, "pixelRatio": 1.0}}
         }
     });
     let caps = match caps {
@@ -85,6 +88,8 @@ struct Journey<'a> {
     dir: PathBuf,
     step: usize,
     axe: String,
+    /// The window's width in CSS pixels.
+    width: u32,
 }
 
 impl<'a> Journey<'a> {
@@ -174,11 +179,12 @@ impl<'a> Journey<'a> {
         );
     }
 
-    /// Screenshot plus axe-core on the current page.
+    /// Screenshot, no horizontal overflow, and axe-core on the current page.
     async fn check(&mut self, name: &str) {
         self.step += 1;
         let png = self.c.screenshot().await.unwrap();
         std::fs::write(self.dir.join(format!("{:02}-{name}.png", self.step)), png).unwrap();
+        self.no_overflow(name).await;
         let script = format!(
             "{}\nconst done = arguments[arguments.length - 1];\
              axe.run(document, {{resultTypes: ['violations']}}).then(r => done(JSON.stringify(\
@@ -193,6 +199,52 @@ impl<'a> Journey<'a> {
             text == "[]",
             "accessibility violations on {name} ({}): {text}",
             self.c.current_url().await.unwrap()
+        );
+    }
+
+    /// Nothing wider than the window: neither the page (it would scroll sideways) nor any
+    /// element reaching past its right edge, nor a box whose content scrolls sideways.
+    async fn no_overflow(&self, name: &str) {
+        let script = "const w = document.documentElement.clientWidth;\
+            const wide = [...document.querySelectorAll('body *')].filter(e => {\
+              const r = e.getBoundingClientRect();\
+              const scrolls = ['auto', 'scroll'].includes(getComputedStyle(e).overflowX)\
+                && e.scrollWidth > e.clientWidth + 1;\
+              return r.width > 1 && r.height > 1 && (scrolls || r.right > Math.min(w, arguments[0]) + 1); })\
+              .slice(0, 5).map(e => e.tagName.toLowerCase() + (e.id ? '#' + e.id : '')\
+                + (e.className ? '.' + e.className : '') + ' right=' + Math.round(e.getBoundingClientRect().right));\
+            return JSON.stringify({scroll: document.documentElement.scrollWidth, width: innerWidth, wide});";
+        let out = self
+            .c
+            .execute(script, vec![json!(self.width)])
+            .await
+            .unwrap();
+        let v: serde_json::Value = serde_json::from_str(out.as_str().unwrap()).unwrap();
+        assert!(
+            // A phone widens its viewport to fit a page wider than the screen: compare with
+            // the screen's width, not innerWidth.
+            v["scroll"].as_u64() <= Some(u64::from(self.width))
+                && v["width"].as_u64() == Some(u64::from(self.width))
+                && v["wide"].as_array().unwrap().is_empty(),
+            "{name} overflows the {}px window ({}): {v}",
+            self.width,
+            self.c.current_url().await.unwrap()
+        );
+    }
+
+    /// Inputs side by side in a form grid keep one height: an error under one of them makes
+    /// its own cell taller, not its neighbours.
+    async fn rows_keep_their_height(&self, name: &str) {
+        let script = "const rows = {};\
+            for (const e of document.querySelectorAll('.grid-form input, .grid-form select')) {\
+              const r = e.getBoundingClientRect(); if (r.height < 2) continue;\
+              (rows[Math.round(r.top)] ||= []).push(Math.round(r.height)); }\
+            return JSON.stringify(Object.values(rows).filter(hs => Math.max(...hs) - Math.min(...hs) > 2));";
+        let odd = self.c.execute(script, vec![]).await.unwrap();
+        assert_eq!(
+            odd.as_str(),
+            Some("[]"),
+            "{name}: inputs of one row differ in height"
         );
     }
 
@@ -234,7 +286,7 @@ struct Words {
     saved: &'static str,
 }
 
-async fn journey(words: Words) {
+async fn journey(words: Words, width: u32) {
     let app = spawn_app().await;
     let axe_path = std::env::var("AXE_JS").unwrap_or_else(|_| {
         concat!(
@@ -245,18 +297,26 @@ async fn journey(words: Words) {
     });
     let axe = std::fs::read_to_string(&axe_path)
         .unwrap_or_else(|_| panic!("axe-core missing at {axe_path}: run scripts/e2e-tools.sh"));
-    let dir = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/target/e2e")).join(words.lang);
+    let dir = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/target/e2e"))
+        .join(format!("{}-{width}", words.lang));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
-    let (_driver, c) = browser(words.lang).await;
+    let (_driver, c) = browser(words.lang, width).await;
     let mut j = Journey {
         c: &c,
         app: &app,
         dir,
         step: 0,
         axe,
+        width,
     };
     j.go(&format!("/lang/{}?next=/shop", words.lang)).await;
+    let inner = j.c.execute("return innerWidth", vec![]).await.unwrap();
+    assert_eq!(
+        inner.as_u64(),
+        Some(u64::from(width)),
+        "the window is {width}px wide"
+    );
     j.check("empty-shop").await;
 
     // (a) The operator creates courses and a seat-pack product.
@@ -303,9 +363,14 @@ async fn journey(words: Words) {
         .await;
     j.fill("#organisation", "Aéroport de Test").await;
     j.fill("#address", "1 avenue des Pistes").await;
+    j.select("#country", "FR").await;
+    // Without zip and city first: the errors show under their fields.
+    j.click("form[action='/checkout/customer'] > button[type=submit]")
+        .await;
+    j.check("checkout-customer-errors").await;
+    j.rows_keep_their_height("checkout-customer-errors").await;
     j.fill("#zip", "95700").await;
     j.fill("#city", "Roissy").await;
-    j.select("#country", "FR").await;
     j.click("form[action='/checkout/customer'] > button[type=submit]")
         .await;
     j.check("checkout-order").await;
@@ -327,6 +392,17 @@ async fn journey(words: Words) {
     j.fill("#lastname", "Dou").await;
     j.click("form[action$='/assign'] button[type=submit]").await;
     j.check("seat-assigned").await;
+    let title =
+        j.c.find(Locator::Css("h1"))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+    assert_eq!(
+        title, "[E2E-A1] Sûreté — agent",
+        "a seat is titled by its course"
+    );
     let seat_url = j.c.current_url().await.unwrap().to_string();
     j.logout().await;
 
@@ -370,24 +446,40 @@ async fn journey(words: Words) {
     );
 }
 
-#[tokio::test]
-async fn journey_in_english() {
-    journey(Words {
+fn english() -> Words {
+    Words {
         lang: "en",
         produced: "10 unassigned seats have been added",
         locked: "Locked",
         saved: "Saved.",
-    })
-    .await;
+    }
 }
 
-#[tokio::test]
-async fn journey_in_french() {
-    journey(Words {
+fn french() -> Words {
+    Words {
         lang: "fr",
         produced: "10 sièges non attribués ont été ajoutés",
         locked: "Verrouillé",
         saved: "Enregistré.",
-    })
-    .await;
+    }
+}
+
+#[tokio::test]
+async fn journey_in_english() {
+    journey(english(), 1280).await;
+}
+
+#[tokio::test]
+async fn journey_in_french() {
+    journey(french(), 1280).await;
+}
+
+#[tokio::test]
+async fn journey_in_english_on_a_phone() {
+    journey(english(), 375).await;
+}
+
+#[tokio::test]
+async fn journey_in_french_on_a_phone() {
+    journey(french(), 375).await;
 }

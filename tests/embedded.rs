@@ -278,3 +278,51 @@ async fn backup_and_restore_round_trip() {
     let _ = std::fs::remove_dir_all(&dir);
     let _ = std::fs::remove_dir_all(&files);
 }
+
+/// As root, a data directory inside a private one (a clone under `/root`): the cluster runs as
+/// `postgres`, which cannot enter it, so it lives under /var/lib/lms-shop behind symlinks.
+/// Start, backup, restart, and the README's reset (remove the data directory) all work.
+#[tokio::test]
+async fn root_runs_a_data_directory_postgres_cannot_enter() {
+    use std::os::unix::fs::PermissionsExt;
+    if !nix::unistd::Uid::effective().is_root() {
+        eprintln!("not root: the cluster runs as this user, nothing to relocate");
+        return;
+    }
+    let home = std::env::temp_dir().join(format!("lms-shop-home-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&home);
+    std::fs::create_dir_all(&home).unwrap();
+    std::fs::set_permissions(&home, std::fs::Permissions::from_mode(0o700)).unwrap();
+    let dir = home.join("clone").join("data");
+    let port = free_port();
+
+    let shop = start(&dir, port);
+    let printed = shop.wait_for("lms-shop is running at");
+    assert!(
+        printed.iter().all(|l| !l.contains("Permission denied")),
+        "{printed:?}"
+    );
+    let cluster = std::fs::read_link(dir.join("pg")).expect("pg is a link to the real cluster");
+    assert!(cluster.starts_with("/var/lib/lms-shop"), "{cluster:?}");
+    assert!(login_works(port, "boss@example.org", "boss-password-123").await);
+    let dump = home.join("shop.dump");
+    let out = cli(&dir, &["backup", dump.to_str().unwrap()], &[]);
+    assert!(out.status.success(), "{}", said(&out));
+    assert!(shop.terminate().success());
+    assert_eq!(postgres_processes(&cluster), 0, "no PostgreSQL left behind");
+
+    // Restart keeps the data, printing no new credentials.
+    let shop = start(&dir, port);
+    let printed = shop.wait_for("lms-shop is running at");
+    assert!(!printed.iter().any(|l| l.contains("shown once")));
+    assert!(shop.terminate().success());
+
+    // Reset: the data directory goes, the next start is a fresh shop on a fresh cluster.
+    std::fs::remove_dir_all(&dir).unwrap();
+    let shop = start(&dir, port);
+    shop.wait_for("operator login (shown once)");
+    assert!(shop.terminate().success());
+    assert_eq!(std::fs::read_link(dir.join("pg")).unwrap(), cluster);
+    let _ = std::fs::remove_dir_all(cluster.parent().unwrap());
+    let _ = std::fs::remove_dir_all(&home);
+}

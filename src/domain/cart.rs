@@ -55,6 +55,14 @@ pub fn parse_quantity(input: &str) -> Result<u32, QuantityError> {
 }
 
 impl Cart {
+    /// Units over every line (the menu's count).
+    pub fn units(&self) -> u32 {
+        self.lines
+            .iter()
+            .map(|l| l.quantity)
+            .fold(0, u32::saturating_add)
+    }
+
     pub fn is_empty(&self) -> bool {
         self.lines.is_empty()
     }

@@ -85,21 +85,6 @@ impl Money {
     }
 }
 
-impl fmt::Display for Money {
-    /// `1 234.50`: thin grouping makes large seat orders readable in both languages.
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let units = (self.0 / 100).to_string();
-        let mut grouped = String::with_capacity(units.len() + units.len() / 3);
-        for (i, c) in units.chars().enumerate() {
-            if i > 0 && (units.len() - i).is_multiple_of(3) {
-                grouped.push('\u{202f}');
-            }
-            grouped.push(c);
-        }
-        write!(f, "{grouped}.{:02}", self.0 % 100)
-    }
-}
-
 /// A tax rate in basis points (1/100 of a percent): 20 % is 2000, 5.5 % is 550.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
 pub struct TaxRate(u32);
@@ -177,9 +162,8 @@ mod tests {
     }
 
     #[test]
-    fn displays_with_grouping_and_two_decimals() {
-        assert_eq!(Money(123_456_789).to_string(), "1\u{202f}234\u{202f}567.89");
-        assert_eq!(Money(5).to_string(), "0.05");
+    fn input_value_has_two_decimals() {
+        assert_eq!(Money(5).to_input(), "0.05");
         assert_eq!(Money(12_050).to_input(), "120.50");
     }
 

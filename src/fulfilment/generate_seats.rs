@@ -90,6 +90,10 @@ impl ProductHandler for GenerateSeats {
         PARAMS
     }
 
+    fn seats_per_unit(&self, params: &HandlerParams) -> Option<u32> {
+        Some(packsize(params))
+    }
+
     fn validate(&self, params: &HandlerParams, facts: &CatalogueFacts<'_>) -> Validation {
         let mut v = Validation::default();
         v.course_list(params, "courselist", facts);

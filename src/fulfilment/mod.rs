@@ -54,6 +54,12 @@ pub trait ProductHandler: Send + Sync {
         None
     }
 
+    /// Seats one unit of the product delivers, for handlers that deliver seats (the shop and
+    /// the cart say "1 unit = 5 seats").
+    fn seats_per_unit(&self, _params: &HandlerParams) -> Option<u32> {
+        None
+    }
+
     /// Errors block saving the product; warnings are shown after saving.
     fn validate(&self, params: &HandlerParams, facts: &CatalogueFacts<'_>) -> Validation;
 

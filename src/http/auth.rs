@@ -21,7 +21,7 @@ use crate::mail;
 use crate::security::password;
 use crate::state::AppState;
 use crate::store::users;
-use crate::store::{outbox, tokens};
+use crate::store::{customers, outbox, tokens};
 
 #[derive(Template)]
 #[template(path = "auth/login.html")]
@@ -102,10 +102,15 @@ pub async fn login(
     };
     sign_in(&session, &user).await?;
     users::touch_login(&state.db, user.id).await?;
-    let target = if next == "/" && user.is_operator {
-        "/admin".to_owned()
-    } else {
-        next
+    // Without a page to return to, each lands where their work is: operators in the
+    // back-office, customers in their space, learners in their courses.
+    let target = match next.as_str() {
+        "/" if user.is_operator => "/admin".to_owned(),
+        "/" if customers::find_by_user(&state.db, user.id).await?.is_some() => {
+            "/customer".to_owned()
+        }
+        "/" => "/my/courses".to_owned(),
+        _ => next,
     };
     Ok(Redirect::to(&target).into_response())
 }

@@ -10,14 +10,14 @@ use axum::routing::{get, post};
 use serde::Deserialize;
 use tower_sessions::Session;
 
-use crate::domain::cart::{Cart, parse_quantity};
+use crate::domain::cart::{Cart, MAX_LINE_QUANTITY, parse_quantity};
 use crate::domain::{Money, TaxRate};
 use crate::error::AppResult;
 use crate::http::context::{Page, flash};
 use crate::http::extract::MaybeUser;
 use crate::http::render::html_status;
 use crate::services::ordering::already_enrolled;
-use crate::services::pricing::{PricedCart, price_cart, quantity_limit, refusal};
+use crate::services::pricing::{self, PricedCart, price_cart, quantity_limit, refusal};
 use crate::state::AppState;
 use crate::store::users::User;
 
@@ -37,9 +37,17 @@ pub struct CartRow {
     pub name: String,
     pub quantity: u32,
     pub limit: u32,
+    pub seats_per_unit: Option<u32>,
     pub unit_price: Money,
     pub untaxed: Money,
     pub tax_rate: TaxRate,
+}
+
+impl CartRow {
+    /// The limit when it is one a buyer may meet (below the shop's own line maximum).
+    pub fn limited(&self) -> Option<u32> {
+        (self.limit < MAX_LINE_QUANTITY).then_some(self.limit)
+    }
 }
 
 /// The priced lines and totals as the cart and order pages show them.
@@ -62,6 +70,7 @@ impl CartView {
                     name: l.product.name.clone(),
                     quantity: l.priced.quantity,
                     limit: l.limit,
+                    seats_per_unit: pricing::seats_per_unit(&l.product),
                     unit_price: l.priced.unit_price,
                     untaxed: l.priced.untaxed,
                     tax_rate: l.priced.tax_rate,
@@ -83,7 +92,7 @@ struct CartPage {
     error: Option<String>,
 }
 
-async fn view(state: &AppState, session: &Session, page: &Page) -> AppResult<CartView> {
+pub(crate) async fn view(state: &AppState, session: &Session, page: &Page) -> AppResult<CartView> {
     let catalogue = state.catalogue.get(&state.db).await?;
     let cart = load(session).await?;
     let priced = price_cart(&cart, &catalogue, page.signed_in(), page.is_operator())

@@ -1,5 +1,6 @@
 //! Checkout: customer details, order review, confirmation.
 
+use crate::i18n::{fill, formats};
 use askama::Template;
 use axum::Form;
 use axum::Router;
@@ -12,7 +13,6 @@ use axum::routing::get;
 use serde::Deserialize;
 use tower_sessions::Session;
 
-use crate::domain::countries::COUNTRIES;
 use crate::domain::customer::{CustomerDetails, CustomerForm};
 use crate::domain::form::FieldErrors;
 use crate::domain::paymode::Paymode;
@@ -45,13 +45,11 @@ struct CustomerPage {
     errors: FieldErrors,
     /// Set when an anonymous buyer typed the email of an existing account.
     existing_account: bool,
+    /// What is being bought, beside the details.
+    cart: CartView,
 }
 
 impl CustomerPage {
-    fn countries(&self) -> &'static [(&'static str, &'static str)] {
-        COUNTRIES
-    }
-
     fn error(&self, field: &str) -> Option<String> {
         self.errors.get(field).map(|k| self.page.t(k).into_owned())
     }
@@ -97,11 +95,13 @@ pub async fn customer_form(
             None => CustomerForm::default(),
         },
     };
+    let cart = cart::view(&state, &session, &page).await?;
     html(CustomerPage {
         page,
         form,
         errors: FieldErrors::default(),
         existing_account: false,
+        cart,
     })
 }
 
@@ -121,6 +121,7 @@ pub async fn save_customer(
     let details = match parsed {
         Ok(d) => d,
         Err(errors) => {
+            let cart = cart::view(&state, &session, &page).await?;
             return html_status(
                 StatusCode::UNPROCESSABLE_ENTITY,
                 CustomerPage {
@@ -128,6 +129,7 @@ pub async fn save_customer(
                     form,
                     errors,
                     existing_account: false,
+                    cart,
                 },
             );
         }
@@ -146,6 +148,7 @@ pub async fn save_customer(
             if !state.login_throttle.allow_probe(client) {
                 let mut errors = FieldErrors::default();
                 errors.add("email", "errors.too_many");
+                let cart = cart::view(&state, &session, &page).await?;
                 return html_status(
                     StatusCode::TOO_MANY_REQUESTS,
                     CustomerPage {
@@ -153,6 +156,7 @@ pub async fn save_customer(
                         form,
                         errors,
                         existing_account: false,
+                        cart,
                     },
                 );
             }
@@ -162,6 +166,7 @@ pub async fn save_customer(
                 .await?
                 .is_some()
             {
+                let cart = cart::view(&state, &session, &page).await?;
                 return html_status(
                     StatusCode::CONFLICT,
                     CustomerPage {
@@ -169,6 +174,7 @@ pub async fn save_customer(
                         form,
                         errors: FieldErrors::default(),
                         existing_account: true,
+                        cart,
                     },
                 );
             }
@@ -385,7 +391,7 @@ struct DonePage {
 
 impl DonePage {
     fn transfer_instructions(&self) -> String {
-        let total = format!("{} {}", self.total, self.bill.currency);
+        let total = formats::money(self.page.locale, self.total, &self.bill.currency);
         self.page.tf(
             "checkout.transfer_instructions",
             &[("bill", &self.bill.reference()), ("total", &total)],
@@ -479,9 +485,9 @@ async fn produced_lines(state: &AppState, page: &Page, bill: &Bill) -> AppResult
         .map(|r| {
             let product = format!("[{}] {}", r.code, r.name);
             if r.kind.is_seat() {
-                page.tf(
-                    "checkout.produced_seats",
-                    &[("count", &r.count.to_string()), ("product", &product)],
+                fill(
+                    &page.tn("checkout.produced_seats", r.count),
+                    &[("product", &product)],
                 )
             } else {
                 page.tf(

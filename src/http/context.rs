@@ -1,7 +1,7 @@
 //! What every page needs: language, the signed-in user (for the navigation), the CSRF token,
 //! the shop name, a one-time flash message.
 
-use std::borrow::Cow;
+use std::borrow::{Borrow, Cow};
 
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
@@ -13,7 +13,7 @@ use crate::domain::seat::SeatState;
 use crate::error::AppError;
 use crate::http::csrf::{self, CsrfNonce};
 use crate::http::signin::{self, Access};
-use crate::i18n::{Locale, fill};
+use crate::i18n::{Locale, fill, formats};
 use crate::state::AppState;
 
 pub use crate::http::signin::{SESSION_USER, SessionUser};
@@ -33,6 +33,8 @@ pub struct Page {
     pub purchase_only: bool,
     /// This request's CSRF nonce, to re-derive the token after a sign-in.
     pub csrf_nonce: String,
+    /// Units in the visitor's cart, shown beside the menu's cart link.
+    pub cart_items: u32,
 }
 
 impl Page {
@@ -43,6 +45,16 @@ impl Page {
     /// A translated text with `%{name}` placeholders filled.
     pub fn tf(&self, key: &str, args: &[(&str, &str)]) -> String {
         fill(&self.t(key), args)
+    }
+
+    /// A text about `count` things, in the language's plural form for it.
+    pub fn tn(&self, key: &str, count: impl Count) -> String {
+        self.locale.tn(key, count.count())
+    }
+
+    /// Between a label and its value: `Amount: 12` / `Montant : 12`.
+    pub fn colon(&self) -> &'static str {
+        self.locale.colon()
     }
 
     pub fn lang(&self) -> &'static str {
@@ -62,8 +74,15 @@ impl Page {
     }
 
     /// An amount stored in minor units, for display.
-    pub fn money(&self, minor: &i64) -> crate::domain::Money {
-        crate::domain::Money::from_minor(*minor)
+    /// An amount of a bill, in its currency, as this language writes money.
+    pub fn money(&self, minor: impl Borrow<i64>, currency: &str) -> String {
+        let amount = crate::domain::Money::from_minor(*minor.borrow());
+        formats::money(self.locale, amount, currency)
+    }
+
+    /// A catalogue amount, in the shop's currency.
+    pub fn price(&self, amount: &crate::domain::Money) -> String {
+        formats::money(self.locale, *amount, &self.currency)
     }
 
     /// A tax rate stored in basis points, as a percentage (`20`, `5.5`).
@@ -87,22 +106,30 @@ impl Page {
         self.t(&format!("status.{status}")).into_owned()
     }
 
-    /// `2026/11/22 14:05`, the seed's format (UTC).
+    /// A moment, as this language writes a date and a time (UTC, to the minute).
     pub fn datetime(&self, t: &time::OffsetDateTime) -> String {
-        format!(
-            "{:04}/{:02}/{:02} {:02}:{:02}",
-            t.year(),
-            u8::from(t.month()),
-            t.day(),
-            t.hour(),
-            t.minute()
-        )
+        formats::datetime(self.locale, *t)
+    }
+
+    /// The day of a moment, as this language writes dates.
+    pub fn date(&self, t: &time::OffsetDateTime) -> String {
+        formats::date(self.locale, t.date())
+    }
+
+    /// A country's name in this language, from its ISO code.
+    pub fn country(&self, code: &str) -> String {
+        formats::country_name(self.locale, code)
+    }
+
+    /// Every country, `(code, name)`, in this language's alphabetical order.
+    pub fn countries(&self) -> &'static [(&'static str, String)] {
+        formats::countries(self.locale)
     }
 
     /// An end date, or "N.C." (non communiquée) when there is none.
     pub fn end_date(&self, t: &Option<time::OffsetDateTime>) -> String {
         t.as_ref()
-            .map_or_else(|| "N.C.".to_owned(), |t| self.datetime(t))
+            .map_or_else(|| "N.C.".to_owned(), |t| self.date(t))
     }
 
     /// After a sign-in during this request: the navigation and the forms' CSRF token follow
@@ -148,9 +175,12 @@ impl FromRequestParts<AppState> for Page {
             .as_deref()
             .map(|n| csrf::token(&state.csrf_key, n, salt))
             .unwrap_or_default();
-        let flash = match parts.extensions.get::<Session>() {
-            Some(session) => take_flash(session).await?,
-            None => None,
+        let (flash, cart_items) = match parts.extensions.get::<Session>() {
+            Some(session) => (
+                take_flash(session).await?,
+                crate::http::cart::load(session).await?.units(),
+            ),
+            None => (None, 0),
         };
         let purchase_only = signed
             .as_ref()
@@ -168,6 +198,29 @@ impl FromRequestParts<AppState> for Page {
             status: 200,
             purchase_only,
             csrf_nonce: nonce.unwrap_or_default(),
+            cart_items,
         })
+    }
+}
+
+/// A number of things for `Page::tn`, however a template or handler holds it.
+pub trait Count {
+    fn count(&self) -> u64;
+}
+
+macro_rules! count_for {
+    ($($t:ty),*) => {$(
+        impl Count for $t {
+            fn count(&self) -> u64 {
+                u64::try_from(*self).unwrap_or(0)
+            }
+        }
+    )*};
+}
+count_for!(u32, u64, usize, i32, i64);
+
+impl<T: Count + ?Sized> Count for &T {
+    fn count(&self) -> u64 {
+        (**self).count()
     }
 }

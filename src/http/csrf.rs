@@ -33,8 +33,10 @@ pub const COOKIE: &str = "csrf";
 /// Over HTTPS: the `__Host-` prefix makes browsers refuse it from a sibling domain or path.
 pub const SECURE_COOKIE: &str = "__Host-csrf";
 pub const FIELD: &str = "csrf_token";
-/// Largest urlencoded form read to find the token (CSV uploads are multipart).
+/// Largest urlencoded form read to find the token.
 const FORM_LIMIT: usize = 2 * 1024 * 1024;
+/// Largest multipart form (CSV uploads) read to find the token; the app's body limit.
+const MULTIPART_LIMIT: usize = 8 * 1024 * 1024;
 
 /// Server-to-server endpoints authenticated otherwise (HMAC signature), exempt by name.
 pub const EXEMPT: &[&str] = &["/payment/test/notify"];
@@ -73,6 +75,18 @@ pub async fn session_salt(session: Option<&Session>) -> Option<String> {
     Some(su.csrf_salt)
 }
 
+/// The token field of a multipart body.
+async fn multipart_value(body: axum::body::Bytes, boundary: String) -> Option<String> {
+    let stream = futures_util::stream::once(async move { Ok::<_, std::io::Error>(body) });
+    let mut multipart = multer::Multipart::new(stream, boundary);
+    while let Ok(Some(field)) = multipart.next_field().await {
+        if field.name() == Some(FIELD) {
+            return field.text().await.ok();
+        }
+    }
+    None
+}
+
 fn token_in_query(query: Option<&str>) -> Option<String> {
     form_value(query?.as_bytes())
 }
@@ -100,16 +114,30 @@ pub async fn protect(State(state): State<AppState>, req: Request, next: Next) ->
     let mut req = if is_state_changing(&parts.method) && !EXEMPT.contains(&parts.uri.path()) {
         let salt = session_salt(parts.extensions.get::<Session>()).await;
         let expected = token(&state.csrf_key, &nonce, salt.as_deref());
-        let is_form = parts
+        let content_type = parts
             .headers
             .get(CONTENT_TYPE)
             .and_then(|v| v.to_str().ok())
-            .is_some_and(|ct| ct.starts_with("application/x-www-form-urlencoded"));
+            .unwrap_or("");
+        let is_form = content_type.starts_with("application/x-www-form-urlencoded");
+        let boundary = multer::parse_boundary(content_type).ok();
         let (submitted, body) = if is_form {
             let Ok(bytes) = to_bytes(body, FORM_LIMIT).await else {
                 return AppError::bad_request("errors.too_large").into_response();
             };
             (form_value(&bytes), Body::from(bytes))
+        } else if let Some(boundary) = boundary {
+            // Uploads carry the token as a form field too, so that it never shows in the
+            // address bar of the page that answers them. (A token in the query is still read,
+            // for clients that put it there.)
+            let Ok(bytes) = to_bytes(body, MULTIPART_LIMIT).await else {
+                return AppError::bad_request("errors.too_large").into_response();
+            };
+            let field = multipart_value(bytes.clone(), boundary).await;
+            (
+                field.or_else(|| token_in_query(parts.uri.query())),
+                Body::from(bytes),
+            )
         } else {
             (token_in_query(parts.uri.query()), body)
         };

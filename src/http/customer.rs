@@ -12,7 +12,6 @@ use serde::Deserialize;
 use tower_sessions::Session;
 
 use crate::domain::bulk::{self, BulkLine};
-use crate::domain::countries::COUNTRIES;
 use crate::domain::customer::{CustomerDetails, CustomerForm};
 use crate::domain::form::FieldErrors;
 use crate::domain::seat::SeatState;
@@ -149,10 +148,16 @@ pub async fn index(
     .await?;
     let products = seats::by_ids(&state.db, &ids).await?;
     let bills = bills::for_customer(&state.db, customer.id).await?;
+    // The filter offers the courses this customer's seats may be used for, not the site's.
+    let lists = seats::allowed_course_lists(&state.db, customer.id).await?;
+    let any_course = lists.iter().any(Vec::is_empty);
     let courses = courses::all(&state.db)
         .await?
         .into_iter()
-        .filter(|c| c.visible)
+        .filter(|c| {
+            c.visible && (any_course || lists.iter().any(|l| l.contains(&c.id)))
+                || course_filter == Some(c.id)
+        })
         .collect();
     html(SpacePage {
         page,
@@ -216,6 +221,14 @@ struct ProductPage {
 }
 
 impl ProductPage {
+    /// What the seat is for: its course once assigned, its product before.
+    fn heading(&self) -> String {
+        match (&self.seat.course_shortname, &self.seat.course_fullname) {
+            (Some(short), Some(full)) => format!("[{short}] {full}"),
+            _ => format!("[{}] {}", self.seat.code, self.seat.name),
+        }
+    }
+
     fn state(&self) -> SeatState {
         self.seat.state
     }
@@ -429,6 +442,22 @@ pub async fn unassign(
     }
 }
 
+/// Mails the seat's learner again (a fresh invitation while they have no password).
+pub async fn remind(
+    State(state): State<AppState>,
+    RequireCustomer { customer, user }: RequireCustomer,
+    session: Session,
+    page: Page,
+    Path(reference): Path<String>,
+) -> AppResult<Response> {
+    let customer = customer.ok_or(AppError::NotFound)?;
+    let seat = seat_of(&state, &customer, &reference).await?;
+    let by = assigner(&customer, &user, &page);
+    seat_service::remind(&state, &by, seat.id).await?;
+    flash(&session, page.t("seat.reminded")).await?;
+    Ok(Redirect::to(&format!("/customer/products/{}", seat.reference)).into_response())
+}
+
 // ----------------------------------------------------------------------------- bulk
 
 #[derive(Template)]
@@ -442,8 +471,7 @@ struct BulkPage {
 
 impl BulkPage {
     fn intro(&self) -> String {
-        self.page
-            .tf("seat.bulk_intro", &[("count", &self.available.to_string())])
+        self.page.tn("seat.bulk_intro", self.available as u64)
     }
 }
 
@@ -474,6 +502,74 @@ pub async fn bulk_form(
     })
 }
 
+/// Every product of the customer the space's filters keep, as CSV: one line per seat with
+/// its learner and course, dates as ISO days (for spreadsheets, not people).
+pub async fn export(
+    State(state): State<AppState>,
+    RequireCustomer { customer, .. }: RequireCustomer,
+    page: Page,
+    Query(q): Query<SpaceQuery>,
+) -> AppResult<Response> {
+    let filter = SeatFilter {
+        state: q.state.parse::<SeatState>().ok(),
+        course_id: q.course.parse::<i64>().ok(),
+    };
+    let rows = match &customer {
+        Some(c) => {
+            let ids = seats::page_ids(&state.db, c.id, &filter, i64::MAX, 0).await?;
+            seats::by_ids(&state.db, &ids).await?
+        }
+        None => vec![],
+    };
+    let mut out = csv::Writer::from_writer(Vec::new());
+    let day = |t: &time::OffsetDateTime| t.date().to_string();
+    let write = |out: &mut csv::Writer<Vec<u8>>, record: &[&str]| {
+        out.write_record(record)
+            .map_err(|e| AppError::Internal(anyhow::anyhow!(e)))
+    };
+    write(
+        &mut out,
+        &[
+            "reference",
+            "product",
+            "state",
+            "start",
+            "end",
+            "email",
+            "firstname",
+            "lastname",
+            "course",
+        ],
+    )?;
+    for r in &rows {
+        write(
+            &mut out,
+            &[
+                &r.reference,
+                &r.code,
+                &page.seat_state(&r.state),
+                &day(&r.start_at),
+                &r.end_at.as_ref().map(day).unwrap_or_default(),
+                r.learner_email.as_deref().unwrap_or(""),
+                r.learner_first.as_deref().unwrap_or(""),
+                r.learner_last.as_deref().unwrap_or(""),
+                r.course_shortname.as_deref().unwrap_or(""),
+            ],
+        )?;
+    }
+    let body = out
+        .into_inner()
+        .map_err(|e| AppError::Internal(anyhow::anyhow!(e.to_string())))?;
+    Ok((
+        [
+            (CONTENT_TYPE, "text/csv; charset=utf-8"),
+            (CONTENT_DISPOSITION, "attachment; filename=\"products.csv\""),
+        ],
+        body,
+    )
+        .into_response())
+}
+
 /// Behind login like the rest of the customer space.
 pub async fn bulk_template(_: RequireCustomer) -> Response {
     (
@@ -486,7 +582,7 @@ pub async fn bulk_template(_: RequireCustomer) -> Response {
         .into_response()
 }
 
-/// Multipart upload (`csv`); the CSRF token travels in the query string.
+/// Multipart upload (`csv`); the CSRF token is a field of the form.
 pub async fn bulk_upload(
     State(state): State<AppState>,
     RequireCustomer { user, customer }: RequireCustomer,
@@ -515,11 +611,7 @@ pub async fn bulk_upload(
     let by = assigner(&customer, &user, &page);
     match seat_service::bulk_assign(&state, &by, lines).await? {
         BulkOutcome::Assigned(n) => {
-            flash(
-                &session,
-                page.tf("seat.bulk_done", &[("count", &n.to_string())]),
-            )
-            .await?;
+            flash(&session, page.tn("seat.bulk_done", n as u64)).await?;
             Ok(Redirect::to("/customer?state=in_use").into_response())
         }
         BulkOutcome::Refused {
@@ -555,10 +647,6 @@ struct DetailsPage {
 }
 
 impl DetailsPage {
-    fn countries(&self) -> &'static [(&'static str, &'static str)] {
-        COUNTRIES
-    }
-
     fn error(&self, field: &str) -> Option<String> {
         self.errors.get(field).map(|k| self.page.t(k).into_owned())
     }
@@ -627,7 +715,9 @@ pub fn router() -> Router<AppState> {
         .route("/customer/bills/{bill}", get(bill))
         .route("/customer/products/bulk", get(bulk_form).post(bulk_upload))
         .route("/customer/products/bulk/template.csv", get(bulk_template))
+        .route("/customer/products/export.csv", get(export))
         .route("/customer/products/{reference}", get(product))
         .route("/customer/products/{reference}/assign", post(assign))
         .route("/customer/products/{reference}/unassign", post(unassign))
+        .route("/customer/products/{reference}/remind", post(remind))
 }

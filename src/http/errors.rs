@@ -91,6 +91,7 @@ pub async fn render_error_pages(
         status: status.as_u16(),
         purchase_only: user_purchase_only,
         csrf_nonce: nonce.unwrap_or_default(),
+        cart_items: 0,
     };
     let message = locale.t(key).into_owned();
     let title = locale

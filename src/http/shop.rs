@@ -8,11 +8,13 @@ use axum::response::Response;
 use axum::routing::get;
 
 use crate::cache::ShopCatalogue;
+use crate::domain::cart::MAX_LINE_QUANTITY;
 use crate::domain::product::ProductStatus;
 use crate::domain::{Money, TaxRate};
 use crate::error::AppResult;
 use crate::http::context::Page;
 use crate::http::render::html;
+use crate::services::pricing;
 use crate::state::AppState;
 use crate::store::catalogue::Product;
 
@@ -28,7 +30,9 @@ pub struct ProductCard {
     pub description: String,
     pub preview: bool,
     pub logged_in_only: bool,
-    pub max_quantity: Option<i32>,
+    /// The most one order may hold (the product's, its handler's and the shop's limit).
+    pub limit: u32,
+    pub seats_per_unit: Option<u32>,
     pub untaxed: Money,
     pub taxed: Money,
     pub tax_rate: TaxRate,
@@ -36,6 +40,11 @@ pub struct ProductCard {
 }
 
 impl ProductCard {
+    /// The limit when it is one a buyer may meet (below the shop's own line maximum).
+    pub fn limited(&self) -> Option<u32> {
+        (self.limit < MAX_LINE_QUANTITY).then_some(self.limit)
+    }
+
     pub fn new(product: &Product, rate: TaxRate) -> Self {
         let tiers = product.tiers();
         let taxed = |m: Money| Money::from_minor(m.minor() + m.tax_at(rate).minor());
@@ -45,7 +54,8 @@ impl ProductCard {
             description: product.description.clone(),
             preview: product.status == ProductStatus::Preview,
             logged_in_only: product.logged_in_only,
-            max_quantity: product.max_quantity,
+            limit: pricing::quantity_limit(product),
+            seats_per_unit: pricing::seats_per_unit(product),
             untaxed: tiers.base(),
             taxed: taxed(tiers.base()),
             tax_rate: rate,

@@ -1,6 +1,7 @@
 //! Turning a cart into a bill.
 
 use crate::cache::ShopCatalogue;
+use crate::i18n::formats;
 use axum::http::StatusCode;
 use sqlx::PgConnection;
 
@@ -282,7 +283,7 @@ async fn await_transfer(
     .await
     .map_err(|e| anyhow::anyhow!(e))?;
     if let Some(customer) = customers::find(&mut *tx, req.customer_id).await? {
-        let total = format!("{} {}", Money::from_minor(bill.total), bill.currency);
+        let total = formats::money(req.locale, Money::from_minor(bill.total), &bill.currency);
         let m = messages::transfer_instructions(
             req.locale,
             &catalogue.settings.shop_name,

@@ -3,6 +3,7 @@
 
 use crate::cache::ShopCatalogue;
 use crate::domain::cart::{Cart, MAX_LINE_QUANTITY};
+use crate::domain::handler_params::HandlerParams;
 use crate::domain::price::{AmountOverflow, PricedLine, Totals, price_line};
 use crate::domain::product::ProductStatus;
 use crate::fulfilment;
@@ -37,6 +38,12 @@ pub fn quantity_limit(product: &Product) -> u32 {
         .and_then(|h| h.max_quantity())
         .unwrap_or(u32::MAX);
     own.min(handler).min(MAX_LINE_QUANTITY)
+}
+
+/// Seats one unit of `product` delivers, when it delivers seats.
+pub fn seats_per_unit(product: &Product) -> Option<u32> {
+    let params = HandlerParams::parse(&product.handler_params).unwrap_or_default();
+    fulfilment::find(&product.handler)?.seats_per_unit(&params)
 }
 
 /// Why a buyer may not put `product` in a cart, as a translation key.

@@ -5,6 +5,7 @@
 //! COMPLETE transition and the mails. Concurrent or repeated calls wait for the lock and then
 //! find the bill COMPLETE; a crash rolls everything back and the recovery worker starts over.
 
+use crate::i18n::formats;
 use std::time::Duration;
 
 use anyhow::{Context, bail};
@@ -229,7 +230,7 @@ async fn mail_completion(
     locale: Locale,
     produced: &[String],
 ) -> anyhow::Result<()> {
-    let total = format!("{} {}", Money::from_minor(bill.total), bill.currency);
+    let total = formats::money(locale, Money::from_minor(bill.total), &bill.currency);
     let space = format!("{}/customer", state.config.base_url);
     let m = messages::order_complete(
         locale,
@@ -284,8 +285,8 @@ pub fn describe(locale: Locale, item: &Item, produced: &Produced) -> String {
     let product = format!("[{}] {}", item.code, item.name);
     match produced {
         Produced::Seats(n) => crate::i18n::fill(
-            &locale.t("checkout.produced_seats"),
-            &[("count", &n.to_string()), ("product", &product)],
+            &locale.tn("checkout.produced_seats", u64::from(*n)),
+            &[("product", &product)],
         ),
         Produced::Enrolment { course } => crate::i18n::fill(
             &locale.t("checkout.produced_enrolment"),

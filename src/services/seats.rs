@@ -457,3 +457,68 @@ mod tests {
         assert_eq!(down.status_and_key().0, StatusCode::SERVICE_UNAVAILABLE);
     }
 }
+
+#[derive(Debug, thiserror::Error)]
+pub enum RemindError {
+    #[error("the seat is not assigned")]
+    NotAssigned,
+    #[error("a mail went to this learner a moment ago")]
+    TooSoon,
+    #[error(transparent)]
+    Db(#[from] sqlx::Error),
+}
+
+impl From<RemindError> for AppError {
+    fn from(e: RemindError) -> Self {
+        let key = match e {
+            RemindError::NotAssigned => "seat.not_assigned",
+            RemindError::TooSoon => "seat.remind_too_soon",
+            RemindError::Db(e) => return AppError::Db(e),
+        };
+        AppError::Refused(Refusal {
+            status: StatusCode::CONFLICT,
+            key,
+        })
+    }
+}
+
+/// One mail to a learner per this many minutes, whatever a customer presses.
+const REMIND_EVERY_MINUTES: i32 = 10;
+
+/// Mails the learner of an assigned seat again: a fresh set-password link while their account
+/// has no password (the first link may have expired or been lost), else the course's link.
+#[tracing::instrument(name = "remind_learner", skip(state, by), fields(seat = seat_id))]
+pub async fn remind(state: &AppState, by: &Assigner, seat_id: i64) -> Result<(), RemindError> {
+    let mut tx = state.db.begin().await?;
+    let seat = seats::lock(&mut tx, seat_id)
+        .await?
+        .filter(|s| s.customer_id == by.customer_id)
+        .ok_or(RemindError::NotAssigned)?;
+    let (Some(user_id), Some(course_id)) = (seat.assigned_user_id, seat.assigned_course_id) else {
+        return Err(RemindError::NotAssigned);
+    };
+    let learner = users::find(&mut *tx, user_id)
+        .await?
+        .ok_or(RemindError::NotAssigned)?;
+    let course = courses::find(&mut *tx, course_id)
+        .await?
+        .ok_or(RemindError::NotAssigned)?;
+    if outbox::mailed_recently(&mut *tx, &learner.email, REMIND_EVERY_MINUTES).await? {
+        return Err(RemindError::TooSoon);
+    }
+    let shop = settings::load(&mut *tx).await?;
+    let name = learner.display_name();
+    let m = if learner.verified {
+        let link = format!("{}/course/{}", state.config.base_url, course.shortname);
+        let what = format!("{} ({})", course.fullname, course.shortname);
+        messages::seat_assigned(by.locale, &shop.shop_name, &name, &what, &link)
+    } else {
+        let token = tokens::issue(&mut *tx, learner.id).await?;
+        let link = format!("{}/password/set/{token}", state.config.base_url);
+        messages::welcome(by.locale, &shop.shop_name, &name, &link)
+    };
+    outbox::enqueue(&mut *tx, &learner.email, &m.subject, &m.body).await?;
+    tx.commit().await?;
+    state.mail_queued.notify_one();
+    Ok(())
+}

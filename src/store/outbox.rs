@@ -115,3 +115,20 @@ pub async fn mark_failed(db: impl PgExecutor<'_>, id: i64, error: &str) -> sqlx:
     .await?;
     Ok(())
 }
+
+/// Whether a message to `to` was queued within the last `minutes` (a throttle on mails a
+/// customer can cause to be sent to someone).
+pub async fn mailed_recently(
+    db: impl PgExecutor<'_>,
+    to: &str,
+    minutes: i32,
+) -> sqlx::Result<bool> {
+    sqlx::query_scalar!(
+        r#"SELECT EXISTS (SELECT 1 FROM outbox WHERE recipient = $1
+             AND created_at > now() - make_interval(mins => $2)) AS "recent!""#,
+        to,
+        minutes
+    )
+    .fetch_one(db)
+    .await
+}

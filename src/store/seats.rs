@@ -428,3 +428,18 @@ pub async fn admin_search(
     .fetch_all(db)
     .await
 }
+
+/// The distinct course lists a customer's seats allow (an empty list allows any course): what
+/// the customer space's course filter offers.
+pub async fn allowed_course_lists(
+    db: impl PgExecutor<'_>,
+    customer_id: i64,
+) -> sqlx::Result<Vec<Vec<i64>>> {
+    sqlx::query_scalar!(
+        r#"SELECT DISTINCT allowed_course_ids AS "ids!" FROM product_instances
+           WHERE customer_id = $1 AND kind = 'seat'"#,
+        customer_id
+    )
+    .fetch_all(db)
+    .await
+}

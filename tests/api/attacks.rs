@@ -335,7 +335,11 @@ async fn next_never_leads_off_site_and_control_characters_never_break_the_redire
             )
             .await;
         assert_eq!(page.status, 303, "{next:?}");
-        assert_eq!(page.location(), Some("/"), "{next:?}");
+        assert_eq!(
+            page.location(),
+            Some("/my/courses"),
+            "the default landing: {next:?}"
+        );
         let form = app
             .get_with(
                 &browser,

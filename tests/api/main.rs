@@ -16,5 +16,6 @@ mod inputs;
 mod mail;
 mod moodle;
 mod real_moodle;
+mod pages;
 mod seats;
 mod security;

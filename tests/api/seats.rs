@@ -123,9 +123,7 @@ async fn the_customer_space_lists_transactions_and_products() {
         .get_with(&customer, &format!("/customer/bills/{bill}"))
         .await;
     assert_eq!(invoice.status, 200);
-    assert!(
-        invoice.body.contains("Invoice B0000000001") && invoice.body.contains("2\u{202f}400.00")
-    );
+    assert!(invoice.body.contains("Invoice B0000000001") && invoice.body.contains("€2,400.00"));
 }
 
 #[tokio::test]
@@ -406,14 +404,17 @@ async fn bulk_csv_is_all_or_nothing_with_a_line_report() {
     assert_eq!(status, 422);
     assert!(body.contains("Nothing was assigned"));
     assert!(
-        body.contains("<td>3</td>") && body.contains("Enter an email address"),
+        body.contains("<td data-label=\"Line\">3</td>") && body.contains("Enter an email address"),
         "{body}"
     );
     assert!(
-        body.contains("<td>4</td>")
+        body.contains("<td data-label=\"Line\">4</td>")
             && body.contains("No available seat can be used for this course")
     );
-    assert!(body.contains("<td>5</td>") && body.contains("No visible course has this short name"));
+    assert!(
+        body.contains("<td data-label=\"Line\">5</td>")
+            && body.contains("No visible course has this short name")
+    );
     assert_eq!(
         app.count("SELECT count(*) FROM product_instances WHERE assigned_user_id IS NOT NULL")
             .await,
@@ -666,4 +667,89 @@ async fn the_space_pages_by_fifty_and_counts_every_state() {
     assert!(
         in_use.contains("1 / 1") && in_use.contains(&refs[54]) && in_use.contains("Available: 53")
     );
+}
+
+#[tokio::test]
+async fn the_course_filter_offers_the_courses_the_customers_seats_allow() {
+    let app = spawn_app().await;
+    app.seat_catalogue().await;
+    app.login_operator().await;
+    app.create_courses(&["Z-OTHER"]).await;
+    let (customer, _) = customer_with_seats(&app, "filter@example.org").await;
+    let space = app.get_with(&customer, "/customer").await.body;
+    let filter = extract_between(&space, "<select id=\"course\"", "</select>").unwrap();
+    assert!(
+        filter.contains(">X-A1<") && filter.contains(">X-A2<"),
+        "{filter}"
+    );
+    assert!(
+        !filter.contains("X-SUPPORT") && !filter.contains("Z-OTHER"),
+        "{filter}"
+    );
+}
+
+#[tokio::test]
+async fn a_customer_exports_their_products_as_csv_with_the_space_filters() {
+    let app = spawn_app().await;
+    app.seat_catalogue().await;
+    let (customer, refs) = customer_with_seats(&app, "export@example.org").await;
+    let csv = app
+        .get_with(&customer, "/customer/products/export.csv")
+        .await;
+    assert_eq!(csv.status, 200);
+    assert!(
+        csv.headers["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/csv")
+    );
+    let lines: Vec<&str> = csv.body.lines().collect();
+    assert_eq!(
+        lines[0],
+        "reference,product,state,start,end,email,firstname,lastname,course"
+    );
+    assert_eq!(lines.len(), 11, "{}", csv.body);
+    assert!(lines[1].starts_with(&format!("{},X-PACK5,Available,", refs[0])));
+    let in_use = app
+        .get_with(&customer, "/customer/products/export.csv?state=in_use")
+        .await;
+    assert_eq!(in_use.body.lines().count(), 1, "the filter applies");
+    // Someone else's export holds nothing of this customer's.
+    let (other, _) = customer_with_seats(&app, "other-export@example.org").await;
+    let theirs = app
+        .get_with(&other, "/customer/products/export.csv")
+        .await
+        .body;
+    assert!(!theirs.contains(&refs[0]));
+}
+
+#[tokio::test]
+async fn a_customer_sends_the_learner_their_invitation_again_at_most_every_ten_minutes() {
+    let app = spawn_app().await;
+    app.seat_catalogue().await;
+    let (customer, refs) = customer_with_seats(&app, "remind@example.org").await;
+    let a1 = course_id(&app, "X-A1").await;
+    assert_eq!(
+        assign(&app, &customer, &refs[0], &a1, "late@example.org")
+            .await
+            .status,
+        303
+    );
+    assert_eq!(app.password_links("late@example.org").await.len(), 1);
+    let remind = |r: &str| {
+        let path = format!("/customer/products/{r}/remind");
+        let app = &app;
+        let customer = &customer;
+        async move { app.post_with(customer, &path, &[]).await }
+    };
+    // The assignment's own mails went a moment ago.
+    assert_eq!(remind(&refs[0]).await.status, 409);
+    app.exec("UPDATE outbox SET created_at = now() - interval '1 hour'")
+        .await;
+    let page = remind(&refs[0]).await;
+    assert_eq!(page.status, 303, "{}", page.body);
+    let links = app.password_links("late@example.org").await;
+    assert_eq!(links.len(), 2, "a fresh invitation");
+    // An unassigned seat has nobody to remind.
+    assert_eq!(remind(&refs[1]).await.status, 409);
 }

@@ -291,7 +291,9 @@ const PRODUCT_FIELDS: &[&str] = &[
 fn inputs_of(method: &str, path: &str) -> Inputs {
     use Inputs::*;
     match (method, path) {
-        ("get", "/customer") => Query(&["state", "course", "page"]),
+        ("get", "/customer") | ("get", "/customer/products/export.csv") => {
+            Query(&["state", "course", "page"])
+        }
         ("get", "/login") => Query(&["next"]),
         ("get", "/lang/{code}") => Query(&["next"]),
         ("get", "/admin/mail") => Query(&["page"]),
@@ -365,6 +367,7 @@ fn inputs_of(method: &str, path: &str) -> Inputs {
             "/payment/test/{bill}/pay"
             | "/payment/test/{bill}/decline"
             | "/customer/products/{reference}/unassign"
+            | "/customer/products/{reference}/remind"
             | "/logout"
             | "/admin/seats/{id}/unassign"
             | "/admin/bills/{id}/paid"

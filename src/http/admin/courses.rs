@@ -288,10 +288,6 @@ pub async fn import(
     }
     tx.commit().await?;
     state.catalogue.invalidate();
-    flash(
-        &session,
-        page.tf("admin.import_done", &[("count", &lines.len().to_string())]),
-    )
-    .await?;
+    flash(&session, page.tn("admin.import_done", lines.len() as u64)).await?;
     Ok(Redirect::to("/admin/courses").into_response())
 }

@@ -28,12 +28,6 @@ struct ListPage {
     products: Vec<Product>,
 }
 
-impl ListPage {
-    fn price(&self, p: &Product) -> Money {
-        Money::from_minor(p.price1)
-    }
-}
-
 pub async fn index(State(state): State<AppState>, page: Page) -> AppResult<Response> {
     html(ListPage {
         page,
@@ -76,6 +70,8 @@ struct FormPage {
     /// (pattern, shortnames it matches now)
     preview: Vec<(String, Vec<String>)>,
     saved: bool,
+    /// A handler was just chosen: its parameters are shown, nothing was saved or checked.
+    chosen: bool,
 }
 
 impl FormPage {
@@ -97,6 +93,37 @@ impl FormPage {
 
     fn unknown_role(&self, f: &ParamField) -> bool {
         !f.value.is_empty() && !self.roles.contains(&f.value)
+    }
+
+    /// A form field as its label names it (errors name the field the operator sees).
+    fn label(&self, field: &str) -> String {
+        let tier = |prefix: &str| {
+            field
+                .strip_prefix(prefix)
+                .filter(|n| n.parse::<u8>().is_ok_and(|n| n >= 2))
+        };
+        if let Some(n) = tier("range") {
+            return format!("{} ({n})", self.page.t("shop.from_quantity"));
+        }
+        if let Some(n) = tier("price") {
+            return format!("{} ({n})", self.page.t("shop.unit_excl"));
+        }
+        let key = match field {
+            "code" => "admin.code",
+            "name" => "admin.name",
+            "status" => "admin.status",
+            "category_id" => "admin.category",
+            "sortorder" => "admin.sortorder",
+            "description" => "admin.description",
+            "price1" => "admin.price1",
+            "tax_code" => "admin.tax",
+            "max_quantity" => "admin.max_quantity",
+            "sales_conditions" => "admin.product_conditions",
+            "handler" => "admin.handler",
+            "handlerparams" => "admin.raw_params",
+            other => return other.to_owned(),
+        };
+        self.page.t(key).into_owned()
     }
 
     fn status_options(&self) -> [&'static str; 3] {
@@ -219,6 +246,7 @@ fn form_page(
         taxes: ctx.taxes,
         preview,
         saved,
+        chosen: false,
     }
 }
 
@@ -350,6 +378,27 @@ async fn save(
     submission: Submission,
 ) -> AppResult<Response> {
     let Submission { mut product, extra } = submission;
+    let mode = extra.get("params_mode").map(String::as_str);
+    // The form names the handler whose editor it showed: saved from that editor with another
+    // handler chosen, the new handler's parameters were never seen, so show them first.
+    let switched = mode == Some("fields")
+        && extra
+            .get("shown_handler")
+            .is_some_and(|shown| shown != product.handler.trim());
+    if mode == Some("choose") || switched {
+        // Only a handler was chosen: show its parameter editor, check and save nothing yet.
+        let mut form = form_page(
+            page,
+            id,
+            product,
+            FieldErrors::default(),
+            &Validation::default(),
+            context(state).await?,
+            false,
+        );
+        form.chosen = true;
+        return html(form);
+    }
     if extra.get("params_mode").map(String::as_str) == Some("fields")
         && let Some(encoded) = params_from_fields(&product.handler, &extra)
     {

@@ -1,12 +1,14 @@
 //! Language of a request: the `lang` cookie (footer switch), else Accept-Language, else English.
 //! Texts live in `locales/*.yml` and are looked up with `rust-i18n`.
 
+pub mod formats;
+
 use std::borrow::Cow;
 
 use axum::http::HeaderMap;
 use axum::http::header::{ACCEPT_LANGUAGE, COOKIE};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub enum Locale {
     #[default]
     En,
@@ -43,8 +45,58 @@ impl Locale {
     }
 
     pub fn t(self, key: &str) -> Cow<'static, str> {
-        Cow::Owned(rust_i18n::t!(key, locale = self.code()).into_owned())
+        let text = rust_i18n::t!(key, locale = self.code());
+        match self {
+            Locale::En => Cow::Owned(text.into_owned()),
+            Locale::Fr => Cow::Owned(french_spacing(&text)),
+        }
     }
+
+    /// A text about `count` things, in the plural form CLDR gives this language for it
+    /// (`key.one` or `key.other`: French says "0 siège", English "0 seats"), `%{count}` filled.
+    pub fn tn(self, key: &str, count: u64) -> String {
+        let form = match plural_rules(self).category_for(count) {
+            icu_plurals::PluralCategory::One => "one",
+            _ => "other",
+        };
+        fill(
+            &self.t(&format!("{key}.{form}")),
+            &[("count", &count.to_string())],
+        )
+    }
+
+    /// The separator between a label and its value: `Amount: 12` / `Montant : 12`.
+    pub fn colon(self) -> &'static str {
+        match self {
+            Locale::En => ":",
+            Locale::Fr => "\u{a0}:",
+        }
+    }
+}
+
+fn plural_rules(locale: Locale) -> &'static icu_plurals::PluralRules {
+    use std::sync::LazyLock;
+    static RULES: LazyLock<[icu_plurals::PluralRules; 2]> = LazyLock::new(|| {
+        Locale::ALL.map(|l| {
+            let code = formats::icu(l);
+            // Compiled data covers both languages (the unit test below would fail otherwise).
+            icu_plurals::PluralRules::try_new_cardinal((&code).into())
+                .expect("compiled plural data")
+        })
+    });
+    &RULES[match locale {
+        Locale::En => 0,
+        Locale::Fr => 1,
+    }]
+}
+
+/// French typography: a no-break space before `:` and a narrow one before `;`, `!`, `?`, so
+/// the sign never starts a line. `fr.yml` writes plain spaces, for whoever edits it.
+fn french_spacing(text: &str) -> String {
+    text.replace(" :", "\u{a0}:")
+        .replace(" ;", "\u{202f};")
+        .replace(" !", "\u{202f}!")
+        .replace(" ?", "\u{202f}?")
 }
 
 /// A translated text with its `%{name}` placeholders filled, in one pass over the text:
@@ -205,12 +257,60 @@ mod tests {
         for key in &keys {
             for locale in Locale::ALL {
                 let text = locale.t(key);
-                if text.ends_with(key.as_str()) {
+                // A counted text (`tn`) has its plural forms under the key.
+                let counted = !locale.t(&format!("{key}.other")).ends_with(".other");
+                if text.ends_with(key.as_str()) && !counted {
                     missing.push(format!("{}: {key}", locale.code()));
                 }
             }
         }
         assert!(missing.is_empty(), "missing translations: {missing:#?}");
+    }
+
+    #[test]
+    fn counts_take_the_plural_form_of_the_language() {
+        assert_eq!(Locale::En.tn("seat.count", 1), "1 seat");
+        assert_eq!(Locale::En.tn("seat.count", 0), "0 seats");
+        assert_eq!(Locale::Fr.tn("seat.count", 0), "0 siège");
+        assert_eq!(Locale::Fr.tn("seat.count", 2), "2 sièges");
+    }
+
+    #[test]
+    fn french_texts_keep_their_punctuation_with_its_word() {
+        let text = Locale::Fr.t("auth.forgot");
+        assert!(text.ends_with("oublié\u{202f}?"), "{text}");
+        assert!(
+            Locale::Fr
+                .t("admin.not_saved")
+                .ends_with("enregistré\u{a0}:")
+        );
+        assert_eq!(
+            french_spacing("a : b ; c ! d ? https://x"),
+            "a\u{a0}: b\u{202f}; c\u{202f}! d\u{202f}? https://x"
+        );
+    }
+
+    /// Every French text spaces its `:;!?` (made unbreakable by `french_spacing`): none glued
+    /// to the word before, as in "Disponible: 3".
+    #[test]
+    fn french_punctuation_is_spaced_in_the_translations() {
+        let fr = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/locales/fr.yml"))
+            .unwrap();
+        let glued: Vec<&str> = fr
+            .lines()
+            .filter_map(|l| l.split_once(": ").map(|(_, v)| v))
+            .filter(|v| {
+                v.char_indices().any(|(i, c)| {
+                    matches!(c, ':' | ';' | '!' | '?')
+                        && v[..i].chars().last().is_some_and(char::is_alphanumeric)
+                        && v[i + 1..]
+                            .chars()
+                            .next()
+                            .is_none_or(|n| n == ' ' || n == '"')
+                })
+            })
+            .collect();
+        assert!(glued.is_empty(), "space these French signs: {glued:#?}");
     }
 
     #[test]

@@ -14,6 +14,7 @@ pub mod http;
 pub mod i18n;
 pub mod mail;
 pub mod operators;
+pub mod scale_data;
 pub mod security;
 pub mod services;
 pub mod startup;

@@ -317,4 +317,12 @@ SELECT setval('bill_items_id_seq', (SELECT max(id) FROM bill_items));
 SELECT setval('product_instances_id_seq', (SELECT max(id) FROM product_instances));
 SELECT setval('outbox_id_seq', (SELECT max(id) FROM outbox));
 
+-- The per-customer product counters (migration 0015) are kept by triggers, off while loading.
+INSERT INTO customer_product_counts (customer_id, unassigned, in_use, locked)
+SELECT customer_id,
+       count(*) FILTER (WHERE assigned_user_id IS NULL),
+       count(*) FILTER (WHERE assigned_user_id IS NOT NULL AND locked_at IS NULL),
+       count(*) FILTER (WHERE assigned_user_id IS NOT NULL AND locked_at IS NOT NULL)
+FROM product_instances GROUP BY customer_id;
+
 SET session_replication_role = origin;

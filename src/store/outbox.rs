@@ -140,11 +140,11 @@ pub async fn give_up_older_than(
     let r = sqlx::query!(
         "UPDATE outbox SET given_up_at = now(),
              last_error = coalesce(last_error || ' — ', '') || 'given up: not sent within ' || $1 || ' days'
-         WHERE id IN (
+         WHERE id = ANY(ARRAY(
              SELECT id FROM outbox
              WHERE sent_at IS NULL AND given_up_at IS NULL
                AND created_at < now() - make_interval(days => $1)
-             ORDER BY created_at LIMIT $2 FOR UPDATE SKIP LOCKED)",
+             ORDER BY created_at LIMIT $2 FOR UPDATE SKIP LOCKED))",
         max_age_days,
         limit
     )

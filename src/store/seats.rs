@@ -8,7 +8,8 @@ use crate::domain::seat::{ProductKind, SeatState};
 
 /// A query returning [`SeatRow`]s: the one SELECT of a listed product, then `$tail`
 /// (WHERE / ORDER BY). The literals are concatenated by `query_as!`, still checked at compile
-/// time.
+/// time. The learner is looked up per row (the `LIMIT 1` keeps the planner from turning the
+/// lookup into a join, which hashed the whole users table for a page of 50).
 macro_rules! seat_row_query {
     ($tail:literal $(, $arg:expr)* $(,)?) => {
         sqlx::query_as!(
@@ -21,7 +22,8 @@ macro_rules! seat_row_query {
                   seat_state(pi) AS "state!: SeatState"
                FROM product_instances pi
                JOIN products p ON p.id = pi.product_id
-               LEFT JOIN users u ON u.id = pi.assigned_user_id
+               LEFT JOIN LATERAL (SELECT firstname, lastname, email FROM users
+                                  WHERE users.id = pi.assigned_user_id LIMIT 1) u ON TRUE
                LEFT JOIN courses c ON c.id = pi.assigned_course_id "#
                 + $tail
             $(, $arg)*
@@ -532,17 +534,18 @@ pub async fn admin_search(
     Ok(rows)
 }
 
-/// The seats of `ids`, newest first.
+/// The seats of `ids`, newest first. Customer and learner are looked up per row: as joins,
+/// the planner hashed the whole users and customers tables for a page of 100.
 async fn admin_rows(db: &mut PgConnection, ids: &[i64]) -> sqlx::Result<Vec<AdminSeatRow>> {
     sqlx::query_as!(
         AdminSeatRow,
         r#"SELECT pi.id, pi.reference, seat_state(pi) AS "state!: SeatState", pi.customer_id,
-              cu.firstname || ' ' || cu.lastname || ' <' || cu.email || '>' AS "customer!",
-              c.shortname AS "course?", u.email AS "learner?", pi.end_at
+              (SELECT cu.firstname || ' ' || cu.lastname || ' <' || cu.email || '>'
+               FROM customers cu WHERE cu.id = pi.customer_id) AS "customer!",
+              c.shortname AS "course?",
+              (SELECT u.email FROM users u WHERE u.id = pi.assigned_user_id) AS "learner?", pi.end_at
            FROM product_instances pi
-           JOIN customers cu ON cu.id = pi.customer_id
            LEFT JOIN courses c ON c.id = pi.assigned_course_id
-           LEFT JOIN users u ON u.id = pi.assigned_user_id
            WHERE pi.id = ANY($1)
            ORDER BY pi.id DESC"#,
         ids

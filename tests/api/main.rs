@@ -11,5 +11,6 @@ mod checkout;
 mod edges;
 mod inputs;
 mod mail;
+mod scale;
 mod seats;
 mod security;

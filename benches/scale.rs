@@ -220,7 +220,7 @@ async fn samples(db: &PgPool) -> Samples {
     };
     Samples {
         // A seat of the largest customer, in the middle of the table.
-        seat_reference: one("SELECT reference FROM product_instances WHERE customer_id = 1 AND id >= (SELECT max(id) / 2 FROM product_instances) ORDER BY id LIMIT 1").await,
+        seat_reference: one("SELECT reference FROM product_instances WHERE customer_id = 1 ORDER BY id DESC LIMIT 1").await,
         learner_email: one("SELECT u.email FROM product_instances pi JOIN users u ON u.id = pi.assigned_user_id WHERE pi.id >= (SELECT max(id) / 2 FROM product_instances) ORDER BY pi.id LIMIT 1").await,
         customer_email: one("SELECT email FROM customers WHERE id = (SELECT max(id) / 2 FROM customers)").await,
         bill_number: num("SELECT max(number) / 2 FROM bills").await,

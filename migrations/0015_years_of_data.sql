@@ -30,41 +30,38 @@ CREATE INDEX product_instances_expiry_idx ON product_instances (customer_id, end
 -- ------------------------------------------------------------------ per-customer counters
 -- The customer space shows how many products are Available, In use, Locked and Expired. They
 -- were counted from every product of the customer on each view (52 ms for 120 000 seats).
--- They are now kept per customer by statement triggers, as the lock time is kept on the seat:
--- `unassigned` (Available or Expired: time alone moves a seat from one to the other, so the
--- expired ones are counted from product_instances_expiry_idx), `in_use`, `locked`.
+-- They are now kept by statement triggers, as the lock time is kept on the seat: `unassigned`
+-- (Available or Expired: time alone moves a seat from one to the other, so the expired ones
+-- are counted from product_instances_expiry_idx), `in_use`, `locked`.
+--
+-- Each statement appends its change as a row; a customer's counts are the sum of its rows,
+-- which housekeeping folds into one now and then (`store::seats::fold_counts`). Updating one
+-- row per customer instead made that row a lock every assignment of the customer queued on,
+-- taken in the middle of the assignment: concurrent bulk uploads of one customer deadlocked
+-- against each other's group and enrolment inserts.
 CREATE TABLE customer_product_counts (
-    customer_id  BIGINT PRIMARY KEY REFERENCES customers(id),
+    customer_id  BIGINT NOT NULL REFERENCES customers(id),
     unassigned   BIGINT NOT NULL DEFAULT 0,
     in_use       BIGINT NOT NULL DEFAULT 0,
     locked       BIGINT NOT NULL DEFAULT 0
 );
+CREATE INDEX customer_product_counts_customer_idx ON customer_product_counts (customer_id);
 
 CREATE FUNCTION count_products_updated() RETURNS trigger
 LANGUAGE plpgsql AS $$
 BEGIN
-    -- One row per customer the statement touched: the difference of what it counted after and
-    -- before (a production inserting 10 000 seats updates one counter row once).
-    WITH changes AS (
-        SELECT customer_id,
-               sign * (assigned_user_id IS NULL)::INT AS unassigned,
-               sign * (assigned_user_id IS NOT NULL AND locked_at IS NULL)::INT AS in_use,
-               sign * (assigned_user_id IS NOT NULL AND locked_at IS NOT NULL)::INT AS locked
-        FROM (SELECT customer_id, assigned_user_id, locked_at, 1 AS sign FROM new_rows
-              UNION ALL
-              SELECT customer_id, assigned_user_id, locked_at, -1 FROM old_rows) r
-    ), per_customer AS (
-        SELECT customer_id, sum(unassigned) AS unassigned, sum(in_use) AS in_use,
-               sum(locked) AS locked
-        FROM changes GROUP BY customer_id
-        HAVING sum(unassigned) <> 0 OR sum(in_use) <> 0 OR sum(locked) <> 0
-    )
-    INSERT INTO customer_product_counts AS c (customer_id, unassigned, in_use, locked)
-    SELECT customer_id, unassigned, in_use, locked FROM per_customer ORDER BY customer_id
-    ON CONFLICT (customer_id) DO UPDATE
-        SET unassigned = c.unassigned + EXCLUDED.unassigned,
-            in_use = c.in_use + EXCLUDED.in_use,
-            locked = c.locked + EXCLUDED.locked;
+    -- One row per customer whose counts the statement changed: after minus before.
+    INSERT INTO customer_product_counts (customer_id, unassigned, in_use, locked)
+    SELECT customer_id, sum(unassigned), sum(in_use), sum(locked)
+    FROM (SELECT customer_id,
+                 sign * (assigned_user_id IS NULL)::INT AS unassigned,
+                 sign * (assigned_user_id IS NOT NULL AND locked_at IS NULL)::INT AS in_use,
+                 sign * (assigned_user_id IS NOT NULL AND locked_at IS NOT NULL)::INT AS locked
+          FROM (SELECT customer_id, assigned_user_id, locked_at, 1 AS sign FROM new_rows
+                UNION ALL
+                SELECT customer_id, assigned_user_id, locked_at, -1 FROM old_rows) r) c
+    GROUP BY customer_id
+    HAVING sum(unassigned) <> 0 OR sum(in_use) <> 0 OR sum(locked) <> 0;
     RETURN NULL;
 END;
 $$;
@@ -73,16 +70,12 @@ $$;
 CREATE FUNCTION count_products_inserted() RETURNS trigger
 LANGUAGE plpgsql AS $$
 BEGIN
-    INSERT INTO customer_product_counts AS c (customer_id, unassigned, in_use, locked)
+    INSERT INTO customer_product_counts (customer_id, unassigned, in_use, locked)
     SELECT customer_id,
            count(*) FILTER (WHERE assigned_user_id IS NULL),
            count(*) FILTER (WHERE assigned_user_id IS NOT NULL AND locked_at IS NULL),
            count(*) FILTER (WHERE assigned_user_id IS NOT NULL AND locked_at IS NOT NULL)
-    FROM new_rows GROUP BY customer_id ORDER BY customer_id
-    ON CONFLICT (customer_id) DO UPDATE
-        SET unassigned = c.unassigned + EXCLUDED.unassigned,
-            in_use = c.in_use + EXCLUDED.in_use,
-            locked = c.locked + EXCLUDED.locked;
+    FROM new_rows GROUP BY customer_id;
     RETURN NULL;
 END;
 $$;
@@ -90,15 +83,12 @@ $$;
 CREATE FUNCTION count_products_deleted() RETURNS trigger
 LANGUAGE plpgsql AS $$
 BEGIN
-    UPDATE customer_product_counts c
-    SET unassigned = c.unassigned - d.unassigned, in_use = c.in_use - d.in_use,
-        locked = c.locked - d.locked
-    FROM (SELECT customer_id,
-                 count(*) FILTER (WHERE assigned_user_id IS NULL) AS unassigned,
-                 count(*) FILTER (WHERE assigned_user_id IS NOT NULL AND locked_at IS NULL) AS in_use,
-                 count(*) FILTER (WHERE assigned_user_id IS NOT NULL AND locked_at IS NOT NULL) AS locked
-          FROM old_rows GROUP BY customer_id) d
-    WHERE c.customer_id = d.customer_id;
+    INSERT INTO customer_product_counts (customer_id, unassigned, in_use, locked)
+    SELECT customer_id,
+           -count(*) FILTER (WHERE assigned_user_id IS NULL),
+           -count(*) FILTER (WHERE assigned_user_id IS NOT NULL AND locked_at IS NULL),
+           -count(*) FILTER (WHERE assigned_user_id IS NOT NULL AND locked_at IS NOT NULL)
+    FROM old_rows GROUP BY customer_id;
     RETURN NULL;
 END;
 $$;
@@ -126,7 +116,7 @@ FROM product_instances GROUP BY customer_id;
 -- ------------------------------------------------------------------ mail
 -- The mail worker takes the next due message in (next_attempt_at, id) order: the index gives
 -- that order, so a claim reads one entry however many wait. Messages the shop gave up on
--- (older than SHOP_MAIL_MAX_AGE_DAYS, never accepted) leave it.
+-- (never accepted within housekeeping::MAIL_MAX_AGE_DAYS) leave it.
 ALTER TABLE outbox ADD COLUMN given_up_at TIMESTAMPTZ;
 CREATE INDEX outbox_due_idx ON outbox (next_attempt_at, id)
     WHERE sent_at IS NULL AND given_up_at IS NULL;

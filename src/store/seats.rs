@@ -209,17 +209,18 @@ impl StateCounts {
 }
 
 /// A customer's products by state, from the counters the triggers of migration 0015 keep
-/// (`customer_product_counts`) and, for the unassigned ones past their end date, from the
-/// expiry index: what a view costs no longer grows with the customer's seats.
+/// (`customer_product_counts`: the sum of a few rows) and, for the unassigned ones past their
+/// end date, from the expiry index: what a view costs no longer grows with the customer's
+/// seats.
 pub async fn counts(db: impl PgExecutor<'_>, customer_id: i64) -> sqlx::Result<StateCounts> {
     let r = sqlx::query!(
-        r#"SELECT coalesce(k.unassigned, 0) AS "unassigned!", coalesce(k.in_use, 0) AS "in_use!",
-                  coalesce(k.locked, 0) AS "locked!",
+        r#"SELECT coalesce(sum(k.unassigned), 0)::BIGINT AS "unassigned!",
+                  coalesce(sum(k.in_use), 0)::BIGINT AS "in_use!",
+                  coalesce(sum(k.locked), 0)::BIGINT AS "locked!",
                   (SELECT count(*) FROM product_instances pi
                    WHERE pi.customer_id = $1 AND pi.assigned_user_id IS NULL
                      AND pi.end_at IS NOT NULL AND pi.end_at <= now()) AS "expired!"
-           FROM (SELECT 1) one
-           LEFT JOIN customer_product_counts k ON k.customer_id = $1"#,
+           FROM customer_product_counts k WHERE k.customer_id = $1"#,
         customer_id
     )
     .fetch_one(db)
@@ -230,6 +231,28 @@ pub async fn counts(db: impl PgExecutor<'_>, customer_id: i64) -> sqlx::Result<S
         locked: r.locked,
         expired: r.expired,
     })
+}
+
+/// Folds the counter rows of up to `limit` customers into one row each (the triggers append a
+/// row per change); returns how many customers were folded. Safe on several instances at once:
+/// a row is deleted once, and its value goes into the one sum that deleted it.
+pub async fn fold_counts(db: impl PgExecutor<'_>, limit: i64) -> sqlx::Result<u64> {
+    let r = sqlx::query!(
+        "WITH busy AS (
+             SELECT customer_id FROM customer_product_counts
+             GROUP BY customer_id HAVING count(*) > 1 LIMIT $1
+         ), gone AS (
+             DELETE FROM customer_product_counts k USING busy
+             WHERE k.customer_id = busy.customer_id
+             RETURNING k.customer_id, k.unassigned, k.in_use, k.locked
+         )
+         INSERT INTO customer_product_counts (customer_id, unassigned, in_use, locked)
+         SELECT customer_id, sum(unassigned), sum(in_use), sum(locked) FROM gone GROUP BY customer_id",
+        limit
+    )
+    .execute(db)
+    .await?;
+    Ok(r.rows_affected())
 }
 
 /// The ids of one page of a customer's products, in id order. Cut as bare ids and joined

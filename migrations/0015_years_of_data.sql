@@ -6,6 +6,14 @@ CREATE EXTENSION IF NOT EXISTS pg_trgm;
 CREATE INDEX customers_search_trgm ON customers
     USING gin ((firstname || ' ' || lastname || ' ' || organisation || ' ' || email) gin_trgm_ops);
 
+-- A customer's products in id order, with what their state and course filters read: the
+-- customer space's pages (filtered or not) are read from this index alone. With the filters'
+-- columns in the heap only, the planner preferred walking the primary key through every
+-- customer's seats (13 ms for the largest customer's "available" page).
+CREATE INDEX product_instances_customer_list_idx ON product_instances (customer_id, id)
+    INCLUDE (kind, assigned_user_id, locked_at, end_at, assigned_course_id, allowed_course_ids);
+DROP INDEX product_instances_customer_idx;
+
 -- A bill's seats (the operator's bill page counted them by reading every seat).
 CREATE INDEX product_instances_bill_idx ON product_instances (bill_id);
 -- A customer's bills, newest first, and the operator's bill search by customer.

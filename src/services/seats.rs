@@ -312,6 +312,7 @@ pub async fn bulk_assign(
     mut lines: Vec<BulkLine>,
 ) -> Result<BulkOutcome, sqlx::Error> {
     let mut tx = state.db.begin().await?;
+    seats::bulk_turn(&mut tx, by.customer_id).await?;
     let wanted = i64::try_from(lines.len()).unwrap_or(i64::MAX);
     if !seats::has_free(&mut tx, by.customer_id, wanted).await? {
         return Ok(BulkOutcome::Refused {

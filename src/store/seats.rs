@@ -257,7 +257,9 @@ pub async fn fold_counts(db: impl PgExecutor<'_>, limit: i64) -> sqlx::Result<u6
 
 /// The ids of one page of a customer's products, in id order. Cut as bare ids and joined
 /// afterwards (`by_ids`), so a late page does not carry the rows it skips; unfiltered (the
-/// usual view) the page is read from the (customer_id, id) index alone.
+/// usual view) the page is read from the (customer_id, id) index alone. Ordered by
+/// (customer_id, id), the index's own order: ordered by id alone, the planner walked the
+/// primary key of every customer's seats looking for this one's (13 ms for a state filter).
 pub async fn page_ids(
     db: &PgPool,
     customer_id: i64,
@@ -267,7 +269,7 @@ pub async fn page_ids(
 ) -> sqlx::Result<Vec<i64>> {
     if f.state.is_none() && f.course_id.is_none() {
         return sqlx::query_scalar!(
-            "SELECT id FROM product_instances WHERE customer_id = $1 ORDER BY id LIMIT $2 OFFSET $3",
+            "SELECT id FROM product_instances WHERE customer_id = $1 ORDER BY customer_id, id LIMIT $2 OFFSET $3",
             customer_id,
             limit,
             offset
@@ -281,7 +283,7 @@ pub async fn page_ids(
            WHERE pi.customer_id = $1
              AND ($2::TEXT IS NULL OR seat_state(pi) = $2)
              AND ($3::BIGINT IS NULL OR seat_for_course(pi, $3))
-           ORDER BY pi.id LIMIT $4 OFFSET $5"#,
+           ORDER BY pi.customer_id, pi.id LIMIT $4 OFFSET $5"#,
         customer_id,
         f.state as Option<SeatState>,
         f.course_id,
@@ -354,6 +356,21 @@ pub async fn lock(db: &mut PgConnection, id: i64) -> sqlx::Result<Option<LockedS
     locked_seat_query!("WHERE id = $1 FOR UPDATE", id)
         .fetch_optional(db)
         .await
+}
+
+/// Holds, until the transaction ends, the customer's bulk-assignment turn: a customer's
+/// uploads run one after the other. Each takes its seats one by one and writes groups and
+/// enrolments as it goes; two at once could each wait for a row the other wrote (a deadlock,
+/// one upload refused after a second). The free seats themselves are not locked: single
+/// assignments go on meanwhile.
+pub async fn bulk_turn(db: &mut PgConnection, customer_id: i64) -> sqlx::Result<()> {
+    sqlx::query!(
+        "SELECT pg_advisory_xact_lock(hashtextextended('bulk_assign:' || $1::BIGINT::TEXT, 0))",
+        customer_id
+    )
+    .execute(db)
+    .await?;
+    Ok(())
 }
 
 /// Whether the customer has at least `n` assignable seats: reads `n` of them at most.

@@ -113,10 +113,10 @@ pub struct ShopQuery {
 /// The products a visitor may see, by visible category in order (uncategorised last).
 /// Preview products are shown to operators only; suspended ones to nobody; products of a
 /// hidden category disappear with it.
-fn shown_by_category<'a>(
-    catalogue: &'a ShopCatalogue,
+fn shown_by_category(
+    catalogue: &ShopCatalogue,
     operator: bool,
-) -> Vec<(Option<&'a Category>, Vec<&'a Product>)> {
+) -> Vec<(Option<&Category>, Vec<&Product>)> {
     let shown = |p: &&Product| match p.status {
         ProductStatus::Available => true,
         ProductStatus::Preview => operator,

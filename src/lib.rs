@@ -15,6 +15,7 @@ pub mod i18n;
 pub mod mail;
 pub mod moodle;
 pub mod operators;
+pub mod scale_data;
 pub mod security;
 pub mod services;
 pub mod startup;

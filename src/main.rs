@@ -14,7 +14,9 @@ const USAGE: &str = "usage: lms-shop [serve]            run the shop
        lms-shop add-operator EMAIL  create (or promote) an operator; the password is read
                                     from SHOP_OPERATOR_PASSWORD or generated and printed
        lms-shop backup FILE         save the embedded database (SHOP_DATA_DIR) to FILE
-       lms-shop restore FILE        replace the embedded database by FILE (shop stopped)";
+       lms-shop restore FILE        replace the embedded database by FILE (shop stopped)
+       lms-shop generate-data [SCALE]  fill an empty database with years of generated trade
+                                    (SCALE 1: 2 000 000 seats, 300 000 bills; default 1)";
 
 /// glibc raises its mmap threshold after freeing a large block, after which argon2's 19 MiB
 /// working memory stays in per-thread arenas instead of going back to the system. A fixed
@@ -64,7 +66,10 @@ async fn run() -> Result<()> {
         println!("{USAGE}");
         return Ok(());
     }
-    if !matches!(command, "serve" | "add-operator" | "backup" | "restore") {
+    if !matches!(
+        command,
+        "serve" | "add-operator" | "backup" | "restore" | "generate-data"
+    ) {
         bail!("unknown command {command:?}\n{USAGE}");
     }
     let config = Config::from_env()?;
@@ -92,6 +97,7 @@ async fn run() -> Result<()> {
         let fresh = embedded.as_ref().is_some_and(|pg| pg.fresh);
         let outcome = match command {
             "add-operator" => add_operator(&db, args.get(1)).await,
+            "generate-data" => generate_data(&db, args.get(1)).await,
             _ => serve(&db, &url, config.clone(), fresh).await,
         };
         db.close().await;
@@ -116,6 +122,23 @@ async fn add_operator(db: &PgPool, email: Option<&String>) -> Result<()> {
             println!("operator {email} is ready; password (shown once): {password}");
         }
     }
+    Ok(())
+}
+
+async fn generate_data(db: &PgPool, scale: Option<&String>) -> Result<()> {
+    let scale: f64 = match scale {
+        Some(s) => s
+            .parse()
+            .with_context(|| format!("{s:?} is not a scale\n{USAGE}"))?,
+        None => 1.0,
+    };
+    let start = std::time::Instant::now();
+    lms_shop::scale_data::generate(db, scale).await?;
+    println!(
+        "generated at scale {scale} in {:.0} s; operator {} (set a password with add-operator)",
+        start.elapsed().as_secs_f64(),
+        lms_shop::scale_data::OPERATOR_EMAIL
+    );
     Ok(())
 }
 

@@ -1,6 +1,8 @@
-//! The page number of a paged list (`?page=`): one type for every list, read leniently from
-//! the query string and clamped, so that no typed number can overflow into a negative
-//! `OFFSET`.
+//! The page of a paged list. Short lists (a customer's bills, the catalogue) use a page
+//! number (`?page=`, [`PageNo`]), read leniently and clamped so that no typed number can
+//! overflow into a negative `OFFSET`. Lists that grow with the years (seats, bills, mail)
+//! use a keyset [`Cursor`] (`?before=` / `?after=` an id): a page costs what it shows
+//! wherever it is, where `OFFSET` read every row it skipped (1.35 s for page 10 000).
 
 use std::fmt;
 
@@ -97,9 +99,163 @@ impl<'de> Deserialize<'de> for PageNo {
     }
 }
 
+/// Where a keyset page starts, newest first: the first page, the rows older than an id (the
+/// "next" link) or the rows newer than an id (the "previous" link).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Cursor {
+    #[default]
+    First,
+    Before(i64),
+    After(i64),
+}
+
+/// Where the links of a keyset page lead: `after=` for "previous", `before=` for "next".
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Links {
+    pub previous: Option<i64>,
+    pub next: Option<i64>,
+}
+
+impl Cursor {
+    /// From `?before=` and `?after=` as typed: anything but a positive number is ignored.
+    pub fn parse(before: &str, after: &str) -> Cursor {
+        let id = |s: &str| s.trim().parse::<i64>().ok().filter(|n| *n > 0);
+        match (id(before), id(after)) {
+            (Some(b), _) => Cursor::Before(b),
+            (None, Some(a)) => Cursor::After(a),
+            (None, None) => Cursor::First,
+        }
+    }
+
+    /// The rows wanted have `lower < id < upper`: both bounds are always bound, so one
+    /// statement serves every page and its plan does not depend on which cursor came.
+    pub fn upper(self) -> i64 {
+        match self {
+            Cursor::Before(id) => id,
+            _ => i64::MAX,
+        }
+    }
+
+    pub fn lower(self) -> i64 {
+        match self {
+            Cursor::After(id) => id,
+            _ => 0,
+        }
+    }
+
+    /// "Previous" pages are read upwards from their bound, then shown newest first.
+    pub fn ascending(self) -> bool {
+        matches!(self, Cursor::After(_))
+    }
+
+    /// Cuts rows read in this cursor's direction (`per_page + 1` asked, the extra one only
+    /// telling that more exist) into a newest-first page and its links.
+    pub fn page<T>(
+        self,
+        mut rows: Vec<T>,
+        per_page: usize,
+        id: impl Fn(&T) -> i64,
+    ) -> (Vec<T>, Links) {
+        let more = rows.len() > per_page;
+        rows.truncate(per_page);
+        if self.ascending() {
+            rows.reverse();
+        }
+        let (newest, oldest) = (rows.first().map(&id), rows.last().map(&id));
+        let links = match self {
+            Cursor::First => Links {
+                previous: None,
+                next: oldest.filter(|_| more),
+            },
+            Cursor::Before(_) => Links {
+                previous: newest,
+                next: oldest.filter(|_| more),
+            },
+            Cursor::After(_) => Links {
+                previous: newest.filter(|_| more),
+                next: oldest,
+            },
+        };
+        (rows, links)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn cursors_read_leniently() {
+        assert_eq!(Cursor::parse("", ""), Cursor::First);
+        assert_eq!(Cursor::parse("12", ""), Cursor::Before(12));
+        assert_eq!(Cursor::parse("", "7"), Cursor::After(7));
+        assert_eq!(Cursor::parse("x", "-3"), Cursor::First);
+        assert_eq!(Cursor::parse("99999999999999999999", "5"), Cursor::After(5));
+        assert_eq!(Cursor::First.upper(), i64::MAX);
+        assert_eq!(Cursor::First.lower(), 0);
+    }
+
+    #[test]
+    fn keyset_pages_link_both_ways() {
+        // Ids 1..=7, three a page, newest first: [7 6 5] [4 3 2] [1].
+        let desc = |upper: i64| (1..upper).rev().take(4).collect::<Vec<i64>>();
+        let (rows, links) = Cursor::First.page(desc(8), 3, |r| *r);
+        assert_eq!(
+            (rows, links),
+            (
+                vec![7, 6, 5],
+                Links {
+                    previous: None,
+                    next: Some(5)
+                }
+            )
+        );
+        let (rows, links) = Cursor::Before(5).page(desc(5), 3, |r| *r);
+        assert_eq!(
+            (rows, links),
+            (
+                vec![4, 3, 2],
+                Links {
+                    previous: Some(4),
+                    next: Some(2)
+                }
+            )
+        );
+        let (rows, links) = Cursor::Before(2).page(desc(2), 3, |r| *r);
+        assert_eq!(
+            (rows, links),
+            (
+                vec![1],
+                Links {
+                    previous: Some(1),
+                    next: None
+                }
+            )
+        );
+        // Back from [4 3 2]: read upwards from 4.
+        let (rows, links) = Cursor::After(4).page(vec![5, 6, 7], 3, |r| *r);
+        assert_eq!(
+            (rows, links),
+            (
+                vec![7, 6, 5],
+                Links {
+                    previous: None,
+                    next: Some(5)
+                }
+            )
+        );
+        let (rows, links) = Cursor::After(1).page(vec![2, 3, 4, 5], 3, |r| *r);
+        assert_eq!(
+            (rows, links),
+            (
+                vec![4, 3, 2],
+                Links {
+                    previous: Some(4),
+                    next: Some(2)
+                }
+            )
+        );
+    }
 
     #[derive(Deserialize, Default)]
     #[serde(default)]

@@ -60,8 +60,10 @@ struct SpacePage {
     state: String,
     course: String,
     page_no: i64,
-    pages: i64,
-    total: i64,
+    /// `None` when the list was not counted (the course filter).
+    pages: Option<i64>,
+    has_next: bool,
+    total: Option<i64>,
 }
 
 impl SpacePage {
@@ -70,8 +72,12 @@ impl SpacePage {
     }
 
     fn showing(&self) -> String {
-        self.page
-            .tf("customer.showing", &[("count", &self.total.to_string())])
+        match self.total {
+            Some(total) => self
+                .page
+                .tf("customer.showing", &[("count", &total.to_string())]),
+            None => String::new(),
+        }
     }
 
     fn count_of(&self, state: &str) -> i64 {
@@ -116,8 +122,9 @@ pub async fn index(
             state: String::new(),
             course: String::new(),
             page_no: 1,
-            pages: 1,
-            total: 0,
+            pages: Some(1),
+            has_next: false,
+            total: Some(0),
         };
         return html(p);
     };
@@ -127,25 +134,27 @@ pub async fn index(
         state: state_filter,
         course_id: course_filter,
     };
-    let counts = seats::state_counts(&state.db, customer.id).await?;
-    let count_of = |wanted: SeatState| counts.iter().find(|(s, _)| *s == wanted).map_or(0, |c| c.1);
-    // Without a course filter the counts by state already give the total.
+    let counts = seats::counts(&state.db, customer.id).await?;
+    // The counters give the total of every list but the course filter's, which only a read
+    // of all the customer's products could count: that list says whether a next page exists.
     let total = match (course_filter, state_filter) {
-        (None, None) => counts.iter().map(|(_, n)| n).sum(),
-        (None, Some(s)) => count_of(s),
-        (Some(_), _) => seats::count_for_customer(&state.db, customer.id, &filter).await?,
+        (None, None) => Some(counts.total()),
+        (None, Some(s)) => Some(counts.of(s)),
+        (Some(_), _) => None,
     };
-    let pages = PageNo::count(total, PER_PAGE);
+    let pages = total.map(|t| PageNo::count(t, PER_PAGE));
     // Past the last page (an old link, a hand-typed number): the last one.
-    let page_no = q.page.at_most(pages);
-    let ids = seats::page_ids(
+    let page_no = pages.map_or(q.page, |p| q.page.at_most(p));
+    let mut ids = seats::page_ids(
         &state.db,
         customer.id,
         &filter,
-        PER_PAGE,
+        PER_PAGE + 1,
         page_no.offset(PER_PAGE),
     )
     .await?;
+    let has_next = ids.len() as i64 > PER_PAGE;
+    ids.truncate(PER_PAGE as usize);
     let products = seats::by_ids(&state.db, &ids).await?;
     let bills = bills::for_customer(&state.db, customer.id).await?;
     // The filter offers the courses this customer's seats may be used for, not the site's.
@@ -164,7 +173,7 @@ pub async fn index(
         customer: Some(customer),
         bills,
         products,
-        counts,
+        counts: counts.by_state(),
         courses,
         state: state_filter
             .map(|s| s.as_str().to_owned())
@@ -172,6 +181,7 @@ pub async fn index(
         course: course_filter.map(|c| c.to_string()).unwrap_or_default(),
         page_no: page_no.get(),
         pages,
+        has_next,
         total,
     })
 }
@@ -476,15 +486,7 @@ impl BulkPage {
 }
 
 async fn available_count(state: &AppState, customer: &Customer) -> AppResult<i64> {
-    Ok(seats::count_for_customer(
-        &state.db,
-        customer.id,
-        &SeatFilter {
-            state: Some(SeatState::Available),
-            course_id: None,
-        },
-    )
-    .await?)
+    Ok(seats::counts(&state.db, customer.id).await?.available)
 }
 
 pub async fn bulk_form(

@@ -7,7 +7,7 @@
 //! - `shop_http_request_duration_seconds{method,route}`: latency histogram, 1 ms to 8 s.
 //! - `shop_db_pool_connections{pool,state}`: open connections of each pool (`db`,
 //!   `sessions`), `state` = `idle` or `in_use`, and `shop_db_pool_max_connections{pool}`.
-//! - `shop_outbox_unsent`: mail not yet delivered.
+//! - `shop_outbox_unsent`: mail waiting for delivery (not sent, not given up).
 //! - `shop_bills_waiting{state}`: the job queues: `PAID` bills awaiting production, and
 //!   `PLACED` bills awaiting payment.
 //! - `shop_moodle_calls_total{function,outcome}` (LMS=moodle): web-service calls, `outcome`
@@ -273,7 +273,7 @@ pub async fn scrape(State(state): State<AppState>, req: Request) -> Result<Respo
     }
     let depths = sqlx::query!(
         r#"SELECT
-             (SELECT count(*) FROM outbox WHERE sent_at IS NULL) AS "outbox!",
+             (SELECT count(*) FROM outbox WHERE sent_at IS NULL AND given_up_at IS NULL) AS "outbox!",
              (SELECT count(*) FROM bills WHERE state = 'PAID') AS "paid!",
              (SELECT count(*) FROM bills WHERE state = 'PLACED') AS "placed!",
              (SELECT count(*) FROM lms_jobs WHERE state = 'pending') AS "lms_pending!",

@@ -1,6 +1,6 @@
 //! Periodic clean-up, on every instance (rows are claimed with `SKIP LOCKED`, deletes are
 //! idempotent): online orders nobody paid, expired sessions, customer accounts nobody can
-//! reach any more.
+//! reach any more, mail too old to send; the per-customer product counters folded.
 
 use std::time::Duration;
 
@@ -9,12 +9,16 @@ use tokio::sync::watch;
 
 use crate::domain::BillState;
 use crate::state::AppState;
-use crate::store::{bills, customers, sessions};
+use crate::store::{bills, customers, outbox, seats, sessions};
 
 const TICK: Duration = Duration::from_secs(60);
 /// A checkout's customer account without bill or user is reachable only through the session
 /// that created it; once no session can hold it any more, it goes.
 pub const UNUSED_CUSTOMER_AFTER: time::Duration = time::Duration::days(8);
+/// A message no mail server accepted within this many days is given up: what it says is
+/// stale by then (a set-password link has expired), and the worker's queue keeps only mail
+/// worth trying (a week of refusals left a million-row outbox sorting every unsent row).
+pub const MAIL_MAX_AGE_DAYS: i32 = 7;
 
 pub async fn run(state: AppState, mut shutdown: watch::Receiver<bool>) {
     loop {
@@ -36,6 +40,14 @@ pub async fn tidy(state: &AppState) -> anyhow::Result<()> {
     }
     sessions::delete_expired(&state.sessions).await?;
     customers::delete_unused(&state.db, OffsetDateTime::now_utc() - UNUSED_CUSTOMER_AFTER).await?;
+    seats::fold_counts(&state.db, 10_000).await?;
+    let given_up = outbox::give_up_older_than(&state.db, MAIL_MAX_AGE_DAYS, 1000).await?;
+    if given_up > 0 {
+        tracing::warn!(
+            given_up,
+            "gave up mail not sent within {MAIL_MAX_AGE_DAYS} days"
+        );
+    }
     Ok(())
 }
 

@@ -383,8 +383,9 @@ pub async fn bulk_assign(
     mut lines: Vec<BulkLine>,
 ) -> Result<BulkOutcome, sqlx::Error> {
     let mut tx = state.db.begin().await?;
-    let mut free = seats::lock_available(&mut tx, by.customer_id).await?;
-    if free.len() < lines.len() {
+    seats::bulk_turn(&mut tx, by.customer_id).await?;
+    let wanted = i64::try_from(lines.len()).unwrap_or(i64::MAX);
+    if !seats::has_free(&mut tx, by.customer_id, wanted).await? {
         return Ok(BulkOutcome::Refused {
             lines,
             summary: Some("seat.bulk_not_enough"),
@@ -401,12 +402,14 @@ pub async fn bulk_assign(
             failed = true;
             continue;
         };
-        let Some(pos) = free.iter().position(|s| s.allows(course.id)) else {
-            line.problems.push("seat.bulk_no_seat_for_course".into());
-            failed = true;
+        let Some(email) = line.parsed_email() else {
             continue;
         };
-        let Some(email) = line.parsed_email() else {
+        // Taken line by line: a seat this upload assigned is no longer free, one another
+        // upload holds is skipped.
+        let Some(seat) = seats::lock_free_for(&mut tx, by.customer_id, course.id).await? else {
+            line.problems.push("seat.bulk_no_seat_for_course".into());
+            failed = true;
             continue;
         };
         let (firstname, lastname) = line.names();
@@ -417,10 +420,9 @@ pub async fn bulk_assign(
         };
         // A savepoint per line: a refused line is reported and the others still checked.
         let mut sp = sqlx::Connection::begin(&mut *tx).await?;
-        match assign_locked(&mut sp, state, by, &free[pos], course, &learner).await {
+        match assign_locked(&mut sp, state, by, &seat, course, &learner).await {
             Ok(()) => {
                 sp.commit().await?;
-                free.remove(pos);
             }
             Err(AssignError::Db(e)) => return Err(e),
             Err(e) => {

@@ -1,8 +1,9 @@
 //! Bills, their lines, their history, and payment notifications.
 
-use sqlx::{PgConnection, PgExecutor};
+use sqlx::{PgConnection, PgExecutor, PgPool};
 use time::OffsetDateTime;
 
+use crate::domain::Cursor;
 use crate::domain::bill_state::{BillState, IllegalTransition};
 use crate::domain::paymode::Paymode;
 
@@ -388,35 +389,95 @@ impl BillRow {
     }
 }
 
-/// Bills for the back-office: optional state, and a search on number, name, email, organisation.
+/// Which bills an operator's search is about, each kind read through its own index.
+pub enum AdminBills<'a> {
+    All,
+    Number(i64),
+    /// Bills of these customers (found by address, or the one customer's page).
+    Customers(&'a [i64]),
+    /// Bills of the customers whose name, organisation or address contains this (a
+    /// `contains_pattern`), through the trigram index.
+    CustomerText(&'a str),
+    /// The bill that produced this seat.
+    SeatReference(&'a str),
+}
+
+/// Runs one statement per kind and direction (see `seats::admin_search`).
+macro_rules! admin_bills {
+    ($tx:expr, $state:expr, $cursor:expr, $limit:expr, $kind:literal $(, $arg:expr)*) => {{
+        let (state, cursor): (Option<BillState>, Cursor) = ($state, $cursor);
+        if cursor.ascending() {
+            sqlx::query_as!(
+                BillRow,
+                r#"SELECT b.id, b.number, b.public_id, b.state AS "state: BillState", b.paymode AS "paymode: Paymode", b.total, b.created_at, b.customer_id,
+                      c.firstname || ' ' || c.lastname || ' <' || c.email || '>' AS "customer!"
+                   FROM bills b JOIN customers c ON c.id = b.customer_id
+                   WHERE b.id < $1 AND b.id > $2 AND ($3::TEXT IS NULL OR b.state = $3) AND "#
+                    + $kind
+                    + " ORDER BY b.id LIMIT $4",
+                cursor.upper(),
+                cursor.lower(),
+                state as Option<BillState>,
+                $limit
+                $(, $arg)*
+            )
+            .fetch_all(&mut *$tx)
+            .await
+        } else {
+            sqlx::query_as!(
+                BillRow,
+                r#"SELECT b.id, b.number, b.public_id, b.state AS "state: BillState", b.paymode AS "paymode: Paymode", b.total, b.created_at, b.customer_id,
+                      c.firstname || ' ' || c.lastname || ' <' || c.email || '>' AS "customer!"
+                   FROM bills b JOIN customers c ON c.id = b.customer_id
+                   WHERE b.id < $1 AND b.id > $2 AND ($3::TEXT IS NULL OR b.state = $3) AND "#
+                    + $kind
+                    + " ORDER BY b.id DESC LIMIT $4",
+                cursor.upper(),
+                cursor.lower(),
+                state as Option<BillState>,
+                $limit
+                $(, $arg)*
+            )
+            .fetch_all(&mut *$tx)
+            .await
+        }
+    }};
+}
+
+/// Bills for the back-office, optionally in one state, in the cursor's direction (newest
+/// first, or upwards for a "previous" page).
 pub async fn search(
-    db: impl PgExecutor<'_>,
+    db: &PgPool,
+    which: &AdminBills<'_>,
     state: Option<BillState>,
-    q: &str,
-    customer_id: Option<i64>,
+    cursor: Cursor,
     limit: i64,
-    offset: i64,
 ) -> sqlx::Result<Vec<BillRow>> {
-    let number: Option<i64> = q.trim().trim_start_matches(['B', 'b']).parse().ok();
-    let like = super::contains_pattern(q);
-    sqlx::query_as!(
-        BillRow,
-        r#"SELECT b.id, b.number, b.public_id, b.state AS "state: BillState", b.paymode AS "paymode: Paymode", b.total, b.created_at, b.customer_id,
-              c.firstname || ' ' || c.lastname || ' <' || c.email || '>' AS "customer!"
-           FROM bills b JOIN customers c ON c.id = b.customer_id
-           WHERE ($1::TEXT IS NULL OR b.state = $1)
-             AND ($5::BIGINT IS NULL OR b.customer_id = $5)
-             AND ($2 = '%%' OR b.number = $3 OR c.email ILIKE $2 OR c.lastname ILIKE $2 OR c.organisation ILIKE $2)
-           ORDER BY b.id DESC LIMIT $4 OFFSET $6"#,
-        state as Option<BillState>,
-        like,
-        number,
-        limit,
-        customer_id,
-        offset
-    )
-    .fetch_all(db)
-    .await
+    let mut tx = super::custom_plans(db).await?;
+    match which {
+        AdminBills::All => admin_bills!(tx, state, cursor, limit, "TRUE"),
+        AdminBills::Number(n) => admin_bills!(tx, state, cursor, limit, "b.number = $5", n),
+        AdminBills::Customers(ids) => {
+            admin_bills!(tx, state, cursor, limit, "b.customer_id = ANY($5)", ids)
+        }
+        AdminBills::CustomerText(like) => admin_bills!(
+            tx,
+            state,
+            cursor,
+            limit,
+            "b.customer_id IN (SELECT c2.id FROM customers c2
+                 WHERE (c2.firstname || ' ' || c2.lastname || ' ' || c2.organisation || ' ' || c2.email) ILIKE $5)",
+            like
+        ),
+        AdminBills::SeatReference(r) => admin_bills!(
+            tx,
+            state,
+            cursor,
+            limit,
+            "b.id = (SELECT pi.bill_id FROM product_instances pi WHERE pi.reference = $5)",
+            r
+        ),
+    }
 }
 
 /// Bills of one customer, newest first.

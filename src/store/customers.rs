@@ -1,8 +1,9 @@
 //! Customer accounts: created at the checkout's customer step, linked to a user at completion.
 
-use sqlx::PgExecutor;
+use sqlx::{PgExecutor, PgPool};
 
 use crate::domain::customer::{CustomerDetails, CustomerForm, InvoiceDetails};
+use crate::domain::search::Search;
 
 #[derive(Debug, Clone)]
 pub struct Customer {
@@ -173,23 +174,45 @@ pub struct CustomerRow {
     pub bills: i64,
 }
 
-pub async fn search(
-    db: impl PgExecutor<'_>,
-    q: &str,
-    limit: i64,
-) -> sqlx::Result<Vec<CustomerRow>> {
-    let like = super::contains_pattern(q);
+/// The customer accounts with this address (checkout may have made several).
+pub async fn ids_by_email(db: impl PgExecutor<'_>, email: &str) -> sqlx::Result<Vec<i64>> {
+    sqlx::query_scalar!(
+        "SELECT id FROM customers WHERE lower(email) = lower($1) ORDER BY id",
+        email
+    )
+    .fetch_all(db)
+    .await
+}
+
+/// Customers for the back-office, newest first: an address, a bill number or a seat
+/// reference finds its customer through a unique index; other text is looked for in names,
+/// organisations and addresses through the trigram index.
+pub async fn search(db: &PgPool, search: &Search, limit: i64) -> sqlx::Result<Vec<CustomerRow>> {
+    let mut tx = super::custom_plans(db).await?;
+    let (email, number, reference, like) = match search {
+        Search::All => (None, None, None, None),
+        Search::Email(e) => (Some(e.as_str()), None, None, None),
+        Search::BillNumber(n) => (None, Some(*n), None, None),
+        Search::Reference(r) => (None, None, Some(r.as_str()), None),
+        Search::Text(t) => (None, None, None, Some(super::contains_pattern(t))),
+    };
     sqlx::query_as!(
         CustomerRow,
         r#"SELECT c.id, c.firstname || ' ' || c.lastname AS "name!", c.email, c.organisation, c.user_id,
               (SELECT count(*) FROM bills b WHERE b.customer_id = c.id) AS "bills!"
            FROM customers c
-           WHERE $1 = '%%' OR c.email ILIKE $1 OR c.lastname ILIKE $1 OR c.organisation ILIKE $1
-           ORDER BY c.id DESC LIMIT $2"#,
+           WHERE ($1::TEXT IS NULL OR lower(c.email) = lower($1))
+             AND ($2::BIGINT IS NULL OR c.id = (SELECT b.customer_id FROM bills b WHERE b.number = $2))
+             AND ($3::TEXT IS NULL OR c.id = (SELECT pi.customer_id FROM product_instances pi WHERE pi.reference = $3))
+             AND ($4::TEXT IS NULL OR (c.firstname || ' ' || c.lastname || ' ' || c.organisation || ' ' || c.email) ILIKE $4)
+           ORDER BY c.id DESC LIMIT $5"#,
+        email,
+        number,
+        reference,
         like,
         limit
     )
-    .fetch_all(db)
+    .fetch_all(&mut *tx)
     .await
 }
 

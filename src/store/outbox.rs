@@ -3,6 +3,8 @@
 use sqlx::PgExecutor;
 use time::OffsetDateTime;
 
+use crate::domain::Cursor;
+
 pub async fn enqueue(
     db: impl PgExecutor<'_>,
     to: &str,
@@ -48,26 +50,36 @@ pub struct Message {
     pub last_error: Option<String>,
 }
 
-pub async fn latest(
+/// One page of messages in the cursor's direction (newest first, or upwards for a
+/// "previous" page), through the primary key.
+pub async fn page(
     db: impl PgExecutor<'_>,
+    cursor: Cursor,
     limit: i64,
-    offset: i64,
 ) -> sqlx::Result<Vec<Message>> {
-    sqlx::query_as!(
-        Message,
-        "SELECT id, recipient, subject, body, created_at, attempts, sent_at, last_error
-         FROM outbox ORDER BY id DESC LIMIT $1 OFFSET $2",
-        limit,
-        offset
-    )
-    .fetch_all(db)
-    .await
-}
-
-pub async fn count(db: impl PgExecutor<'_>) -> sqlx::Result<i64> {
-    sqlx::query_scalar!("SELECT count(*) AS \"n!\" FROM outbox")
-        .fetch_one(db)
+    if cursor.ascending() {
+        sqlx::query_as!(
+            Message,
+            "SELECT id, recipient, subject, body, created_at, attempts, sent_at, last_error
+             FROM outbox WHERE id < $1 AND id > $2 ORDER BY id LIMIT $3",
+            cursor.upper(),
+            cursor.lower(),
+            limit
+        )
+        .fetch_all(db)
         .await
+    } else {
+        sqlx::query_as!(
+            Message,
+            "SELECT id, recipient, subject, body, created_at, attempts, sent_at, last_error
+             FROM outbox WHERE id < $1 AND id > $2 ORDER BY id DESC LIMIT $3",
+            cursor.upper(),
+            cursor.lower(),
+            limit
+        )
+        .fetch_all(db)
+        .await
+    }
 }
 
 /// Claims the next due message for this worker, in its own commit: `next_attempt_at` moves
@@ -82,7 +94,8 @@ pub async fn claim_next(
         Message,
         "UPDATE outbox SET next_attempt_at = now() + make_interval(secs => $1)
          WHERE id = (
-             SELECT id FROM outbox WHERE sent_at IS NULL AND next_attempt_at <= now()
+             SELECT id FROM outbox
+             WHERE sent_at IS NULL AND given_up_at IS NULL AND next_attempt_at <= now()
              ORDER BY next_attempt_at, id LIMIT 1 FOR UPDATE SKIP LOCKED)
          RETURNING id, recipient, subject, body, created_at, attempts, sent_at, last_error",
         f64::from(lease_seconds)
@@ -131,4 +144,28 @@ pub async fn mailed_recently(
     )
     .fetch_one(db)
     .await
+}
+
+/// Gives up on messages never accepted within `max_age` of being written (a mail server that
+/// refused them for days; a link they carry has expired by now): they stay readable at
+/// /admin/mail with the reason, and leave the worker's queue. At most `limit` a call.
+pub async fn give_up_older_than(
+    db: impl PgExecutor<'_>,
+    max_age_days: i32,
+    limit: i64,
+) -> sqlx::Result<u64> {
+    let r = sqlx::query!(
+        "UPDATE outbox SET given_up_at = now(),
+             last_error = coalesce(last_error || ' — ', '') || 'given up: not sent within ' || $1 || ' days'
+         WHERE id = ANY(ARRAY(
+             SELECT id FROM outbox
+             WHERE sent_at IS NULL AND given_up_at IS NULL
+               AND created_at < now() - make_interval(days => $1)
+             ORDER BY created_at LIMIT $2 FOR UPDATE SKIP LOCKED))",
+        max_age_days,
+        limit
+    )
+    .execute(db)
+    .await?;
+    Ok(r.rows_affected())
 }

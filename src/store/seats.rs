@@ -1,13 +1,15 @@
 //! Product instances: seats (assignable later) and enrolment products.
 
-use sqlx::{PgConnection, PgExecutor};
+use sqlx::{PgConnection, PgExecutor, PgPool};
 use time::OffsetDateTime;
 
+use crate::domain::Cursor;
 use crate::domain::seat::{ProductKind, SeatState};
 
 /// A query returning [`SeatRow`]s: the one SELECT of a listed product, then `$tail`
 /// (WHERE / ORDER BY). The literals are concatenated by `query_as!`, still checked at compile
-/// time.
+/// time. The learner is looked up per row (the `LIMIT 1` keeps the planner from turning the
+/// lookup into a join, which hashed the whole users table for a page of 50).
 macro_rules! seat_row_query {
     ($tail:literal $(, $arg:expr)* $(,)?) => {
         sqlx::query_as!(
@@ -21,7 +23,8 @@ macro_rules! seat_row_query {
                   EXISTS (SELECT 1 FROM lms_jobs j WHERE j.seat_id = pi.id AND j.state <> 'done') AS "moodle_pending!"
                FROM product_instances pi
                JOIN products p ON p.id = pi.product_id
-               LEFT JOIN users u ON u.id = pi.assigned_user_id
+               LEFT JOIN LATERAL (SELECT firstname, lastname, email FROM users
+                                  WHERE users.id = pi.assigned_user_id LIMIT 1) u ON TRUE
                LEFT JOIN courses c ON c.id = pi.assigned_course_id "#
                 + $tail
             $(, $arg)*
@@ -180,36 +183,88 @@ pub struct SeatFilter {
     pub course_id: Option<i64>,
 }
 
-/// How many products a customer holds in each state. One pass over them, the state computed
-/// by `seat_state` alone; counting into fixed columns costs less than grouping by the
-/// state's text (4.1 vs 5.3-7.3 ms for 10 000 seats, measured with pgbench).
-pub async fn state_counts(
-    db: impl PgExecutor<'_>,
-    customer_id: i64,
-) -> sqlx::Result<Vec<(SeatState, i64)>> {
+/// How many products a customer holds in each state.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct StateCounts {
+    pub available: i64,
+    pub in_use: i64,
+    pub locked: i64,
+    pub expired: i64,
+}
+
+impl StateCounts {
+    pub fn of(&self, state: SeatState) -> i64 {
+        match state {
+            SeatState::Available => self.available,
+            SeatState::InUse => self.in_use,
+            SeatState::Locked => self.locked,
+            SeatState::Expired => self.expired,
+        }
+    }
+
+    pub fn total(&self) -> i64 {
+        self.available + self.in_use + self.locked + self.expired
+    }
+
+    pub fn by_state(&self) -> Vec<(SeatState, i64)> {
+        SeatState::ALL.iter().map(|s| (*s, self.of(*s))).collect()
+    }
+}
+
+/// A customer's products by state, from the counters the triggers of migration 0015 keep
+/// (`customer_product_counts`: the sum of a few rows) and, for the unassigned ones past their
+/// end date, from the expiry index: what a view costs no longer grows with the customer's
+/// seats.
+pub async fn counts(db: impl PgExecutor<'_>, customer_id: i64) -> sqlx::Result<StateCounts> {
     let r = sqlx::query!(
-        r#"SELECT count(*) FILTER (WHERE seat_state(pi) = 'available') AS "available!",
-                  count(*) FILTER (WHERE seat_state(pi) = 'in_use') AS "in_use!",
-                  count(*) FILTER (WHERE seat_state(pi) = 'locked') AS "locked!",
-                  count(*) FILTER (WHERE seat_state(pi) = 'expired') AS "expired!"
-           FROM product_instances pi WHERE pi.customer_id = $1"#,
+        r#"SELECT coalesce(sum(k.unassigned), 0)::BIGINT AS "unassigned!",
+                  coalesce(sum(k.in_use), 0)::BIGINT AS "in_use!",
+                  coalesce(sum(k.locked), 0)::BIGINT AS "locked!",
+                  (SELECT count(*) FROM product_instances pi
+                   WHERE pi.customer_id = $1 AND pi.assigned_user_id IS NULL
+                     AND pi.end_at IS NOT NULL AND pi.end_at <= now()) AS "expired!"
+           FROM customer_product_counts k WHERE k.customer_id = $1"#,
         customer_id
     )
     .fetch_one(db)
     .await?;
-    Ok(vec![
-        (SeatState::Available, r.available),
-        (SeatState::InUse, r.in_use),
-        (SeatState::Locked, r.locked),
-        (SeatState::Expired, r.expired),
-    ])
+    Ok(StateCounts {
+        available: r.unassigned - r.expired,
+        in_use: r.in_use,
+        locked: r.locked,
+        expired: r.expired,
+    })
+}
+
+/// Folds the counter rows of up to `limit` customers into one row each (the triggers append a
+/// row per change); returns how many customers were folded. Safe on several instances at once:
+/// a row is deleted once, and its value goes into the one sum that deleted it.
+pub async fn fold_counts(db: impl PgExecutor<'_>, limit: i64) -> sqlx::Result<u64> {
+    let r = sqlx::query!(
+        "WITH busy AS (
+             SELECT customer_id FROM customer_product_counts
+             GROUP BY customer_id HAVING count(*) > 1 LIMIT $1
+         ), gone AS (
+             DELETE FROM customer_product_counts k USING busy
+             WHERE k.customer_id = busy.customer_id
+             RETURNING k.customer_id, k.unassigned, k.in_use, k.locked
+         )
+         INSERT INTO customer_product_counts (customer_id, unassigned, in_use, locked)
+         SELECT customer_id, sum(unassigned), sum(in_use), sum(locked) FROM gone GROUP BY customer_id",
+        limit
+    )
+    .execute(db)
+    .await?;
+    Ok(r.rows_affected())
 }
 
 /// The ids of one page of a customer's products, in id order. Cut as bare ids and joined
 /// afterwards (`by_ids`), so a late page does not carry the rows it skips; unfiltered (the
-/// usual view) the page is read from the (customer_id, id) index alone.
+/// usual view) the page is read from the (customer_id, id) index alone. Ordered by
+/// (customer_id, id), the index's own order: ordered by id alone, the planner walked the
+/// primary key of every customer's seats looking for this one's (13 ms for a state filter).
 pub async fn page_ids(
-    db: impl PgExecutor<'_>,
+    db: &PgPool,
     customer_id: i64,
     f: &SeatFilter,
     limit: i64,
@@ -217,7 +272,7 @@ pub async fn page_ids(
 ) -> sqlx::Result<Vec<i64>> {
     if f.state.is_none() && f.course_id.is_none() {
         return sqlx::query_scalar!(
-            "SELECT id FROM product_instances WHERE customer_id = $1 ORDER BY id LIMIT $2 OFFSET $3",
+            "SELECT id FROM product_instances WHERE customer_id = $1 ORDER BY customer_id, id LIMIT $2 OFFSET $3",
             customer_id,
             limit,
             offset
@@ -225,19 +280,20 @@ pub async fn page_ids(
         .fetch_all(db)
         .await;
     }
+    let mut tx = super::custom_plans(db).await?;
     sqlx::query_scalar!(
         r#"SELECT pi.id FROM product_instances pi
            WHERE pi.customer_id = $1
              AND ($2::TEXT IS NULL OR seat_state(pi) = $2)
              AND ($3::BIGINT IS NULL OR seat_for_course(pi, $3))
-           ORDER BY pi.id LIMIT $4 OFFSET $5"#,
+           ORDER BY pi.customer_id, pi.id LIMIT $4 OFFSET $5"#,
         customer_id,
         f.state as Option<SeatState>,
         f.course_id,
         limit,
         offset
     )
-    .fetch_all(db)
+    .fetch_all(&mut *tx)
     .await
 }
 
@@ -246,26 +302,6 @@ pub async fn by_ids(db: impl PgExecutor<'_>, ids: &[i64]) -> sqlx::Result<Vec<Se
     seat_row_query!("WHERE pi.id = ANY($1) ORDER BY pi.id", ids)
         .fetch_all(db)
         .await
-}
-
-/// How many of a customer's products the filter keeps (the course filter is the
-/// `seat_for_course` SQL function).
-pub async fn count_for_customer(
-    db: impl PgExecutor<'_>,
-    customer_id: i64,
-    f: &SeatFilter,
-) -> sqlx::Result<i64> {
-    sqlx::query_scalar!(
-        r#"SELECT count(*) AS "n!" FROM product_instances pi
-           WHERE pi.customer_id = $1
-             AND ($2::TEXT IS NULL OR seat_state(pi) = $2)
-             AND ($3::BIGINT IS NULL OR seat_for_course(pi, $3))"#,
-        customer_id,
-        f.state as Option<SeatState>,
-        f.course_id
-    )
-    .fetch_one(db)
-    .await
 }
 
 /// A customer's product by reference; another customer's is `None`, as if it did not exist.
@@ -326,19 +362,57 @@ pub async fn lock(db: &mut PgConnection, id: i64) -> sqlx::Result<Option<LockedS
         .await
 }
 
-/// A customer's assignable seats, locked, most restricted first (so a bulk assignment gives
-/// the narrow seats to the lines that need them and keeps the open ones for the rest).
-pub async fn lock_available(
-    db: &mut PgConnection,
-    customer_id: i64,
-) -> sqlx::Result<Vec<LockedSeat>> {
-    locked_seat_query!(
-        "WHERE customer_id = $1 AND kind = 'seat' AND assigned_user_id IS NULL AND (end_at IS NULL OR end_at > now())
-         ORDER BY CASE WHEN cardinality(allowed_course_ids) = 0 THEN 2147483647 ELSE cardinality(allowed_course_ids) END, id
-         FOR UPDATE",
+/// Holds, until the transaction ends, the customer's bulk-assignment turn: a customer's
+/// uploads run one after the other. Each takes its seats one by one and writes groups and
+/// enrolments as it goes; two at once could each wait for a row the other wrote (a deadlock,
+/// one upload refused after a second). The free seats themselves are not locked: single
+/// assignments go on meanwhile.
+pub async fn bulk_turn(db: &mut PgConnection, customer_id: i64) -> sqlx::Result<()> {
+    sqlx::query!(
+        "SELECT pg_advisory_xact_lock(hashtextextended('bulk_assign:' || $1::BIGINT::TEXT, 0))",
         customer_id
     )
-    .fetch_all(db)
+    .execute(db)
+    .await?;
+    Ok(())
+}
+
+/// Whether the customer has at least `n` assignable seats: reads `n` of them at most.
+pub async fn has_free(db: &mut PgConnection, customer_id: i64, n: i64) -> sqlx::Result<bool> {
+    let found = sqlx::query_scalar!(
+        r#"SELECT count(*) AS "n!" FROM (
+               SELECT 1 FROM product_instances
+               WHERE customer_id = $1 AND kind = 'seat' AND assigned_user_id IS NULL
+                 AND (end_at IS NULL OR end_at > now())
+               LIMIT $2) free"#,
+        customer_id,
+        n
+    )
+    .fetch_one(db)
+    .await?;
+    Ok(found >= n)
+}
+
+/// One of the customer's assignable seats allowing `course_id`, locked: the most restricted
+/// first (the narrow seats go to the lines that need them, the open ones stay for the rest).
+/// Seats another assignment holds are skipped, not waited for, and only the seat taken is
+/// locked: a bulk assignment costs its lines, not the customer's free seats (it used to lock
+/// all 84 000 of them). The order is `product_instances_free_idx`'s.
+pub async fn lock_free_for(
+    db: &mut PgConnection,
+    customer_id: i64,
+    course_id: i64,
+) -> sqlx::Result<Option<LockedSeat>> {
+    locked_seat_query!(
+        "WHERE customer_id = $1 AND kind = 'seat' AND assigned_user_id IS NULL AND (end_at IS NULL OR end_at > now())
+           AND (cardinality(allowed_course_ids) = 0 OR $2 = ANY(allowed_course_ids))
+         ORDER BY CASE WHEN cardinality(allowed_course_ids) = 0 THEN 2147483647 ELSE cardinality(allowed_course_ids) END, id
+         LIMIT 1
+         FOR UPDATE SKIP LOCKED",
+        customer_id,
+        course_id
+    )
+    .fetch_optional(db)
     .await
 }
 
@@ -395,35 +469,130 @@ pub struct AdminSeatRow {
     pub end_at: Option<OffsetDateTime>,
 }
 
-/// Seats for operators, searchable by reference, customer, course and state.
+/// Which seats an operator's search is about, each kind read through its own index.
+pub enum AdminSeats<'a> {
+    All,
+    Reference(&'a str),
+    /// Seats of the bill with this number.
+    BillNumber(i64),
+    /// Seats of these customers (found by their address).
+    Customers(&'a [i64]),
+    /// Seats assigned to this user (found by their address).
+    Learner(i64),
+    /// Seats of the customers whose name, organisation or address contains this (a
+    /// `contains_pattern`), through the trigram index.
+    CustomerText(&'a str),
+}
+
+/// The filters every seat search combines with its kind.
+pub struct AdminSeatFilter<'a> {
+    /// Assigned to one of these courses (`None`: any seat).
+    pub course_ids: Option<&'a [i64]>,
+    pub state: Option<SeatState>,
+    pub cursor: Cursor,
+    pub limit: i64,
+}
+
+/// One page of seat ids for an operator's search, newest first or (a "previous" page)
+/// upwards from the cursor. The statement of each kind and direction is written out: each
+/// is planned for its own index. Run in a [`super::custom_plans`] transaction: the optional
+/// course and state filters must not leave a generic plan behind.
+macro_rules! admin_seat_ids {
+    ($tx:expr, $f:expr, $kind:literal $(, $arg:expr)*) => {{
+        let f = $f;
+        let courses = f.course_ids;
+        let state = f.state;
+        if f.cursor.ascending() {
+            sqlx::query_scalar!(
+                "SELECT pi.id FROM product_instances pi
+                 WHERE pi.kind = 'seat' AND pi.id < $1 AND pi.id > $2
+                   AND ($3::BIGINT[] IS NULL OR pi.assigned_course_id = ANY($3))
+                   AND ($4::TEXT IS NULL OR seat_state(pi) = $4) AND "
+                    + $kind
+                    + " ORDER BY pi.id LIMIT $5",
+                f.cursor.upper(),
+                f.cursor.lower(),
+                courses,
+                state as Option<SeatState>,
+                f.limit
+                $(, $arg)*
+            )
+            .fetch_all(&mut *$tx)
+            .await
+        } else {
+            sqlx::query_scalar!(
+                "SELECT pi.id FROM product_instances pi
+                 WHERE pi.kind = 'seat' AND pi.id < $1 AND pi.id > $2
+                   AND ($3::BIGINT[] IS NULL OR pi.assigned_course_id = ANY($3))
+                   AND ($4::TEXT IS NULL OR seat_state(pi) = $4) AND "
+                    + $kind
+                    + " ORDER BY pi.id DESC LIMIT $5",
+                f.cursor.upper(),
+                f.cursor.lower(),
+                courses,
+                state as Option<SeatState>,
+                f.limit
+                $(, $arg)*
+            )
+            .fetch_all(&mut *$tx)
+            .await
+        }
+    }};
+}
+
 pub async fn admin_search(
-    db: impl PgExecutor<'_>,
-    q: &str,
-    course: &str,
-    state: Option<SeatState>,
-    limit: i64,
-    offset: i64,
+    db: &PgPool,
+    which: &AdminSeats<'_>,
+    f: &AdminSeatFilter<'_>,
 ) -> sqlx::Result<Vec<AdminSeatRow>> {
-    let like = super::contains_pattern;
+    let mut tx = super::custom_plans(db).await?;
+    let ids = match which {
+        AdminSeats::All => admin_seat_ids!(tx, f, "TRUE")?,
+        AdminSeats::Reference(r) => admin_seat_ids!(tx, f, "pi.reference = $6", r)?,
+        AdminSeats::BillNumber(n) => admin_seat_ids!(
+            tx,
+            f,
+            "pi.bill_id = (SELECT b.id FROM bills b WHERE b.number = $6)",
+            n
+        )?,
+        AdminSeats::Customers(ids) => admin_seat_ids!(tx, f, "pi.customer_id = ANY($6)", ids)?,
+        AdminSeats::Learner(user) => admin_seat_ids!(
+            tx,
+            f,
+            "pi.assigned_user_id = $6 AND pi.assigned_course_id IS NOT NULL",
+            user
+        )?,
+        AdminSeats::CustomerText(like) => admin_seat_ids!(
+            tx,
+            f,
+            "pi.customer_id IN (SELECT c.id FROM customers c
+                 WHERE (c.firstname || ' ' || c.lastname || ' ' || c.organisation || ' ' || c.email) ILIKE $6)",
+            like
+        )?,
+    };
+    let mut rows = admin_rows(&mut tx, &ids).await?;
+    // In the direction they were read, as `Cursor::page` takes them.
+    if f.cursor.ascending() {
+        rows.reverse();
+    }
+    Ok(rows)
+}
+
+/// The seats of `ids`, newest first. Customer and learner are looked up per row: as joins,
+/// the planner hashed the whole users and customers tables for a page of 100.
+async fn admin_rows(db: &mut PgConnection, ids: &[i64]) -> sqlx::Result<Vec<AdminSeatRow>> {
     sqlx::query_as!(
         AdminSeatRow,
         r#"SELECT pi.id, pi.reference, seat_state(pi) AS "state!: SeatState", pi.customer_id,
-              cu.firstname || ' ' || cu.lastname || ' <' || cu.email || '>' AS "customer!",
-              c.shortname AS "course?", u.email AS "learner?", pi.end_at
+              (SELECT cu.firstname || ' ' || cu.lastname || ' <' || cu.email || '>'
+               FROM customers cu WHERE cu.id = pi.customer_id) AS "customer!",
+              c.shortname AS "course?",
+              (SELECT u.email FROM users u WHERE u.id = pi.assigned_user_id) AS "learner?", pi.end_at
            FROM product_instances pi
-           JOIN customers cu ON cu.id = pi.customer_id
            LEFT JOIN courses c ON c.id = pi.assigned_course_id
-           LEFT JOIN users u ON u.id = pi.assigned_user_id
-           WHERE pi.kind = 'seat'
-             AND ($1 = '%%' OR pi.reference ILIKE $1 OR cu.email ILIKE $1 OR cu.lastname ILIKE $1 OR cu.organisation ILIKE $1 OR u.email ILIKE $1)
-             AND ($2 = '%%' OR c.shortname ILIKE $2)
-             AND ($3::TEXT IS NULL OR seat_state(pi) = $3)
-           ORDER BY pi.id DESC LIMIT $4 OFFSET $5"#,
-        like(q),
-        like(course),
-        state as Option<SeatState>,
-        limit,
-        offset
+           WHERE pi.id = ANY($1)
+           ORDER BY pi.id DESC"#,
+        ids
     )
     .fetch_all(db)
     .await

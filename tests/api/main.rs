@@ -17,5 +17,6 @@ mod mail;
 mod moodle;
 mod real_moodle;
 mod pages;
+mod scale;
 mod seats;
 mod security;

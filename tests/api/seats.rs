@@ -445,6 +445,48 @@ async fn bulk_csv_is_all_or_nothing_with_a_line_report() {
     assert_eq!(app.count("SELECT count(*) FROM enrolments e JOIN users u ON u.id = e.user_id WHERE u.email IN ('a@example.org', 'b@example.org')").await, 3);
 }
 
+/// Uploads of one customer at once, in the same courses and bill group, naming the courses in
+/// different orders: all succeed (one after the other), none waits for a deadlock to be
+/// broken, and the counters agree with the seats.
+#[tokio::test]
+async fn concurrent_bulk_uploads_of_one_customer_all_succeed() {
+    let app = spawn_app().await;
+    app.seat_catalogue().await;
+    let (customer, _) = customer_with_packs(&app, "many@example.org", 7).await;
+    let uploads = (0..8).map(|u| {
+        let (app, customer) = (&app, &customer);
+        async move {
+            let csv: String = std::iter::once("email,firstname,lastname,course\n".to_owned())
+                // Half the uploads name the courses in the other order.
+                .chain((0..4).map(|i| {
+                    let course = if (u + i) % 2 == 0 { "X-A1" } else { "X-A2" };
+                    format!("u{u}l{i}@example.org,L,{i},{course}\n")
+                }))
+                .collect();
+            upload(app, customer, &csv).await.0
+        }
+    });
+    let started = std::time::Instant::now();
+    let statuses = futures::future::join_all(uploads).await;
+    assert_eq!(statuses, vec![303; 8]);
+    // A deadlock is only broken after deadlock_timeout (1 s) each.
+    assert!(started.elapsed() < std::time::Duration::from_secs(5));
+    assert_eq!(
+        app.count("SELECT count(*) FROM product_instances WHERE assigned_user_id IS NOT NULL")
+            .await,
+        32
+    );
+    let customer_id: i64 =
+        sqlx::query_scalar("SELECT id FROM customers WHERE email = 'many@example.org'")
+            .fetch_one(&app.db)
+            .await
+            .unwrap();
+    let counts = lms_shop::store::seats::counts(&app.db, customer_id)
+        .await
+        .unwrap();
+    assert_eq!((counts.available, counts.in_use), (3, 32));
+}
+
 #[tokio::test]
 async fn twenty_concurrent_assignments_of_one_seat_enrol_exactly_one_learner() {
     let app = spawn_app().await;

@@ -6,8 +6,10 @@ use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 use tower_sessions::Session;
 
+use crate::domain::paging::Links;
+use crate::domain::search::Search;
 use crate::domain::settlement::{self, Settler};
-use crate::domain::{BillState, PageNo};
+use crate::domain::{BillState, Cursor};
 use crate::error::{AppError, AppResult};
 use crate::http::context::{Page, flash};
 use crate::http::extract::RequireOperator;
@@ -15,8 +17,9 @@ use crate::http::render::html;
 use crate::services::payment::{self, SettleError};
 use crate::services::production::{self, Outcome, Wait};
 use crate::state::AppState;
-use crate::store::bills::{self, Bill, BillRow, Event, Item};
+use crate::store::bills::{self, AdminBills, Bill, BillRow, Event, Item};
 use crate::store::customers::{self, Customer};
+use crate::store::{contains_pattern, seats};
 
 const PER_PAGE: i64 = 50;
 
@@ -27,8 +30,7 @@ struct ListPage {
     bills: Vec<BillRow>,
     state: String,
     q: String,
-    page_no: i64,
-    has_next: bool,
+    links: Links,
 }
 
 impl ListPage {
@@ -36,11 +38,12 @@ impl ListPage {
         BillState::ALL.map(BillState::as_str)
     }
 
-    fn next_query(&self, delta: i64) -> String {
+    /// The same search, from another place in the list (`before` / `after` an id).
+    fn query(&self, bound: &str, id: &i64) -> String {
         serde_urlencoded::to_string([
             ("state", self.state.as_str()),
             ("q", self.q.as_str()),
-            ("page", &(self.page_no + delta).to_string()),
+            (bound, &id.to_string()),
         ])
         .unwrap_or_default()
     }
@@ -51,7 +54,8 @@ impl ListPage {
 pub struct ListQuery {
     state: String,
     q: String,
-    page: PageNo,
+    before: String,
+    after: String,
 }
 
 pub async fn index(
@@ -60,24 +64,41 @@ pub async fn index(
     Query(q): Query<ListQuery>,
 ) -> AppResult<Response> {
     let filter = q.state.parse::<BillState>().ok();
-    let mut rows = bills::search(
-        &state.db,
-        filter,
-        &q.q,
-        None,
-        PER_PAGE + 1,
-        q.page.offset(PER_PAGE),
-    )
-    .await?;
-    let has_next = rows.len() as i64 > PER_PAGE;
-    rows.truncate(PER_PAGE as usize);
+    let cursor = Cursor::parse(&q.before, &q.after);
+    let limit = PER_PAGE + 1;
+    let rows = match Search::parse(&q.q) {
+        Search::All => bills::search(&state.db, &AdminBills::All, filter, cursor, limit).await?,
+        Search::BillNumber(n) => {
+            bills::search(&state.db, &AdminBills::Number(n), filter, cursor, limit).await?
+        }
+        Search::Email(email) => {
+            let ids = customers::ids_by_email(&state.db, email.as_str()).await?;
+            bills::search(
+                &state.db,
+                &AdminBills::Customers(&ids),
+                filter,
+                cursor,
+                limit,
+            )
+            .await?
+        }
+        Search::Reference(r) => {
+            let which = AdminBills::SeatReference(r.as_str());
+            bills::search(&state.db, &which, filter, cursor, limit).await?
+        }
+        Search::Text(text) => {
+            let like = contains_pattern(&text);
+            let which = AdminBills::CustomerText(&like);
+            bills::search(&state.db, &which, filter, cursor, limit).await?
+        }
+    };
+    let (rows, links) = cursor.page(rows, PER_PAGE as usize, |b| b.id);
     html(ListPage {
         page,
         bills: rows,
         state: filter.map_or("", BillState::as_str).to_owned(),
         q: q.q,
-        page_no: q.page.get(),
-        has_next,
+        links,
     })
 }
 
@@ -234,16 +255,16 @@ struct CustomersPage {
 
 #[derive(Deserialize, Default)]
 #[serde(default)]
-pub struct Search {
+pub struct CustomerQuery {
     q: String,
 }
 
 pub async fn customers(
     State(state): State<AppState>,
     page: Page,
-    Query(q): Query<Search>,
+    Query(q): Query<CustomerQuery>,
 ) -> AppResult<Response> {
-    let list = customers::search(&state.db, q.q.trim(), 200).await?;
+    let list = customers::search(&state.db, &Search::parse(&q.q), 200).await?;
     html(CustomersPage {
         page,
         customers: list,
@@ -268,13 +289,15 @@ pub async fn customer(
     let customer = customers::find(&state.db, id)
         .await?
         .ok_or(AppError::NotFound)?;
-    let bills = bills::search(&state.db, None, "", Some(id), 500, 0).await?;
-    let seats = sqlx::query_scalar!(
-        r#"SELECT count(*) AS "n!" FROM product_instances WHERE customer_id = $1"#,
-        id
+    let bills = bills::search(
+        &state.db,
+        &AdminBills::Customers(&[id]),
+        None,
+        Cursor::First,
+        500,
     )
-    .fetch_one(&state.db)
     .await?;
+    let seats = seats::counts(&state.db, id).await?.total();
     html(CustomerPage {
         page,
         customer,

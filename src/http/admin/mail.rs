@@ -3,7 +3,8 @@ use axum::extract::{Query, State};
 use axum::response::Response;
 use serde::Deserialize;
 
-use crate::domain::PageNo;
+use crate::domain::Cursor;
+use crate::domain::paging::Links;
 use crate::error::AppResult;
 use crate::http::context::Page;
 use crate::http::render::html;
@@ -17,30 +18,31 @@ const PER_PAGE: i64 = 50;
 struct MailPage {
     page: Page,
     messages: Vec<Message>,
-    page_no: i64,
-    has_next: bool,
+    links: Links,
     smtp: bool,
 }
 
 #[derive(Deserialize, Default)]
 #[serde(default)]
 pub struct Paging {
-    page: PageNo,
+    before: String,
+    after: String,
 }
 
-/// Every outbox message in full, newest first: without SMTP this is how mail is read.
+/// Every outbox message in full, newest first: without SMTP this is how mail is read. Paged
+/// by keyset, uncounted: a page costs the same at the millionth message.
 pub async fn index(
     State(state): State<AppState>,
     page: Page,
     Query(q): Query<Paging>,
 ) -> AppResult<Response> {
-    let total = outbox::count(&state.db).await?;
-    let messages = outbox::latest(&state.db, PER_PAGE, q.page.offset(PER_PAGE)).await?;
+    let cursor = Cursor::parse(&q.before, &q.after);
+    let rows = outbox::page(&state.db, cursor, PER_PAGE + 1).await?;
+    let (messages, links) = cursor.page(rows, PER_PAGE as usize, |m| m.id);
     html(MailPage {
         page,
         messages,
-        has_next: q.page.offset(PER_PAGE).saturating_add(PER_PAGE) < total,
-        page_no: q.page.get(),
+        links,
         smtp: state.config.smtp_url.is_some(),
     })
 }

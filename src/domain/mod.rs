@@ -47,8 +47,10 @@ macro_rules! stored_as_text {
     };
 }
 
+pub mod bank;
 pub mod bill_state;
 pub mod bulk;
+pub mod buyer;
 pub mod cart;
 pub mod countries;
 pub mod course;
@@ -69,6 +71,8 @@ pub mod search;
 pub mod seat;
 pub mod seat_reference;
 pub mod settlement;
+pub mod tax_rules;
+pub mod vat;
 
 pub use bill_state::BillState;
 pub use email::Email;

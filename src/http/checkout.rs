@@ -13,7 +13,19 @@ use axum::routing::get;
 use serde::Deserialize;
 use tower_sessions::Session;
 
+use crate::domain::buyer::{BuyerDetails, BuyerForm};
 use crate::domain::customer::{CustomerDetails, CustomerForm};
+use crate::domain::tax_rules::{REVERSE_CHARGE_MENTION, TaxTreatment};
+
+/// The mention a document carries for its tax treatment: the reverse-charge one is the
+/// legal text, the same in every language.
+pub fn tax_mention(page: &Page, treatment: TaxTreatment) -> Option<String> {
+    match treatment {
+        TaxTreatment::Standard => None,
+        TaxTreatment::ReverseCharge => Some(REVERSE_CHARGE_MENTION.to_owned()),
+        TaxTreatment::Export => Some(page.t("checkout.export_mention").into_owned()),
+    }
+}
 use crate::domain::form::FieldErrors;
 use crate::domain::paymode::Paymode;
 use crate::domain::{BillState, Money};
@@ -26,7 +38,9 @@ use crate::http::render::{html, html_status};
 use crate::http::signin::sign_in_for_purchase;
 use crate::security::tokens::random_id;
 use crate::services::ordering::{self, OrderRequest};
-use crate::services::pricing::price_cart;
+use crate::services::buyer_terms;
+use crate::services::pricing::price_cart_for;
+use crate::store::settings::Settings;
 use crate::state::AppState;
 use crate::store::bills::{self, Bill};
 use crate::store::customers::{self, Customer};
@@ -42,6 +56,7 @@ const CUSTOMER_ID: &str = "customer_id";
 struct CustomerPage {
     page: Page,
     form: CustomerForm,
+    buyer: BuyerForm,
     errors: FieldErrors,
     /// Set when an anonymous buyer typed the email of an existing account.
     existing_account: bool,
@@ -50,6 +65,15 @@ struct CustomerPage {
 }
 
 impl CustomerPage {
+    /// The business fields: name, label key, autocomplete, typed value.
+    fn buyer_fields(&self) -> [(&'static str, &'static str, &'static str, &str); 3] {
+        [
+            ("vat_number", "checkout.vat_number", "off", &self.buyer.vat_number),
+            ("po_reference", "checkout.po_reference", "off", &self.buyer.po_reference),
+            ("phone", "checkout.phone", "tel", &self.buyer.phone),
+        ]
+    }
+
     fn error(&self, field: &str) -> Option<String> {
         self.errors.get(field).map(|k| self.page.t(k).into_owned())
     }
@@ -82,7 +106,19 @@ pub async fn customer_form(
     if cart::load(&session).await?.is_empty() {
         return Ok(Redirect::to("/cart").into_response());
     }
-    let form = match current_customer(&state, &session, user.as_ref()).await? {
+    let current = current_customer(&state, &session, user.as_ref()).await?;
+    let buyer = match &current {
+        Some(c) => customers::business(&state.db, c.id)
+            .await?
+            .map(|b| BuyerForm {
+                vat_number: b.vat_number,
+                po_reference: b.po_reference,
+                phone: b.phone,
+            })
+            .unwrap_or_default(),
+        None => BuyerForm::default(),
+    };
+    let form = match current {
         Some(customer) => customer.form(),
         None => match &user {
             // Rule 2 (docs/accounts.md): a signed-in buyer without customer account starts from their user.
@@ -99,10 +135,44 @@ pub async fn customer_form(
     html(CustomerPage {
         page,
         form,
+        buyer,
         errors: FieldErrors::default(),
         existing_account: false,
         cart,
     })
+}
+
+/// The customer step's form: the customer's details and, beside them, a business buyer's.
+#[derive(Deserialize, Default)]
+pub struct CheckoutCustomerForm {
+    #[serde(flatten)]
+    customer: CustomerForm,
+    #[serde(flatten)]
+    buyer: BuyerForm,
+}
+
+/// Both parts parsed, every field's error reported at once.
+fn parse_checkout_form(
+    form: &CheckoutCustomerForm,
+) -> Result<(CustomerDetails, BuyerDetails), FieldErrors> {
+    let f = &form.customer;
+    // The VAT number must be of the country the invoice goes to.
+    let country = if f.invoice_distinct == "1" {
+        &f.invoice_country
+    } else {
+        &f.country
+    };
+    let buyer = BuyerDetails::parse(&form.buyer, &country.trim().to_uppercase());
+    match (CustomerDetails::parse(f), buyer) {
+        (Ok(c), Ok(b)) => Ok((c, b)),
+        (c, b) => {
+            let mut errors = c.err().unwrap_or_default();
+            for (field, key) in b.err().unwrap_or_default().iter() {
+                errors.add(field, key);
+            }
+            Err(errors)
+        }
+    }
 }
 
 pub async fn save_customer(
@@ -111,14 +181,17 @@ pub async fn save_customer(
     session: Session,
     MaybeUser(user): MaybeUser,
     page: Page,
-    Form(form): Form<CustomerForm>,
+    Form(posted): Form<CheckoutCustomerForm>,
 ) -> AppResult<Response> {
-    let parsed = match (CustomerDetails::parse(&form), &user) {
+    let parsed = match (parse_checkout_form(&posted), &user) {
         // A signed-in buyer's account may not take another user's address (Rule 3).
-        (Ok(d), Some(u)) => crate::http::customer::address_free_for(&state, u, d).await?,
+        (Ok((d, b)), Some(u)) => crate::http::customer::address_free_for(&state, u, d)
+            .await?
+            .map(|d| (d, b)),
         (parsed, _) => parsed,
     };
-    let details = match parsed {
+    let CheckoutCustomerForm { customer: form, buyer } = posted;
+    let (details, business) = match parsed {
         Ok(d) => d,
         Err(errors) => {
             let cart = cart::view(&state, &session, &page).await?;
@@ -127,6 +200,7 @@ pub async fn save_customer(
                 CustomerPage {
                     page,
                     form,
+                    buyer,
                     errors,
                     existing_account: false,
                     cart,
@@ -134,13 +208,14 @@ pub async fn save_customer(
             );
         }
     };
-    match &user {
+    let customer_id = match &user {
         Some(user) => match customers::find_by_user(&state.db, user.id).await? {
             // Rule 2 (docs/accounts.md): edits are saved back to the signed-in buyer's customer account.
-            Some(existing) => customers::update(&state.db, existing.id, &details).await?,
-            None => {
-                customers::insert(&state.db, &details, Some(user.id)).await?;
+            Some(existing) => {
+                customers::update(&state.db, existing.id, &details).await?;
+                existing.id
             }
+            None => customers::insert(&state.db, &details, Some(user.id)).await?,
         },
         None => {
             // Each answer tells whether an address has an account: throttled per client so
@@ -154,6 +229,7 @@ pub async fn save_customer(
                     CustomerPage {
                         page,
                         form,
+                        buyer,
                         errors,
                         existing_account: false,
                         cart,
@@ -172,6 +248,7 @@ pub async fn save_customer(
                     CustomerPage {
                         page,
                         form,
+                        buyer,
                         errors: FieldErrors::default(),
                         existing_account: true,
                         cart,
@@ -179,7 +256,10 @@ pub async fn save_customer(
                 );
             }
             match current_customer(&state, &session, None).await? {
-                Some(existing) => customers::update(&state.db, existing.id, &details).await?,
+                Some(existing) => {
+                    customers::update(&state.db, existing.id, &details).await?;
+                    existing.id
+                }
                 None => {
                     // The session learns the new account's id before the account commits: a
                     // crash between the two leaves a session pointing at nothing (the step is
@@ -189,10 +269,12 @@ pub async fn save_customer(
                     session.insert(CUSTOMER_ID, id).await?;
                     session.save().await?;
                     tx.commit().await?;
+                    id
                 }
             }
         }
-    }
+    };
+    customers::set_business(&state.db, customer_id, &business).await?;
     Ok(Redirect::to("/checkout/order").into_response())
 }
 
@@ -205,6 +287,10 @@ struct OrderPage {
     customer: Customer,
     cart: CartView,
     conditions: Vec<(String, String)>,
+    /// How the order is taxed for this buyer (the reverse-charge mention shows on it).
+    treatment: TaxTreatment,
+    vat_number: String,
+    po_reference: String,
     paymodes: Vec<&'static str>,
     paymode: String,
     accepted: bool,
@@ -239,8 +325,15 @@ async fn order_page(
         return Ok(Err(Redirect::to("/checkout/customer").into_response()));
     };
     let catalogue = state.catalogue.get(&state.db).await?;
-    let priced = price_cart(&cart, &catalogue, page.signed_in(), page.is_operator())
-        .map_err(|_| AppError::bad_request("checkout.amount_too_large"))?;
+    let buyer = buyer_terms::buyer_tax(&state.db, &catalogue.settings, &customer).await?;
+    let priced = price_cart_for(
+        &cart,
+        &catalogue,
+        page.signed_in(),
+        page.is_operator(),
+        buyer.treatment,
+    )
+    .map_err(|_| AppError::bad_request("checkout.amount_too_large"))?;
     let total = priced.totals.total;
     let paymodes: Vec<&'static str> = Paymode::ALL
         .into_iter()
@@ -249,21 +342,15 @@ async fn order_page(
         })
         .map(Paymode::as_str)
         .collect();
-    let mut conditions = Vec::new();
-    if !catalogue.settings.sales_conditions.trim().is_empty() {
-        conditions.push((
-            page.t("checkout.general_conditions").into_owned(),
-            catalogue.settings.sales_conditions.clone(),
-        ));
-    }
-    for line in &priced.lines {
-        if !line.product.sales_conditions.trim().is_empty() {
-            conditions.push((
-                format!("[{}] {}", line.product.code, line.product.name),
-                line.product.sales_conditions.clone(),
-            ));
-        }
-    }
+    let conditions = buyer_terms::conditions(&catalogue.settings, &priced)
+        .into_iter()
+        .map(|c| {
+            let title = c
+                .product
+                .unwrap_or_else(|| page.t("checkout.general_conditions").into_owned());
+            (title, c.text)
+        })
+        .collect();
     let paymode = if paymodes.contains(&form.paymode.as_str()) {
         form.paymode
     } else {
@@ -281,12 +368,21 @@ async fn order_page(
         customer,
         cart: CartView::new(&priced),
         conditions,
+        treatment: buyer.treatment,
+        vat_number: buyer.vat_number.map(|v| v.to_string()).unwrap_or_default(),
+        po_reference: buyer.po_reference,
         paymodes,
         paymode,
         accepted: is_checked(&form.accept_terms),
         error,
         submission,
     }))
+}
+
+impl OrderPage {
+    fn tax_mention(&self) -> Option<String> {
+        tax_mention(&self.page, self.treatment)
+    }
 }
 
 /// The order form's key as posted, if it is one we could have drawn.
@@ -387,9 +483,14 @@ struct DonePage {
     bill: Bill,
     produced: Vec<String>,
     total: Money,
+    settings: Settings,
 }
 
 impl DonePage {
+    fn iban(&self) -> String {
+        self.settings.iban_display()
+    }
+
     fn transfer_instructions(&self) -> String {
         let total = formats::money(self.page.locale, self.total, &self.bill.currency);
         self.page.tf(
@@ -470,12 +571,31 @@ pub async fn done(
     }
     let produced = produced_lines(&state, &page, &bill).await?;
     let total = Money::from_minor(bill.total);
+    let settings = state.catalogue.get(&state.db).await?.settings.clone();
     html(DonePage {
         page,
         bill,
         produced,
         total,
+        settings,
     })
+}
+
+/// The bill's document (pro-forma while a transfer is awaited), for whoever may see its
+/// confirmation: an anonymous buyer has no customer space yet.
+pub async fn document(
+    State(state): State<AppState>,
+    session: Session,
+    headers: HeaderMap,
+    MaybeUser(user): MaybeUser,
+    page: Page,
+    Path(public_id): Path<String>,
+) -> AppResult<Response> {
+    let (bill, _) = visible_bill(&state, &session, &headers, user.as_ref(), &public_id).await?;
+    let customer = customers::find(&state.db, bill.customer_id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    crate::http::documents::render(&state, page, bill, customer, "/shop").await
 }
 
 async fn produced_lines(state: &AppState, page: &Page, bill: &Bill) -> AppResult<Vec<String>> {
@@ -508,4 +628,5 @@ pub fn router() -> Router<AppState> {
         .route("/checkout/customer", get(customer_form).post(save_customer))
         .route("/checkout/order", get(order_form).post(place_order))
         .route("/checkout/done/{bill}", get(done))
+        .route("/checkout/done/{bill}/document", get(document))
 }

@@ -22,7 +22,7 @@ use crate::http::extract::{RequireCustomer, RequireUser};
 use crate::http::render::{html, html_status, uploaded_csv};
 use crate::services::seats::{self as seat_service, Assigner, BulkOutcome, Learner};
 use crate::state::AppState;
-use crate::store::bills::{self, Bill, Item};
+use crate::store::bills::{self, Bill};
 use crate::store::courses::{self, Course};
 use crate::store::customers::{self, Customer};
 use crate::store::seats::{self, SeatFilter, SeatRow};
@@ -188,15 +188,6 @@ pub async fn index(
 
 // ----------------------------------------------------------------------------- invoice
 
-#[derive(Template)]
-#[template(path = "customer/bill.html")]
-struct BillPage {
-    page: Page,
-    bill: Bill,
-    customer: Customer,
-    items: Vec<Item>,
-}
-
 /// `{bill}` is the bill's public id; another customer's bill is a 404.
 pub async fn bill(
     State(state): State<AppState>,
@@ -209,13 +200,7 @@ pub async fn bill(
         .await?
         .filter(|b| b.customer_id == customer.id)
         .ok_or(AppError::NotFound)?;
-    let items = bills::items(&state.db, bill.id).await?;
-    html(BillPage {
-        page,
-        bill,
-        customer,
-        items,
-    })
+    crate::http::documents::render(&state, page, bill, customer, "/customer").await
 }
 
 // ----------------------------------------------------------------------------- one product

@@ -7,6 +7,7 @@ pub mod checkout;
 pub mod context;
 pub mod csrf;
 pub mod customer;
+pub mod documents;
 pub mod errors;
 pub mod extract;
 pub mod gateway;

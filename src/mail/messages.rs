@@ -2,6 +2,7 @@
 
 use crate::i18n::Locale;
 use crate::i18n::fill;
+use crate::store::settings::Settings;
 
 pub struct Message {
     pub subject: String,
@@ -27,12 +28,40 @@ pub fn welcome(locale: Locale, shop: &str, name: &str, link: &str) -> Message {
     )
 }
 
-pub fn transfer_instructions(locale: Locale, shop: &str, bill: &str, total: &str) -> Message {
+pub fn transfer_instructions(
+    locale: Locale,
+    shop: &str,
+    bill: &str,
+    total: &str,
+    settings: &Settings,
+) -> Message {
+    let bank = bank_details(locale, settings);
     compose(
         locale,
         "transfer",
-        &[("shop", shop), ("bill", bill), ("total", total)],
+        &[("shop", shop), ("bill", bill), ("total", total), ("bank", &bank)],
     )
+}
+
+/// Where to send a transfer, one labelled line each, then who the seller is.
+pub fn bank_details(locale: Locale, s: &Settings) -> String {
+    if !s.has_bank_details() {
+        return locale.t("bank.missing").into_owned();
+    }
+    let colon = locale.colon();
+    let mut lines = vec![
+        format!("{}{colon} {}", locale.t("bank.holder"), s.bank_holder),
+        format!("{}{colon} {}", locale.t("bank.iban"), s.iban_display()),
+    ];
+    if !s.bank_bic.is_empty() {
+        lines.push(format!("{}{colon} {}", locale.t("bank.bic"), s.bank_bic));
+    }
+    if !s.seller_legal_name.is_empty() {
+        lines.push(String::new());
+        lines.push(s.seller_legal_name.clone());
+        lines.extend(s.seller_address.lines().map(str::to_owned));
+    }
+    lines.join("\n")
 }
 
 pub fn order_complete(

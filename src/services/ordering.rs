@@ -14,7 +14,8 @@ use crate::error::{AppError, Refusal};
 use crate::i18n::Locale;
 use crate::mail::messages;
 use crate::security::tokens::random_id;
-use crate::services::pricing::{PricedCart, price_cart};
+use crate::services::buyer_terms::{self, BuyerTax};
+use crate::services::pricing::{PricedCart, price_cart_for};
 use crate::services::production;
 use crate::state::AppState;
 use crate::store::bills::{self, Bill, NewBill, NewItem};
@@ -137,16 +138,23 @@ fn is_unique_violation(e: &sqlx::Error) -> bool {
 }
 
 async fn place_new(state: &AppState, req: &OrderRequest<'_>) -> Result<Bill, OrderError> {
-    if !req.accept_terms {
+    let mut tx = state.db.begin().await?;
+    let (catalogue, priced, paymode, buyer) = price_order(&mut tx, req).await?;
+    // The box is asked for only when there is something to accept; what was accepted is
+    // recorded on the bill.
+    let conditions = buyer_terms::conditions(&catalogue.settings, &priced);
+    if !conditions.is_empty() && !req.accept_terms {
         return Err(OrderError::TermsNotAccepted);
     }
-    let mut tx = state.db.begin().await?;
-    let (catalogue, priced, paymode) = price_order(&mut tx, req).await?;
+    let terms = Terms {
+        buyer,
+        version: buyer_terms::version(&conditions),
+    };
     if let Some(user) = req.buyer {
         // On the order's own connection: a second one per Confirm could exhaust the pool.
         refuse_courses_already_followed(&mut tx, user, &priced).await?;
     }
-    let bill = insert_bill(&mut tx, req, &catalogue, &priced, paymode).await?;
+    let bill = insert_bill(&mut tx, req, &catalogue, &priced, paymode, &terms).await?;
     match paymode {
         Paymode::Transfer => await_transfer(&mut tx, req, &catalogue, &bill).await?,
         // Nothing to pay: PAID in the same commit as the bill, so a crash right after leaves
@@ -175,13 +183,17 @@ async fn place_new(state: &AppState, req: &OrderRequest<'_>) -> Result<Bill, Ord
 async fn price_order(
     tx: &mut PgConnection,
     req: &OrderRequest<'_>,
-) -> Result<(ShopCatalogue, PricedCart, Paymode), OrderError> {
+) -> Result<(ShopCatalogue, PricedCart, Paymode, BuyerTax), OrderError> {
     let codes: Vec<String> = req.cart.lines.iter().map(|l| l.code.clone()).collect();
     let catalogue = ShopCatalogue::for_order(tx, &codes).await?;
     let signed_in = req.buyer.is_some();
     let operator = req.buyer.is_some_and(|u| u.is_operator);
-    let priced =
-        price_cart(req.cart, &catalogue, signed_in, operator).map_err(|_| OrderError::Amount)?;
+    let customer = customers::find(&mut *tx, req.customer_id)
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("customer {} vanished", req.customer_id))?;
+    let buyer = buyer_terms::buyer_tax(&mut *tx, &catalogue.settings, &customer).await?;
+    let priced = price_cart_for(req.cart, &catalogue, signed_in, operator, buyer.treatment)
+        .map_err(|_| OrderError::Amount)?;
     if priced.is_empty() {
         return Err(OrderError::EmptyCart);
     }
@@ -199,7 +211,14 @@ async fn price_order(
     if !enabled || !paymode.fits(priced.totals.total) {
         return Err(OrderError::PaymodeNotAllowed);
     }
-    Ok((catalogue, priced, paymode))
+    Ok((catalogue, priced, paymode, buyer))
+}
+
+/// What the buyer brings to the bill besides the cart.
+struct Terms {
+    buyer: BuyerTax,
+    /// `buyer_terms::version` of the conditions accepted.
+    version: String,
 }
 
 /// A one-course product is not sold to a buyer who already follows that course.
@@ -224,6 +243,7 @@ async fn insert_bill(
     catalogue: &ShopCatalogue,
     priced: &PricedCart,
     paymode: Paymode,
+    terms: &Terms,
 ) -> Result<Bill, OrderError> {
     let public_id = random_id(16);
     let bill = bills::insert(
@@ -239,6 +259,14 @@ async fn insert_bill(
             total: priced.totals.total.minor(),
             locale: req.locale.code(),
             submission_key: req.submission_key,
+            tax_treatment: terms.buyer.treatment,
+            buyer_vat_number: terms
+                .buyer
+                .vat_number
+                .as_ref()
+                .map_or("", |v| v.as_str()),
+            po_reference: &terms.buyer.po_reference,
+            terms_version: &terms.version,
         },
     )
     .await?;
@@ -289,6 +317,7 @@ async fn await_transfer(
             &catalogue.settings.shop_name,
             &bill.reference(),
             &total,
+            &catalogue.settings,
         );
         outbox::enqueue(&mut *tx, &customer.email, &m.subject, &m.body).await?;
     }

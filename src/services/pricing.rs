@@ -5,7 +5,9 @@ use crate::cache::ShopCatalogue;
 use crate::domain::cart::{Cart, MAX_LINE_QUANTITY};
 use crate::domain::handler_params::HandlerParams;
 use crate::domain::price::{AmountOverflow, PricedLine, Totals, price_line};
+use crate::domain::TaxRate;
 use crate::domain::product::ProductStatus;
+use crate::domain::tax_rules::TaxTreatment;
 use crate::fulfilment;
 use crate::store::catalogue::Product;
 
@@ -62,6 +64,18 @@ pub fn price_cart(
     signed_in: bool,
     operator: bool,
 ) -> Result<PricedCart, AmountOverflow> {
+    price_cart_for(cart, catalogue, signed_in, operator, TaxTreatment::Standard)
+}
+
+/// [`price_cart`] for a buyer whose sale is taxed as `treatment` (`domain::tax_rules`): a
+/// reverse-charged or exported sale has every line at 0 %.
+pub fn price_cart_for(
+    cart: &Cart,
+    catalogue: &ShopCatalogue,
+    signed_in: bool,
+    operator: bool,
+    treatment: TaxTreatment,
+) -> Result<PricedCart, AmountOverflow> {
     let mut lines = Vec::new();
     let mut dropped = Vec::new();
     for line in &cart.lines {
@@ -74,7 +88,12 @@ pub fn price_cart(
         };
         let limit = quantity_limit(product);
         let quantity = line.quantity.min(limit);
-        let priced = price_line(&product.tiers(), quantity, catalogue.tax_rate(product))?;
+        let rate = if treatment.charges_vat() {
+            catalogue.tax_rate(product)
+        } else {
+            TaxRate::ZERO
+        };
+        let priced = price_line(&product.tiers(), quantity, rate)?;
         lines.push(PricedCartLine {
             product: product.clone(),
             priced,

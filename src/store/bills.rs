@@ -6,6 +6,7 @@ use time::OffsetDateTime;
 use crate::domain::Cursor;
 use crate::domain::bill_state::{BillState, IllegalTransition};
 use crate::domain::paymode::Paymode;
+use crate::domain::tax_rules::TaxTreatment;
 
 /// A query returning whole [`Bill`]s: `$before` + the one column list + `$after`, checked at
 /// compile time like any `query_as!` (the macro concatenates the literals).
@@ -16,7 +17,9 @@ macro_rules! bill_query {
             $before
                 + r#" id, number, public_id, customer_id, buyer_user_id, state AS "state: BillState",
                    paymode AS "paymode: Paymode", currency, untaxed, tax, total, failure_reason,
-                   created_at, paid_at, completed_at, locale, created_user_id "#
+                   created_at, paid_at, completed_at, locale, created_user_id, invoice_number,
+                   tax_treatment AS "tax_treatment: TaxTreatment", buyer_vat_number, po_reference,
+                   terms_version "#
                 + $after
             $(, $arg)*
         )
@@ -42,12 +45,52 @@ pub struct Bill {
     pub completed_at: Option<OffsetDateTime>,
     pub locale: String,
     pub created_user_id: Option<i64>,
+    /// Given when the bill is paid (gap-free per year); `None` before, and for ever on a
+    /// declined or cancelled bill.
+    pub invoice_number: Option<String>,
+    pub tax_treatment: TaxTreatment,
+    pub buyer_vat_number: String,
+    pub po_reference: String,
+    /// Hash of the sales conditions accepted when ordering; empty when there were none.
+    pub terms_version: String,
+}
+
+/// What a bill's document is called: only a paid bill is an invoice.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Document {
+    Invoice,
+    /// A transfer order awaiting its payment: what the buyer's accounts pay against.
+    ProForma,
+    /// Anything else (placed, declined, cancelled): an order, never an invoice.
+    Order,
 }
 
 impl Bill {
     /// `B0000000123`: what customers and operators read and quote.
     pub fn reference(&self) -> String {
         reference(self.number)
+    }
+
+    pub fn document(&self) -> Document {
+        match (&self.invoice_number, self.state) {
+            (Some(_), _) => Document::Invoice,
+            (None, BillState::Pending) => Document::ProForma,
+            (None, _) => Document::Order,
+        }
+    }
+
+    /// The translation key of the document's title.
+    pub fn document_title_key(&self) -> &'static str {
+        match self.document() {
+            Document::Invoice => "customer.invoice",
+            Document::ProForma => "customer.pro_forma",
+            Document::Order => "customer.order",
+        }
+    }
+
+    /// The number the document's title shows: the invoice number once there is one.
+    pub fn document_number(&self) -> String {
+        self.invoice_number.clone().unwrap_or_else(|| self.reference())
     }
 }
 
@@ -67,6 +110,10 @@ pub struct NewBill<'a> {
     pub locale: &'a str,
     /// The order form's key: the same form confirmed twice gives one bill.
     pub submission_key: Option<&'a str>,
+    pub tax_treatment: TaxTreatment,
+    pub buyer_vat_number: &'a str,
+    pub po_reference: &'a str,
+    pub terms_version: &'a str,
 }
 
 /// The bill an earlier press of the same order form placed, if any.
@@ -88,8 +135,8 @@ pub async fn find_by_submission(
 pub async fn insert(db: &mut PgConnection, b: &NewBill<'_>) -> sqlx::Result<Bill> {
     let bill = bill_query!(
         "INSERT INTO bills (public_id, customer_id, buyer_user_id, state, paymode, currency, untaxed, tax, total, locale,
-            submission_key)
-         VALUES ($1, $2, $3, 'PLACED', $4, $5, $6, $7, $8, $9, $10)
+            submission_key, tax_treatment, buyer_vat_number, po_reference, terms_version)
+         VALUES ($1, $2, $3, 'PLACED', $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
          RETURNING",
         "",
         b.public_id,
@@ -101,7 +148,11 @@ pub async fn insert(db: &mut PgConnection, b: &NewBill<'_>) -> sqlx::Result<Bill
         b.tax,
         b.total,
         b.locale,
-        b.submission_key
+        b.submission_key,
+        b.tax_treatment as TaxTreatment,
+        b.buyer_vat_number,
+        b.po_reference,
+        b.terms_version
     )
     .fetch_one(&mut *db)
     .await?;
@@ -239,6 +290,34 @@ pub async fn transition(
     if moved != 1 {
         return Err(IllegalTransition { from, to }.into());
     }
+    if to == BillState::Paid {
+        assign_invoice_number(db, bill.id).await?;
+    }
+    Ok(())
+}
+
+/// Gives a bill that has none the next invoice number of the year, in the paying
+/// transaction. The year's counter row stays locked until that transaction ends, so
+/// concurrent payments take consecutive numbers, and a rollback gives its number back: no
+/// gap. A bill paid again (FAILED, then PAID) keeps its number and draws none.
+async fn assign_invoice_number(db: &mut PgConnection, bill_id: i64) -> sqlx::Result<()> {
+    sqlx::query!(
+        r#"WITH target AS (
+               SELECT id FROM bills WHERE id = $1 AND invoice_number IS NULL
+           ), drawn AS (
+               INSERT INTO invoice_counters (year, last)
+               SELECT EXTRACT(YEAR FROM now() AT TIME ZONE 'UTC')::INTEGER, 1 FROM target
+               ON CONFLICT (year) DO UPDATE SET last = invoice_counters.last + 1
+               RETURNING year, last
+           )
+           UPDATE bills SET invoice_number = (SELECT invoice_prefix FROM settings WHERE id = 1)
+               || drawn.year || '-' || repeat('0', greatest(0, 6 - length(drawn.last::TEXT)))
+               || drawn.last
+           FROM drawn WHERE bills.id = $1"#,
+        bill_id
+    )
+    .execute(db)
+    .await?;
     Ok(())
 }
 

@@ -232,3 +232,39 @@ pub async fn delete_unused(
     .await?;
     Ok(deleted.rows_affected())
 }
+
+/// The B2B details of a customer account (kept apart from [`Customer`]: only the checkout
+/// reads and writes them).
+pub struct Business {
+    pub vat_number: String,
+    pub phone: String,
+    pub po_reference: String,
+}
+
+pub async fn business(db: impl PgExecutor<'_>, id: i64) -> sqlx::Result<Option<Business>> {
+    sqlx::query_as!(
+        Business,
+        "SELECT vat_number, phone, po_reference FROM customers WHERE id = $1",
+        id
+    )
+    .fetch_optional(db)
+    .await
+}
+
+pub async fn set_business(
+    db: impl PgExecutor<'_>,
+    id: i64,
+    d: &crate::domain::buyer::BuyerDetails,
+) -> sqlx::Result<()> {
+    sqlx::query!(
+        "UPDATE customers SET vat_number = $2, phone = $3, po_reference = $4, updated_at = now()
+         WHERE id = $1",
+        id,
+        d.vat_number.as_ref().map(|v| v.as_str()).unwrap_or(""),
+        d.phone,
+        d.po_reference
+    )
+    .execute(db)
+    .await?;
+    Ok(())
+}

@@ -8,6 +8,7 @@ mod real_moodle_site;
 
 mod attacks;
 mod auth;
+mod b2b;
 mod basics;
 mod catalogue;
 mod checkout;

@@ -203,14 +203,22 @@ pub async fn update_tax(
 /// The seller's identity and bank details as posted, each parsed by its domain type: a
 /// mistyped IBAN or BIC would send buyers' transfers nowhere, so it never reaches a page.
 /// Returns the settings' seller fields (the others are left empty for the caller).
-fn seller_identity(errors: &mut FieldErrors, field: &dyn Fn(&str) -> String) -> Settings {
+fn seller_identity(
+    errors: &mut FieldErrors,
+    posted: &dyn Fn(&str) -> Option<String>,
+    current: &Settings,
+) -> Settings {
+    let field = |name: &str| posted(name).unwrap_or_default();
     let text = |errors: &mut FieldErrors, name: &str, max: usize| {
         optional(errors, name, &field(name), max).unwrap_or_default()
     };
     let seller_legal_name = text(errors, "seller_legal_name", 200);
     let seller_address =
         optional_text(errors, "seller_address", &field("seller_address"), 500).unwrap_or_default();
-    let seller_country = field("seller_country").to_uppercase();
+    // The two fields the rules depend on keep their value when a form does not carry them.
+    let seller_country = posted("seller_country")
+        .map(|c| c.to_uppercase())
+        .unwrap_or_else(|| current.seller_country.clone());
     if !is_country_code(&seller_country) {
         errors.add("seller_country", "errors.country");
     }
@@ -238,7 +246,8 @@ fn seller_identity(errors: &mut FieldErrors, field: &dyn Fn(&str) -> String) -> 
         }
     }
     let bank_holder = text(errors, "bank_holder", 200);
-    let invoice_prefix = field("invoice_prefix");
+    let invoice_prefix =
+        posted("invoice_prefix").unwrap_or_else(|| current.invoice_prefix.clone());
     let prefix_ok = invoice_prefix.len() <= 10
         && invoice_prefix
             .bytes()
@@ -300,13 +309,13 @@ pub async fn save_settings(
     page: Page,
     Form(pairs): Form<Vec<(String, String)>>,
 ) -> AppResult<Response> {
-    let field = |name: &str| {
+    let posted = |name: &str| {
         pairs
             .iter()
             .find(|(k, _)| k == name)
             .map(|(_, v)| v.trim().to_owned())
-            .unwrap_or_default()
     };
+    let field = |name: &str| posted(name).unwrap_or_default();
     let mut errors = FieldErrors::default();
     let shop_name = required(&mut errors, "shop_name", &field("shop_name"), 100);
     let currency = field("currency").to_uppercase();
@@ -344,7 +353,8 @@ pub async fn save_settings(
     if paymodes.is_empty() {
         errors.add("paymodes", "errors.paymodes");
     }
-    let seller = seller_identity(&mut errors, &field);
+    let current = settings::load(&state.db).await?;
+    let seller = seller_identity(&mut errors, &posted, &current);
     let new = Settings {
         shop_name,
         currency,

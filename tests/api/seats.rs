@@ -123,7 +123,9 @@ async fn the_customer_space_lists_transactions_and_products() {
         .get_with(&customer, &format!("/customer/bills/{bill}"))
         .await;
     assert_eq!(invoice.status, 200);
-    assert!(invoice.body.contains("Invoice B0000000001") && invoice.body.contains("€2,400.00"));
+    // A paid bill is an invoice, under its invoice number (issue 11), quoting the order.
+    assert!(invoice.body.contains(">Invoice F") && invoice.body.contains("€2,400.00"));
+    assert!(invoice.body.contains("B0000000001"));
 }
 
 #[tokio::test]

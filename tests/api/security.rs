@@ -259,6 +259,26 @@ const CUSTOMER_FIELDS: &[&str] = &[
     "invoice_city",
     "invoice_country",
 ];
+/// The customer step also takes a business buyer's details (issue 11).
+const CHECKOUT_CUSTOMER_FIELDS: &[&str] = &[
+    "firstname",
+    "lastname",
+    "email",
+    "organisation",
+    "address",
+    "zip",
+    "city",
+    "country",
+    "invoice_distinct",
+    "invoice_organisation",
+    "invoice_address",
+    "invoice_zip",
+    "invoice_city",
+    "invoice_country",
+    "vat_number",
+    "po_reference",
+    "phone",
+];
 const COURSE_FIELDS: &[&str] = &["shortname", "fullname", "visible", "startdate", "form"];
 const PRODUCT_FIELDS: &[&str] = &[
     "code",
@@ -310,6 +330,7 @@ fn inputs_of(method: &str, path: &str) -> Inputs {
             | "/checkout/customer"
             | "/checkout/order"
             | "/checkout/done/{bill}"
+            | "/checkout/done/{bill}/document"
             | "/payment/test/{bill}"
             | "/customer/details"
             | "/customer/bills/{bill}"
@@ -335,7 +356,8 @@ fn inputs_of(method: &str, path: &str) -> Inputs {
             | "/admin/products",
         ) => Nothing,
         ("post", "/cart/items" | "/cart/update" | "/cart/remove") => Form(&["code", "quantity"]),
-        ("post", "/checkout/customer" | "/customer/details") => Form(CUSTOMER_FIELDS),
+        ("post", "/checkout/customer") => Form(CHECKOUT_CUSTOMER_FIELDS),
+        ("post", "/customer/details") => Form(CUSTOMER_FIELDS),
         ("post", "/checkout/order") => Form(&["accept_terms", "paymode"]),
         ("post", "/payment/test/notify") => Form(&["bill", "amount"]),
         ("post", "/customer/products/{reference}/assign") => {
@@ -357,6 +379,15 @@ fn inputs_of(method: &str, path: &str) -> Inputs {
             "default_support_course_id",
             "sales_conditions",
             "paymodes",
+            "seller_legal_name",
+            "seller_address",
+            "seller_country",
+            "seller_company_number",
+            "seller_vat_number",
+            "invoice_prefix",
+            "bank_holder",
+            "bank_iban",
+            "bank_bic",
         ]),
         ("post", "/admin/products" | "/admin/products/{id}") => Form(PRODUCT_FIELDS),
         ("post", "/customer/products/bulk") => Csv("email,firstname,lastname,course"),

@@ -347,6 +347,21 @@ async fn journey(words: Words, width: u32) {
     j.click("button[name=params_mode][value=fields]").await;
     j.expect(words.saved).await;
     j.check("admin-product-saved").await;
+    // The seller's identity, bank details and sales conditions (issue 11).
+    j.go("/admin/settings").await;
+    j.fill("#sales_conditions", "Paiement à 30 jours.").await;
+    j.fill("#seller_legal_name", "Sûreté Formation SAS").await;
+    j.fill("#seller_address", "12 rue des Pistes, 95700 Roissy")
+        .await;
+    j.fill("#seller_vat_number", "FR40303265045").await;
+    j.fill("#bank_holder", "Sûreté Formation SAS").await;
+    j.fill("#bank_iban", "FR76 3000 6000 0112 3456 7890 189")
+        .await;
+    j.fill("#bank_bic", "BNPAFRPP").await;
+    j.click("form[action='/admin/settings'] > button[type=submit]")
+        .await;
+    j.expect(words.saved).await;
+    j.check("admin-settings").await;
     j.logout().await;
 
     // (b) A new buyer buys 2 packs with the test gateway and assigns a seat.
@@ -438,11 +453,54 @@ async fn journey(words: Words, width: u32) {
     j.check("seat-locked").await;
     j.go("/customer").await;
     j.check("customer-space-locked").await;
+    j.logout().await;
+
+    // (e) A business buyer pays by transfer: the bank details and the pro-forma.
+    j.go("/shop").await;
+    j.fill("#qty-E2E-PACK5", "1").await;
+    j.click("#product-E2E-PACK5 form button[type=submit]").await;
+    j.click("a[href='/checkout/customer']").await;
+    j.fill("#firstname", "Greta").await;
+    j.fill("#lastname", "Berger").await;
+    j.fill("#email", &format!("greta.{}@example.org", words.lang))
+        .await;
+    j.fill("#organisation", "Beta GmbH").await;
+    j.fill("#address", "Hauptstraße 1").await;
+    j.fill("#zip", "10115").await;
+    j.fill("#city", "Berlin").await;
+    j.select("#country", "DE").await;
+    j.fill("#vat_number", "DE123456789").await;
+    j.fill("#po_reference", "PO-4711").await;
+    j.click("form[action='/checkout/customer'] > button[type=submit]")
+        .await;
+    j.expect("Article 196").await;
+    j.check("checkout-order-reverse-charge").await;
+    j.tick("input[name=accept_terms]").await;
+    j.tick("input[name=paymode][value=transfer]").await;
+    j.click("form[action='/checkout/order'] button[type=submit]")
+        .await;
+    let iban =
+        j.c.find(Locator::Css("#bank-iban"))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+    assert_eq!(iban, "FR76 3000 6000 0112 3456 7890 189");
+    j.check("transfer-done").await;
+    j.click("a[href$='/document']").await;
+    j.expect("Article 196").await;
+    j.check("pro-forma").await;
 
     c.close().await.unwrap();
     assert_eq!(
         app.count("SELECT count(*) FROM product_instances").await,
         10
+    );
+    assert_eq!(
+        app.count("SELECT count(*) FROM bills WHERE state = 'PENDING' AND tax = 0 AND tax_treatment = 'reverse_charge'")
+            .await,
+        1
     );
 }
 

@@ -127,7 +127,14 @@ mod tests {
 
     #[test]
     fn malformed_ibans_are_refused_before_the_checksum() {
-        for iban in ["", "FR", "1276300060000112345678901", "FR7A30006000011234567890189", "FR76-3000-6000-0112", "FR76300060000112345678901890123456789"] {
+        for iban in [
+            "",
+            "FR",
+            "1276300060000112345678901",
+            "FR7A30006000011234567890189",
+            "FR76-3000-6000-0112",
+            "FR76300060000112345678901890123456789",
+        ] {
             assert_eq!(Iban::parse(iban), Err(IbanError::Shape), "{iban}");
         }
     }
@@ -136,7 +143,14 @@ mod tests {
     fn bics_have_eight_or_eleven_characters_of_the_right_kinds() {
         assert_eq!(Bic::parse("bnpafrpp").unwrap().as_str(), "BNPAFRPP");
         assert!(Bic::parse("DEUTDEFF500").is_ok());
-        for bic in ["", "BNPAFRP", "BNPAFRPPX", "BNP1FRPP", "BNPAF1PP", "BNPAFRPP-01"] {
+        for bic in [
+            "",
+            "BNPAFRP",
+            "BNPAFRPPX",
+            "BNP1FRPP",
+            "BNPAF1PP",
+            "BNPAFRPP-01",
+        ] {
             assert_eq!(Bic::parse(bic), Err(BicError), "{bic}");
         }
     }

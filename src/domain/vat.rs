@@ -8,8 +8,8 @@ use std::fmt;
 
 /// The EU member states (ISO 3166 codes), which decide the tax rules of `tax_rules`.
 pub const EU_COUNTRIES: [&str; 27] = [
-    "AT", "BE", "BG", "CY", "CZ", "DE", "DK", "EE", "ES", "FI", "FR", "GR", "HR", "HU", "IE",
-    "IT", "LT", "LU", "LV", "MT", "NL", "PL", "PT", "RO", "SE", "SI", "SK",
+    "AT", "BE", "BG", "CY", "CZ", "DE", "DK", "EE", "ES", "FI", "FR", "GR", "HR", "HU", "IE", "IT",
+    "LT", "LU", "LV", "MT", "NL", "PL", "PT", "RO", "SE", "SI", "SK",
 ];
 
 pub fn is_eu(country: &str) -> bool {
@@ -48,7 +48,17 @@ fn formats(country: &str) -> &'static [&'static str] {
         "NL" => &["999999999B99"],
         "PL" => &["9999999999"],
         "PT" => &["999999999"],
-        "RO" => &["99", "999", "9999", "99999", "999999", "9999999", "99999999", "999999999", "9999999999"],
+        "RO" => &[
+            "99",
+            "999",
+            "9999",
+            "99999",
+            "999999",
+            "9999999",
+            "99999999",
+            "999999999",
+            "9999999999",
+        ],
         "SE" => &["999999999901"],
         "SI" => &["99999999"],
         "SK" => &["9999999999"],
@@ -172,13 +182,19 @@ mod tests {
     #[test]
     fn malformed_or_foreign_numbers_are_refused() {
         assert_eq!(VatNumber::parse("DE12345678", "DE"), Err(VatError::Format));
-        assert_eq!(VatNumber::parse("DE1234567890", "DE"), Err(VatError::Format));
+        assert_eq!(
+            VatNumber::parse("DE1234567890", "DE"),
+            Err(VatError::Format)
+        );
         assert_eq!(VatNumber::parse("ATA12345678", "AT"), Err(VatError::Format));
         assert_eq!(
             VatNumber::parse("FR40303265045", "DE"),
             Err(VatError::WrongCountry)
         );
-        assert_eq!(VatNumber::parse("GR123456789", "GR"), Err(VatError::WrongCountry));
+        assert_eq!(
+            VatNumber::parse("GR123456789", "GR"),
+            Err(VatError::WrongCountry)
+        );
         assert_eq!(VatNumber::parse("CHE123456789", "CH"), Err(VatError::NotEu));
     }
 }

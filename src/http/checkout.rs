@@ -37,14 +37,14 @@ use crate::http::placed;
 use crate::http::render::{html, html_status};
 use crate::http::signin::sign_in_for_purchase;
 use crate::security::tokens::random_id;
-use crate::services::ordering::{self, OrderRequest};
 use crate::services::buyer_terms;
+use crate::services::ordering::{self, OrderRequest};
 use crate::services::pricing::price_cart_for;
-use crate::store::settings::Settings;
 use crate::state::AppState;
 use crate::store::bills::{self, Bill};
 use crate::store::customers::{self, Customer};
 use crate::store::seats;
+use crate::store::settings::Settings;
 use crate::store::users::{self, User};
 
 const CUSTOMER_ID: &str = "customer_id";
@@ -68,8 +68,18 @@ impl CustomerPage {
     /// The business fields: name, label key, autocomplete, typed value.
     fn buyer_fields(&self) -> [(&'static str, &'static str, &'static str, &str); 3] {
         [
-            ("vat_number", "checkout.vat_number", "off", &self.buyer.vat_number),
-            ("po_reference", "checkout.po_reference", "off", &self.buyer.po_reference),
+            (
+                "vat_number",
+                "checkout.vat_number",
+                "off",
+                &self.buyer.vat_number,
+            ),
+            (
+                "po_reference",
+                "checkout.po_reference",
+                "off",
+                &self.buyer.po_reference,
+            ),
             ("phone", "checkout.phone", "tel", &self.buyer.phone),
         ]
     }
@@ -190,7 +200,10 @@ pub async fn save_customer(
             .map(|d| (d, b)),
         (parsed, _) => parsed,
     };
-    let CheckoutCustomerForm { customer: form, buyer } = posted;
+    let CheckoutCustomerForm {
+        customer: form,
+        buyer,
+    } = posted;
     let (details, business) = match parsed {
         Ok(d) => d,
         Err(errors) => {

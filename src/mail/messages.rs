@@ -39,7 +39,12 @@ pub fn transfer_instructions(
     compose(
         locale,
         "transfer",
-        &[("shop", shop), ("bill", bill), ("total", total), ("bank", &bank)],
+        &[
+            ("shop", shop),
+            ("bill", bill),
+            ("total", total),
+            ("bank", &bank),
+        ],
     )
 }
 

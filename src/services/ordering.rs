@@ -260,11 +260,7 @@ async fn insert_bill(
             locale: req.locale.code(),
             submission_key: req.submission_key,
             tax_treatment: terms.buyer.treatment,
-            buyer_vat_number: terms
-                .buyer
-                .vat_number
-                .as_ref()
-                .map_or("", |v| v.as_str()),
+            buyer_vat_number: terms.buyer.vat_number.as_ref().map_or("", |v| v.as_str()),
             po_reference: &terms.buyer.po_reference,
             terms_version: &terms.version,
         },

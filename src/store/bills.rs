@@ -90,7 +90,9 @@ impl Bill {
 
     /// The number the document's title shows: the invoice number once there is one.
     pub fn document_number(&self) -> String {
-        self.invoice_number.clone().unwrap_or_else(|| self.reference())
+        self.invoice_number
+            .clone()
+            .unwrap_or_else(|| self.reference())
     }
 }
 

@@ -33,7 +33,12 @@ async fn b2b_shop(app: &TestApp) {
     let tax = app
         .post(
             "/admin/taxes",
-            &[("code", "FR20"), ("name", "TVA"), ("rate", "20"), ("country", "FR")],
+            &[
+                ("code", "FR20"),
+                ("name", "TVA"),
+                ("rate", "20"),
+                ("country", "FR"),
+            ],
         )
         .await;
     assert_eq!(tax.status, 303, "{}", tax.body);
@@ -93,7 +98,11 @@ async fn settings_keep_the_sellers_identity_and_refuse_a_mistyped_iban_or_bic() 
         )
         .await;
     assert_eq!(typo.status, 422);
-    assert!(typo.body.contains("check digits do not match"), "{}", typo.body);
+    assert!(
+        typo.body.contains("check digits do not match"),
+        "{}",
+        typo.body
+    );
     let mut bad_bic = settings_form(IBAN);
     bad_bic.retain(|(k, _)| *k != "bank_bic");
     bad_bic.push(("bank_bic", "BNP1FRPP"));
@@ -105,7 +114,9 @@ async fn settings_keep_the_sellers_identity_and_refuse_a_mistyped_iban_or_bic() 
     );
 
     assert_eq!(
-        app.post("/admin/settings", &settings_form(IBAN)).await.status,
+        app.post("/admin/settings", &settings_form(IBAN))
+            .await
+            .status,
         303
     );
     let (iban, bic, vat): (String, String, String) =
@@ -132,7 +143,11 @@ async fn a_transfer_order_shows_the_bank_details_on_the_done_page_the_mail_and_t
     let done_url = placed.location().unwrap().to_owned();
     let done = app.get_with(&buyer, &done_url).await;
     assert_eq!(done.status, 200);
-    for expected in ["FR76 3000 6000 0112 3456 7890 189", "BNPAFRPP", "Sûreté Formation SAS"] {
+    for expected in [
+        "FR76 3000 6000 0112 3456 7890 189",
+        "BNPAFRPP",
+        "Sûreté Formation SAS",
+    ] {
         assert!(done.body.contains(expected), "done page lacks {expected}");
     }
     let mails = app.mails_to("transfer@example.org").await;
@@ -140,20 +155,29 @@ async fn a_transfer_order_shows_the_bank_details_on_the_done_page_the_mail_and_t
         .iter()
         .find(|(s, _)| s.contains("awaits your transfer"))
         .expect("transfer mail");
-    assert!(body.contains("IBAN: FR76 3000 6000 0112 3456 7890 189"), "{body}");
+    assert!(
+        body.contains("IBAN: FR76 3000 6000 0112 3456 7890 189"),
+        "{body}"
+    );
     assert!(body.contains("BIC: BNPAFRPP"), "{body}");
     assert!(body.contains("12 rue des Pistes"), "{body}");
 
     // The document of an order awaiting its transfer is a pro-forma, never an invoice.
     let doc = app.get_with(&buyer, &format!("{done_url}/document")).await;
     assert_eq!(doc.status, 200);
-    assert!(doc.body.contains("<h1 id=\"document-title\">Pro-forma B"), "{}", doc.body);
+    assert!(
+        doc.body.contains("<h1 id=\"document-title\">Pro-forma B"),
+        "{}",
+        doc.body
+    );
     assert!(!doc.body.contains("Invoice"));
     assert!(doc.body.contains("FR76 3000 6000 0112 3456 7890 189"));
     assert!(doc.body.contains("RCS Pontoise 123 456 789"));
     assert!(doc.body.contains("FR40303265045"));
     // Nobody else reads it.
-    let stranger = app.get_with(&client(), &format!("{done_url}/document")).await;
+    let stranger = app
+        .get_with(&client(), &format!("{done_url}/document"))
+        .await;
     assert_eq!(stranger.status, 404);
     assert_eq!(
         app.count("SELECT count(*) FROM bills WHERE invoice_number IS NOT NULL")
@@ -170,7 +194,13 @@ async fn twenty_concurrent_payments_take_twenty_consecutive_invoice_numbers() {
     for i in 0..20 {
         let buyer = client();
         let placed = app
-            .order(&buyer, "X-PACK5", "1", &format!("payer{i}@example.org"), "test")
+            .order(
+                &buyer,
+                "X-PACK5",
+                "1",
+                &format!("payer{i}@example.org"),
+                "test",
+            )
             .await;
         assert_eq!(placed.status, 303, "{}", placed.body);
         let public_id = placed
@@ -242,7 +272,11 @@ async fn a_declined_bill_has_no_invoice_number_and_is_not_called_an_invoice() {
         .get_with(&buyer, &format!("/checkout/done/{public_id}/document"))
         .await;
     assert_eq!(doc.status, 200);
-    assert!(doc.body.contains("<h1 id=\"document-title\">Order B"), "{}", doc.body);
+    assert!(
+        doc.body.contains("<h1 id=\"document-title\">Order B"),
+        "{}",
+        doc.body
+    );
     assert!(!doc.body.contains("Invoice"));
 
     // The next paid bill takes the year's first number: the declined one used none.
@@ -257,7 +291,10 @@ async fn a_declined_bill_has_no_invoice_number_and_is_not_called_an_invoice() {
     assert_eq!(numbers[0], (public_id, None));
     assert_eq!(numbers[1].0, paid);
     assert!(
-        numbers[1].1.as_deref().is_some_and(|n| n.ends_with("-000001")),
+        numbers[1]
+            .1
+            .as_deref()
+            .is_some_and(|n| n.ends_with("-000001")),
         "{numbers:?}"
     );
 }
@@ -283,7 +320,10 @@ async fn a_german_business_with_a_vat_number_pays_no_vat_with_the_mention_a_fren
     .fetch_one(&app.db)
     .await
     .unwrap();
-    assert_eq!((treatment.as_str(), tax, total), ("reverse_charge", 0, 120_000));
+    assert_eq!(
+        (treatment.as_str(), tax, total),
+        ("reverse_charge", 0, 120_000)
+    );
     assert_eq!((vat.as_str(), po.as_str()), ("DE123456789", "PO-4711"));
 
     // Paid, the invoice carries the number, the buyer's VAT number and the legal mention.
@@ -299,10 +339,15 @@ async fn a_german_business_with_a_vat_number_pays_no_vat_with_the_mention_a_fren
     let doc = app
         .get_with(&beta, &format!("/checkout/done/{public_id}/document"))
         .await;
-    assert!(doc.body.contains("<h1 id=\"document-title\">Invoice F"), "{}", doc.body);
-    assert!(doc.body.contains(
-        "Autoliquidation / Reverse charge – Article 196 of Directive 2006/112/EC"
-    ));
+    assert!(
+        doc.body.contains("<h1 id=\"document-title\">Invoice F"),
+        "{}",
+        doc.body
+    );
+    assert!(
+        doc.body
+            .contains("Autoliquidation / Reverse charge – Article 196 of Directive 2006/112/EC")
+    );
     assert!(doc.body.contains("DE123456789"));
     assert!(doc.body.contains("PO-4711"));
     assert!(doc.body.contains("Paid by"));
@@ -316,13 +361,15 @@ async fn a_german_business_with_a_vat_number_pays_no_vat_with_the_mention_a_fren
     )
     .await;
     assert_eq!(placed.status, 303, "{}", placed.body);
-    let (treatment, tax, total): (String, i64, i64) = sqlx::query_as(
-        "SELECT tax_treatment, tax, total FROM bills ORDER BY id DESC LIMIT 1",
-    )
-    .fetch_one(&app.db)
-    .await
-    .unwrap();
-    assert_eq!((treatment.as_str(), tax, total), ("standard", 24_000, 144_000));
+    let (treatment, tax, total): (String, i64, i64) =
+        sqlx::query_as("SELECT tax_treatment, tax, total FROM bills ORDER BY id DESC LIMIT 1")
+            .fetch_one(&app.db)
+            .await
+            .unwrap();
+    assert_eq!(
+        (treatment.as_str(), tax, total),
+        ("standard", 24_000, 144_000)
+    );
 }
 
 #[tokio::test]
@@ -333,7 +380,9 @@ async fn the_review_shows_the_reverse_charge_and_outside_the_eu_there_is_no_vat(
     app.add_to_cart(&beta, "X-PACK5", "1").await;
     let form = business_form("einkauf@beta.example", "Beta GmbH", "DE", "DE123456789");
     assert_eq!(
-        app.post_with(&beta, "/checkout/customer", &form).await.status,
+        app.post_with(&beta, "/checkout/customer", &form)
+            .await
+            .status,
         303
     );
     let review = app.get_with(&beta, "/checkout/order").await;
@@ -344,7 +393,9 @@ async fn the_review_shows_the_reverse_charge_and_outside_the_eu_there_is_no_vat(
     app.add_to_cart(&swiss, "X-PACK5", "1").await;
     let form = business_form("kauf@gamma.example", "Gamma AG", "CH", "");
     assert_eq!(
-        app.post_with(&swiss, "/checkout/customer", &form).await.status,
+        app.post_with(&swiss, "/checkout/customer", &form)
+            .await
+            .status,
         303
     );
     let review = app.get_with(&swiss, "/checkout/order").await;
@@ -416,5 +467,8 @@ async fn without_sales_conditions_there_is_no_box_and_with_them_the_version_is_r
             .fetch_one(&app.db)
             .await
             .unwrap();
-    assert!(version.starts_with("sha256:") && version.len() == 23, "{version}");
+    assert!(
+        version.starts_with("sha256:") && version.len() == 23,
+        "{version}"
+    );
 }

@@ -388,7 +388,8 @@ async fn posted_prices_and_bad_quantities_change_nothing() {
 async fn the_sales_conditions_must_be_accepted() {
     let app = spawn_app().await;
     app.seat_catalogue().await;
-    app.exec("UPDATE settings SET sales_conditions = 'CGV'").await;
+    app.exec("UPDATE settings SET sales_conditions = 'CGV'")
+        .await;
     let buyer = client();
     app.cart_and_details(&buyer, "X-PACK5", "1", "terms@example.org")
         .await;

@@ -9,14 +9,14 @@ use serde::Deserialize;
 use tower_sessions::Session;
 
 use crate::domain::TaxRate;
-use crate::domain::countries::is_country_code;
 use crate::domain::bank::{Bic, Iban, IbanError};
+use crate::domain::countries::is_country_code;
 use crate::domain::form::{
     FieldErrors, TextProblem, optional, optional_text, required, text_problem,
 };
-use crate::domain::vat::VatNumber;
 use crate::domain::paymode::Paymode;
 use crate::domain::product::SALES_CONDITIONS_MAX;
+use crate::domain::vat::VatNumber;
 use crate::error::AppResult;
 use crate::http::context::{Page, flash};
 use crate::http::render::{html, html_status};
@@ -246,8 +246,7 @@ fn seller_identity(
         }
     }
     let bank_holder = text(errors, "bank_holder", 200);
-    let invoice_prefix =
-        posted("invoice_prefix").unwrap_or_else(|| current.invoice_prefix.clone());
+    let invoice_prefix = posted("invoice_prefix").unwrap_or_else(|| current.invoice_prefix.clone());
     let prefix_ok = invoice_prefix.len() <= 10
         && invoice_prefix
             .bytes()

@@ -392,7 +392,8 @@ fn inputs_of(method: &str, path: &str) -> Inputs {
             | "/admin/bills/{id}/paid"
             | "/admin/bills/{id}/cancel"
             | "/admin/bills/{id}/retry"
-            | "/admin/lms/jobs/{id}/retry",
+            | "/admin/lms/jobs/{id}/retry"
+            | "/admin/lms/jobs/{id}/discard",
         ) => Nothing,
         _ => panic!("{method} {path} is new: list what it reads in `inputs_of`"),
     }

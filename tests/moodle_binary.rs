@@ -52,7 +52,7 @@ async fn refused_start(db_url: &str, moodle_url: &str, token: &str) -> String {
 
 #[tokio::test]
 async fn the_shop_refuses_a_bad_moodle_and_imports_the_courses_of_a_good_one() {
-    let fake = FakeMoodle::start().await;
+    let mut fake = FakeMoodle::start().await;
     fake.with(|m| {
         let training = m.categories[0].0;
         m.add_course("M-1", training, true);
@@ -83,15 +83,13 @@ async fn the_shop_refuses_a_bad_moodle_and_imports_the_courses_of_a_good_one() {
     );
 
     let port = port::free_port();
-    let _shop = server::spawn_shop(
-        &db_url,
-        port,
-        &[
-            ("LMS", "moodle".into()),
-            ("MOODLE_URL", fake.url.clone()),
-            ("MOODLE_TOKEN", TOKEN.into()),
-        ],
-    );
+    let env = [
+        ("LMS", "moodle".into()),
+        ("MOODLE_URL", fake.url.clone()),
+        ("MOODLE_TOKEN", TOKEN.into()),
+        ("MOODLE_ACTIVITY_SECONDS", "1".into()),
+    ];
+    let mut shop = server::spawn_shop(&db_url, port, &env);
     server::wait_healthy(&format!("http://127.0.0.1:{port}")).await;
     let courses: Vec<(String, bool)> = sqlx::query_as(
         "SELECT shortname, visible FROM courses WHERE moodle_id IS NOT NULL ORDER BY shortname",
@@ -100,6 +98,25 @@ async fn the_shop_refuses_a_bad_moodle_and_imports_the_courses_of_a_good_one() {
     .await
     .unwrap();
     assert_eq!(courses, vec![("M-1".into(), true), ("M-2".into(), false)]);
+
+    // Restarted while Moodle is down for maintenance: a shop that has its courses starts
+    // anyway (checkout and assignment queue their jobs), and imports again once Moodle is back.
+    shop.kill();
+    fake.stop();
+    let _shop = server::spawn_shop(&db_url, port, &env);
+    server::wait_healthy(&format!("http://127.0.0.1:{port}")).await;
+    fake.restart().await;
+    fake.with(|m| {
+        let training = m.categories[0].0;
+        m.add_course("M-3", training, true);
+    });
+    db::wait_for_zero(
+        &db,
+        "SELECT 1 - count(*) FROM courses WHERE shortname = 'M-3'",
+        Duration::from_secs(30),
+        "the import once Moodle is back",
+    )
+    .await;
 }
 
 /// Between the shop and Moodle. Once `trap` is armed, the answer to the next request that

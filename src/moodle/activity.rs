@@ -28,16 +28,21 @@ pub async fn run(state: AppState, mut shutdown: watch::Receiver<bool>) {
 }
 
 pub async fn refresh_all(state: &AppState, moodle: &Moodle) -> anyhow::Result<()> {
+    // One probe of a partial index per course (migration 0012), not a read of every seat.
     let courses = sqlx::query!(
-        r#"SELECT DISTINCT c.id, c.moodle_id AS "moodle_id!"
-           FROM product_instances pi JOIN courses c ON c.id = pi.assigned_course_id
-           WHERE pi.assigned_user_id IS NOT NULL AND pi.locked_at IS NULL
-             AND c.moodle_id IS NOT NULL"#
+        r#"SELECT c.id, c.moodle_id AS "moodle_id!" FROM courses c
+           WHERE c.moodle_id IS NOT NULL AND NOT c.moodle_gone
+             AND EXISTS (SELECT 1 FROM product_instances pi
+                         WHERE pi.assigned_course_id = c.id
+                           AND pi.assigned_user_id IS NOT NULL AND pi.locked_at IS NULL)"#
     )
     .fetch_all(&state.db)
     .await?;
+    // A course Moodle refuses to describe must not keep the others from locking.
     for c in courses {
-        refresh_course(state, moodle, c.id, c.moodle_id).await?;
+        if let Err(e) = refresh_course(state, moodle, c.id, c.moodle_id).await {
+            tracing::warn!(course = c.id, error = %e, "refreshing one course's activity failed");
+        }
     }
     Ok(())
 }

@@ -17,10 +17,34 @@ use crate::config::MoodleConfig;
 
 /// At start with LMS=moodle: checks the site, the token and the service, then imports the
 /// courses. An error says what is wrong and stops the shop (nothing would reach Moodle).
+/// Except when Moodle is only unreachable for now and the shop already has its courses (a
+/// restart during Moodle's maintenance): then the shop starts, its jobs wait, and the check
+/// and import are retried in the background until Moodle answers.
 pub async fn start(state: &crate::state::AppState) -> anyhow::Result<()> {
     let Some(moodle) = &state.moodle else {
         return Ok(());
     };
+    if let Err(e) = api::site_info(&moodle.client).await
+        && e.failure() == crate::domain::moodle::Failure::Transient
+        && sync::has_imported(state).await?
+    {
+        tracing::warn!(error = %e, "Moodle does not answer: starting on the courses imported before; retrying in the background");
+        let (state, moodle) = (state.clone(), moodle.clone());
+        tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(moodle.config.activity_interval).await;
+                match connect_and_import(&state, &moodle).await {
+                    Ok(()) => return,
+                    Err(e) => tracing::warn!(error = %e, "Moodle still not ready"),
+                }
+            }
+        });
+        return Ok(());
+    }
+    connect_and_import(state, moodle).await
+}
+
+async fn connect_and_import(state: &crate::state::AppState, moodle: &Moodle) -> anyhow::Result<()> {
     let site = check::check(moodle).await?;
     tracing::info!(%site, "connected to Moodle");
     let done = sync::import(state, moodle, None).await?;

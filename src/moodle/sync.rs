@@ -95,3 +95,12 @@ pub async fn import(
     state.catalogue.invalidate();
     Ok(out)
 }
+
+/// Whether courses were imported from Moodle before (the shop can serve without asking it).
+pub async fn has_imported(state: &AppState) -> sqlx::Result<bool> {
+    sqlx::query_scalar!(
+        r#"SELECT EXISTS (SELECT 1 FROM courses WHERE moodle_id IS NOT NULL) AS "some!""#
+    )
+    .fetch_one(&state.db)
+    .await
+}

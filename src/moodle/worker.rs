@@ -236,20 +236,29 @@ async fn enrol(
 
 async fn unenrol(state: &AppState, run: &mut Run<'_>, job: &Job) -> Result<(), Stop> {
     let course = course_of(job)?;
-    let user = match sqlx::query_scalar!(
+    // Jobs of one person in one course apply in order, so an enrolment the shop made in Moodle
+    // has recorded its Moodle user by now. None: the shop never enrolled them there, and an
+    // account found by their address is not ours to unenrol.
+    let Some(user) = sqlx::query_scalar!(
         "SELECT moodle_user_id FROM users WHERE id = $1",
         job.user_id
     )
     .fetch_one(&state.db)
     .await?
-    {
-        Some(id) => id,
-        None => match api::user_by_email(run.count(), &job.email).await? {
-            Some(id) => id,
-            // Never reached Moodle: nothing to undo.
-            None => return Ok(()),
-        },
+    else {
+        return Ok(());
     };
+    // The release was allowed while the learner had not opened the course; one who opened it
+    // while this job waited keeps it, and an operator decides at /admin/lms.
+    let started = api::enrolled_users(run.count(), course)
+        .await?
+        .iter()
+        .any(|u| u.id == user && u.lastcourseaccess > 0);
+    if started {
+        return Err(Stop::Setup(
+            "the learner opened the course after the seat was released: not unenrolled".into(),
+        ));
+    }
     // Out of the group first: Moodle drops group memberships with the enrolment anyway, and
     // this order leaves nothing behind if the unenrolment is refused.
     if let Some(reference) = job.group_name.as_deref().filter(|g| !g.is_empty()) {

@@ -159,6 +159,22 @@ pub async fn retry(db: impl PgExecutor<'_>, id: i64) -> sqlx::Result<bool> {
     Ok(r.rows_affected() == 1)
 }
 
+/// An operator gives up on a failed job (its change was made by hand in Moodle, or is no
+/// longer wanted): recorded as done, with who gave it up and Moodle's last answer, so the
+/// jobs of that learner and course behind it run again. `false` if it was not failed.
+pub async fn discard(db: impl PgExecutor<'_>, id: i64, by: &str) -> sqlx::Result<bool> {
+    let r = sqlx::query!(
+        "UPDATE lms_jobs SET state = 'done', done_at = now(),
+           last_error = 'discarded by ' || $2 || ' at ' || now()::text || coalesce(': ' || last_error, '')
+         WHERE id = $1 AND state = 'failed'",
+        id,
+        by
+    )
+    .execute(db)
+    .await?;
+    Ok(r.rows_affected() == 1)
+}
+
 /// A job as /admin/lms lists it.
 pub struct Listed {
     pub id: i64,

@@ -904,6 +904,80 @@ async fn a_shop_stopped_before_reaching_moodle_catches_up_after_restart() {
     again.stop().await;
 }
 
+/// A release is allowed while the learner has not opened the course, but its Moodle job may
+/// wait (Moodle slow or down): a learner who opens the course meanwhile is not unenrolled, and
+/// the job stops at /admin/lms for an operator.
+#[tokio::test]
+async fn a_learner_who_starts_before_the_release_reaches_moodle_is_not_unenrolled() {
+    let fake = moodle_with_courses().await;
+    let app = shop_on(&fake).await;
+    let (customer, _bill, seats) = buy(&app, "race@example.org", "1").await;
+    let page = assign(&app, &customer, &seats[0], "X-A1", "late@example.org").await;
+    assert_eq!(page.status, 303);
+    jobs_done(&app, 10).await;
+
+    // The release's job, as the release writes it, held back until the learner has started.
+    app.exec(
+        "INSERT INTO lms_jobs (kind, user_id, course_id, role, group_name, seat_id, next_attempt_at)
+         SELECT 'unenrol', user_id, course_id, role, group_name, seat_id, now() + interval '1 hour'
+         FROM lms_jobs WHERE kind = 'enrol' AND seat_id IS NOT NULL
+           AND user_id = (SELECT id FROM users WHERE email = 'late@example.org')",
+    )
+    .await;
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    fake.with(|m| {
+        let key = (
+            m.user("late@example.org").unwrap().id,
+            m.course("X-A1").unwrap().id,
+        );
+        m.last_access.insert(key, now);
+    });
+    app.exec("UPDATE lms_jobs SET next_attempt_at = now() WHERE kind = 'unenrol'")
+        .await;
+    app.state.lms_queued.notify_one();
+    wait_for("the release job to stop", 10, async || {
+        app.count("SELECT count(*) FROM lms_jobs WHERE kind = 'unenrol' AND state = 'failed'")
+            .await
+            == 1
+    })
+    .await;
+    assert!(fake.with(|m| m.enrolment("late@example.org", "X-A1").is_some()));
+    assert_eq!(fake.with(|m| m.calls_of("enrol_manual_unenrol_users")), 0);
+    app.login_operator().await;
+    let page = app.get("/admin/lms").await;
+    assert!(
+        page.body
+            .contains("opened the course after the seat was released"),
+        "{}",
+        page.body
+    );
+
+    // The operator leaves the learner enrolled and discards the job: recorded as done, with
+    // who did it, so jobs of that learner and course behind it are no longer held up.
+    let id: i64 = sqlx::query_scalar("SELECT id FROM lms_jobs WHERE state = 'failed'")
+        .fetch_one(&app.db)
+        .await
+        .unwrap();
+    let done = app
+        .post(&format!("/admin/lms/jobs/{id}/discard"), &[])
+        .await;
+    assert_eq!(done.status, 303, "{}", done.body);
+    let why: String =
+        sqlx::query_scalar("SELECT last_error FROM lms_jobs WHERE id = $1 AND state = 'done'")
+            .bind(id)
+            .fetch_one(&app.db)
+            .await
+            .unwrap();
+    assert!(
+        why.starts_with(&format!("discarded by {OPERATOR_EMAIL}")),
+        "{why}"
+    );
+    let again = app
+        .post(&format!("/admin/lms/jobs/{id}/discard"), &[])
+        .await;
+    assert_eq!(again.status, 409);
+}
+
 /// A worker that claimed a job and died (its lease never released): another worker applies
 /// the job once the lease ends, and only then.
 #[tokio::test]

@@ -264,6 +264,12 @@ const CASES: &[Case] = &[
         args: "{big_bill_id}",
         plans: Plans::Both,
     },
+    Case {
+        name: "Moodle activity refresher: courses with unlocked assigned seats",
+        marker: "AND pi.assigned_user_id IS NOT NULL AND pi.locked_at IS NULL)",
+        args: "",
+        plans: Plans::Both,
+    },
 ];
 
 /// Every statement of the app, from `.sqlx/`.

@@ -1,5 +1,5 @@
 //! `/admin/lms`: the Moodle job queue as operators need it: jobs that stopped on a permanent
-//! error (with Moodle's own message) and a Retry button for each, and those still waiting.
+//! error (with Moodle's own message) with Retry and Discard buttons, and those still waiting.
 
 use askama::Template;
 use axum::extract::{Path, State};
@@ -8,6 +8,7 @@ use tower_sessions::Session;
 
 use crate::error::{AppError, AppResult};
 use crate::http::context::{Page, flash};
+use crate::http::extract::RequireOperator;
 use crate::http::render::html;
 use crate::state::AppState;
 use crate::store::lms_jobs::{self, Counts, Listed};
@@ -45,5 +46,22 @@ pub async fn retry(
     }
     state.lms_queued.notify_one();
     flash(&session, page.t("admin.lms_retried")).await?;
+    Ok(Redirect::to("/admin/lms").into_response())
+}
+
+/// Gives up on a failed job, so the jobs of its learner and course behind it can run.
+pub async fn discard(
+    State(state): State<AppState>,
+    RequireOperator(operator): RequireOperator,
+    session: Session,
+    page: Page,
+    Path(id): Path<i64>,
+) -> AppResult<Response> {
+    if !lms_jobs::discard(&state.db, id, operator.email.as_str()).await? {
+        return Err(AppError::conflict("admin.lms_not_failed"));
+    }
+    tracing::info!(job = id, operator = operator.id, "Moodle job discarded");
+    state.lms_queued.notify_one();
+    flash(&session, page.t("admin.lms_discarded")).await?;
     Ok(Redirect::to("/admin/lms").into_response())
 }

@@ -89,6 +89,7 @@ pub fn router(state: &AppState) -> Router<AppState> {
         .route("/admin/courses/sync", post(courses::sync))
         .route("/admin/lms", get(lms::index))
         .route("/admin/lms/jobs/{id}/retry", post(lms::retry))
+        .route("/admin/lms/jobs/{id}/discard", post(lms::discard))
         .route(
             "/admin/courses/{id}",
             get(courses::edit).post(courses::update),

@@ -2,6 +2,12 @@
 
 use crate::i18n::Locale;
 use crate::i18n::fill;
+use std::collections::BTreeMap;
+
+use crate::domain::tax_rules::{REVERSE_CHARGE_MENTION, TaxTreatment};
+use crate::domain::{Money, TaxRate};
+use crate::i18n::formats;
+use crate::store::bills::{Bill, Item};
 use crate::store::settings::Settings;
 
 pub struct Message {
@@ -76,6 +82,8 @@ pub fn order_complete(
     total: &str,
     produced: &str,
     space: &str,
+    summary: &str,
+    invoice: &str,
 ) -> Message {
     compose(
         locale,
@@ -86,6 +94,8 @@ pub fn order_complete(
             ("total", total),
             ("produced", produced),
             ("space", space),
+            ("summary", summary),
+            ("invoice", invoice),
         ],
     )
 }
@@ -159,4 +169,56 @@ mod tests {
             assert!(!m.subject.contains("%{"));
         }
     }
+}
+
+/// The order's lines and tax breakdown as the confirmation mail lists them: one line per
+/// product, then the totals, one tax line per rate, and the tax mention if any.
+pub fn order_summary(locale: Locale, bill: &Bill, items: &[Item]) -> String {
+    let colon = locale.colon();
+    let money = |minor: i64| formats::money(locale, Money::from_minor(minor), &bill.currency);
+    let mut lines: Vec<String> = items
+        .iter()
+        .map(|i| {
+            format!(
+                "[{}] {} × {}{colon} {}",
+                i.code,
+                i.name,
+                i.quantity,
+                money(i.untaxed)
+            )
+        })
+        .collect();
+    lines.push(String::new());
+    lines.push(format!(
+        "{}{colon} {}",
+        locale.t("cart.untaxed"),
+        money(bill.untaxed)
+    ));
+    let mut taxes: BTreeMap<i32, i64> = BTreeMap::new();
+    for i in items {
+        *taxes.entry(i.tax_rate_bp).or_default() += i.tax;
+    }
+    for (bp, tax) in taxes {
+        let rate = u32::try_from(bp)
+            .ok()
+            .and_then(TaxRate::from_basis_points)
+            .map(|r| r.to_string())
+            .unwrap_or_default();
+        lines.push(format!(
+            "{} {rate} %{colon} {}",
+            locale.t("admin.tax"),
+            money(tax)
+        ));
+    }
+    lines.push(format!(
+        "{}{colon} {}",
+        locale.t("cart.total"),
+        money(bill.total)
+    ));
+    match bill.tax_treatment {
+        TaxTreatment::Standard => {}
+        TaxTreatment::ReverseCharge => lines.push(REVERSE_CHARGE_MENTION.to_owned()),
+        TaxTreatment::Export => lines.push(locale.t("checkout.export_mention").into_owned()),
+    }
+    lines.join("\n")
 }

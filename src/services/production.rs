@@ -130,7 +130,11 @@ async fn deliver(
         ));
         produced.push(describe(locale, item, &outcome));
     }
-    mail_completion(tx, state, bill, &customer, &shop, locale, &produced).await?;
+    let summary = messages::order_summary(locale, bill, &items);
+    mail_completion(
+        tx, state, bill, &customer, &shop, locale, &produced, &summary,
+    )
+    .await?;
     Ok(log)
 }
 
@@ -221,6 +225,7 @@ async fn enrol_in_support_course(
 }
 
 /// The customer's "your order is delivered" mail and the operators' sale notification.
+#[allow(clippy::too_many_arguments)]
 async fn mail_completion(
     tx: &mut PgConnection,
     state: &AppState,
@@ -229,9 +234,14 @@ async fn mail_completion(
     shop: &settings::Settings,
     locale: Locale,
     produced: &[String],
+    summary: &str,
 ) -> anyhow::Result<()> {
     let total = formats::money(locale, Money::from_minor(bill.total), &bill.currency);
     let space = format!("{}/customer", state.config.base_url);
+    let invoice = format!(
+        "{}/customer/bills/{}",
+        state.config.base_url, bill.public_id
+    );
     let m = messages::order_complete(
         locale,
         &shop.shop_name,
@@ -239,6 +249,8 @@ async fn mail_completion(
         &total,
         &produced.join("\n"),
         &space,
+        summary,
+        &invoice,
     );
     outbox::enqueue(&mut *tx, &customer.email, &m.subject, &m.body).await?;
     let who = format!("{} <{}>", customer.name(), customer.email);

@@ -472,3 +472,26 @@ async fn without_sales_conditions_there_is_no_box_and_with_them_the_version_is_r
         "{version}"
     );
 }
+
+#[tokio::test]
+async fn the_confirmation_mail_lists_the_lines_the_tax_breakdown_and_links_the_invoice() {
+    let app = spawn_app().await;
+    b2b_shop(&app).await;
+    let public_id = app
+        .buy_and_pay(&client(), "X-PACK5", "2", "confirm@example.org")
+        .await;
+    let mails = app.mails_to("confirm@example.org").await;
+    let (_, body) = mails
+        .iter()
+        .find(|(s, _)| s.contains("is delivered"))
+        .expect("confirmation mail");
+    for expected in [
+        "[X-PACK5] Pack of 5 seats × 2: €2,400.00",
+        "Total excl. tax: €2,400.00",
+        "Tax 20 %: €480.00",
+        "Total incl. tax: €2,880.00",
+        &format!("/customer/bills/{public_id}"),
+    ] {
+        assert!(body.contains(expected), "{expected} not in {body}");
+    }
+}

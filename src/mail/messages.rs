@@ -75,6 +75,7 @@ pub fn bank_details(locale: Locale, s: &Settings) -> String {
     lines.join("\n")
 }
 
+#[allow(clippy::too_many_arguments)]
 pub fn order_complete(
     locale: Locale,
     shop: &str,
@@ -157,20 +158,6 @@ pub fn seat_assigned_moodle(
     )
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn messages_carry_their_link_in_both_languages() {
-        for locale in Locale::ALL {
-            let m = password_reset(locale, "Shop", "http://x/password/set/abc");
-            assert!(m.body.contains("http://x/password/set/abc"));
-            assert!(!m.subject.contains("%{"));
-        }
-    }
-}
-
 /// The order's lines and tax breakdown as the confirmation mail lists them: one line per
 /// product, then the totals, one tax line per rate, and the tax mention if any.
 pub fn order_summary(locale: Locale, bill: &Bill, items: &[Item]) -> String {
@@ -221,4 +208,18 @@ pub fn order_summary(locale: Locale, bill: &Bill, items: &[Item]) -> String {
         TaxTreatment::Export => lines.push(locale.t("checkout.export_mention").into_owned()),
     }
     lines.join("\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn messages_carry_their_link_in_both_languages() {
+        for locale in Locale::ALL {
+            let m = password_reset(locale, "Shop", "http://x/password/set/abc");
+            assert!(m.body.contains("http://x/password/set/abc"));
+            assert!(!m.subject.contains("%{"));
+        }
+    }
 }

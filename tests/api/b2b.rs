@@ -184,6 +184,18 @@ async fn a_transfer_order_shows_the_bank_details_on_the_done_page_the_mail_and_t
             .await,
         0
     );
+
+    // The operator records the transfer: now it is an invoice, under its number.
+    let id = app.count("SELECT id FROM bills").await;
+    let paid = app.post(&format!("/admin/bills/{id}/paid"), &[]).await;
+    assert_eq!(paid.status, 303, "{}", paid.body);
+    let doc = app.get_with(&buyer, &format!("{done_url}/document")).await;
+    assert!(
+        doc.body.contains("<h1 id=\"document-title\">Invoice F"),
+        "{}",
+        doc.body
+    );
+    assert!(doc.body.contains("Bank transfer"));
 }
 
 #[tokio::test]
@@ -351,6 +363,20 @@ async fn a_german_business_with_a_vat_number_pays_no_vat_with_the_mention_a_fren
     assert!(doc.body.contains("DE123456789"));
     assert!(doc.body.contains("PO-4711"));
     assert!(doc.body.contains("Paid by"));
+    // The operator sees the invoice number and the buyer's references on the bill.
+    let (id, number): (i64, String) =
+        sqlx::query_as("SELECT id, invoice_number FROM bills WHERE public_id = $1")
+            .bind(&public_id)
+            .fetch_one(&app.db)
+            .await
+            .unwrap();
+    let admin = app.get(&format!("/admin/bills/{id}")).await;
+    assert!(
+        admin
+            .body
+            .contains(&format!("<span id=\"invoice-number\">{number}</span>"))
+    );
+    assert!(admin.body.contains("PO-4711") && admin.body.contains("DE123456789"));
 
     let french = client();
     let placed = business_order(

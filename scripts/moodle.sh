@@ -73,7 +73,7 @@ global \$CFG;
 \$CFG->wwwroot = '$URL';
 \$CFG->dataroot = '$DIR/data';
 \$CFG->admin = 'admin';
-\$CFG->directorypermissions = 02777;
+\$CFG->directorypermissions = 02770;
 \$CFG->noemailever = true;
 // The built-in server has no PATH_INFO rewriting.
 \$CFG->slasharguments = 0;
@@ -90,7 +90,10 @@ start() {
     exit 3
   fi
   install_php
+  # A predictable path under /tmp: it must be ours, or someone else's code would run as us.
+  if [ -e "$DIR" ] && [ ! -O "$DIR" ]; then say "$DIR belongs to someone else: set MOODLE_DIR"; exit 1; fi
   mkdir -p "$DIR" "$DIR/data"
+  # 755: the postgres user must reach the cluster inside; the token file is kept private.
   chmod 755 "$DIR"
   if [ ! -f "$DIR/www/version.php" ]; then
     say "copying Moodle from $src"
@@ -117,7 +120,7 @@ start() {
         --adminuser=admin --adminpass="$ADMIN_PASS" --adminemail=admin@example.org \
         --fullname="lms-shop test Moodle" --shortname=lmsshoptest >"$DIR/install.log" 2>&1) ||
       { say "install failed, see $DIR/install.log"; tail -20 "$DIR/install.log" >&2; exit 1; }
-    (cd "$DIR/www" && php "$ROOT/scripts/moodle/setup.php" --courses="$COURSES") > "$DIR/token" ||
+    (umask 077; cd "$DIR/www" && php "$ROOT/scripts/moodle/setup.php" --courses="$COURSES" > "$DIR/token") ||
       { say "setup failed"; exit 1; }
     echo $((SECONDS - t0)) > "$DIR/install-seconds"
     psql -qAt "$db" -c "CREATE DATABASE moodle_pristine TEMPLATE moodle" >/dev/null

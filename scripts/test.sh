@@ -37,9 +37,10 @@ moodle_banner() {
     "################################################################" >&2
 }
 moodle_status=0
+# Stopped at exit whatever happens (a failed start may have started its cluster).
+trap 'scripts/moodle.sh stop >/dev/null 2>&1 || true; scripts/test-pg.sh stop' EXIT
 moodle_env=$(scripts/moodle.sh start --fresh) || moodle_status=$?
 if [ "$moodle_status" = 0 ]; then
-  trap 'scripts/moodle.sh stop; scripts/test-pg.sh stop' EXIT
   MOODLE_TEST_URL=$(sed -n 's/.*MOODLE_URL=\([^ ]*\).*/\1/p' <<<"$moodle_env")
   MOODLE_TEST_TOKEN=$(sed -n 's/.*MOODLE_TOKEN=\([^ ]*\).*/\1/p' <<<"$moodle_env")
   MOODLE_TEST_DB_URL=$(sed -n 's/.*MOODLE_DB_URL=\([^ ]*\).*/\1/p' <<<"$moodle_env")

@@ -101,8 +101,25 @@ fn lms_from_env() -> Result<Lms> {
                 "LMS=moodle needs MOODLE_URL (the site's root, e.g. https://moodle.example.org)",
             )?;
             let url = url.trim_end_matches('/').to_owned();
-            if !(url.starts_with("http://") || url.starts_with("https://")) {
+            let Some(rest) = url
+                .strip_prefix("https://")
+                .or_else(|| url.strip_prefix("http://"))
+            else {
                 anyhow::bail!("MOODLE_URL must start with http:// or https://: {url:?}");
+            };
+            // The URL is logged and shown to operators: credentials belong in the token.
+            if rest
+                .split('/')
+                .next()
+                .is_some_and(|host| host.contains('@'))
+            {
+                anyhow::bail!(
+                    "MOODLE_URL must not carry a user or password (the token is the credential)"
+                );
+            }
+            let host = rest.split(['/', ':']).next().unwrap_or_default();
+            if url.starts_with("http://") && !matches!(host, "127.0.0.1" | "localhost" | "[::1]") {
+                tracing::warn!(%url, "MOODLE_URL is plain http: the token crosses the network unencrypted");
             }
             Ok(Lms::Moodle(MoodleConfig {
                 url,

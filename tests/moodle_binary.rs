@@ -76,6 +76,10 @@ async fn the_shop_refuses_a_bad_moodle_and_imports_the_courses_of_a_good_one() {
     );
     fake.with(|m| m.functions.push("enrol_manual_enrol_users".into()));
 
+    let said = refused_start(&db_url, "http://admin:secret@127.0.0.1:9", TOKEN).await;
+    assert!(said.contains("must not carry a user or password"), "{said}");
+    assert!(!said.contains("secret"), "{said}");
+
     let said = refused_start(&db_url, "http://127.0.0.1:9", TOKEN).await;
     assert!(
         said.contains("cannot reach Moodle at MOODLE_URL http://127.0.0.1:9"),

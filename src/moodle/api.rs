@@ -51,7 +51,13 @@ pub struct Course {
     pub visible: i64,
     #[serde(default)]
     pub format: String,
+    /// 0 no groups, 1 separate groups, 2 visible groups (returned with `moodle/course:update`).
+    #[serde(default)]
+    pub groupmode: Option<i64>,
 }
+
+/// Moodle's SEPARATEGROUPS: members of one group do not see the others.
+pub const SEPARATE_GROUPS: i64 = 1;
 
 fn one() -> i64 {
     1

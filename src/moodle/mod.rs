@@ -54,6 +54,13 @@ async fn connect_and_import(state: &crate::state::AppState, moodle: &Moodle) -> 
         gone = done.gone,
         "courses imported from Moodle"
     );
+    if !done.not_separate.is_empty() {
+        tracing::warn!(
+            courses = %done.not_separate.join(", "),
+            "these Moodle courses are not in separate groups mode: a customer's supervisor there \
+             sees every other customer's learners"
+        );
+    }
     Ok(())
 }
 

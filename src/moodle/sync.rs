@@ -12,6 +12,9 @@ pub struct Imported {
     pub courses: usize,
     pub hidden: usize,
     pub gone: usize,
+    /// Courses not in separate groups mode: there a customer's supervisor sees the learners
+    /// of every other customer of the course (the bill groups isolate nobody).
+    pub not_separate: Vec<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -66,6 +69,9 @@ pub async fn import(
         .execute(&mut *tx)
         .await?;
         out.courses += 1;
+        if c.groupmode != Some(api::SEPARATE_GROUPS) {
+            out.not_separate.push(c.shortname.clone());
+        }
         if !visible {
             out.hidden += 1;
         }

@@ -9,7 +9,7 @@ use tokio::sync::watch;
 
 use crate::domain::BillState;
 use crate::state::AppState;
-use crate::store::{bills, customers, outbox, seats, sessions};
+use crate::store::{bills, customers, lms_jobs, outbox, seats, sessions};
 
 const TICK: Duration = Duration::from_secs(60);
 /// A checkout's customer account without bill or user is reachable only through the session
@@ -19,6 +19,8 @@ pub const UNUSED_CUSTOMER_AFTER: time::Duration = time::Duration::days(8);
 /// stale by then (a set-password link has expired), and the worker's queue keeps only mail
 /// worth trying (a week of refusals left a million-row outbox sorting every unsent row).
 pub const MAIL_MAX_AGE_DAYS: i32 = 7;
+/// Done Moodle jobs are kept this long (`lms_jobs::prune_done`).
+pub const LMS_JOBS_KEPT_DAYS: i32 = 7;
 
 pub async fn run(state: AppState, mut shutdown: watch::Receiver<bool>) {
     loop {
@@ -41,6 +43,7 @@ pub async fn tidy(state: &AppState) -> anyhow::Result<()> {
     sessions::delete_expired(&state.sessions).await?;
     customers::delete_unused(&state.db, OffsetDateTime::now_utc() - UNUSED_CUSTOMER_AFTER).await?;
     seats::fold_counts(&state.db, 10_000).await?;
+    lms_jobs::prune_done(&state.db, LMS_JOBS_KEPT_DAYS).await?;
     let given_up = outbox::give_up_older_than(&state.db, MAIL_MAX_AGE_DAYS, 1000).await?;
     if given_up > 0 {
         tracing::warn!(

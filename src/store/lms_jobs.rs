@@ -206,6 +206,18 @@ pub async fn unfinished(db: impl PgExecutor<'_>, limit: i64) -> sqlx::Result<Vec
     .await
 }
 
+/// Done jobs are kept a week (their figures: created, done, calls) and then deleted, so the
+/// queue's table holds what is open plus a week, however long the shop runs.
+pub async fn prune_done(db: impl PgExecutor<'_>, days: i32) -> sqlx::Result<u64> {
+    let r = sqlx::query!(
+        "DELETE FROM lms_jobs WHERE state = 'done' AND done_at < now() - make_interval(days => $1)",
+        days
+    )
+    .execute(db)
+    .await?;
+    Ok(r.rows_affected())
+}
+
 pub struct Counts {
     pub pending: i64,
     pub failed: i64,

@@ -212,6 +212,12 @@ async fn courses_are_imported_with_hidden_and_deleted_ones_shown_and_unassignabl
         "{}",
         page.body
     );
+    // The fake's courses have no groups (group mode 0): the operator is warned.
+    assert!(
+        page.body.contains("Not in separate groups mode in Moodle"),
+        "{}",
+        page.body
+    );
 
     // Then all: the front page (site course) is not a course to sell.
     app.post("/admin/courses/sync", &[("category", "")]).await;

@@ -26,6 +26,11 @@ async fn a_real_moodle_gets_the_seats_the_shop_sells() {
     for shown in ["MOO-101", "MOO-102", "MOO-HID"] {
         assert!(courses.contains(shown), "{shown} not imported");
     }
+    // Its courses are in separate groups mode: no warning that customers see each other.
+    assert!(
+        !courses.contains("Not in separate groups mode"),
+        "{courses}"
+    );
     let made = app
         .create_product("X-PACK5", "1200", "std_generateseats", PACK_PARAMS)
         .await;

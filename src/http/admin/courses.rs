@@ -94,14 +94,24 @@ pub async fn sync(
         ),
     };
     let message = match crate::moodle::sync::import(&state, &moodle, category).await {
-        Ok(done) => page.tf(
-            "admin.moodle_synced",
-            &[
-                ("count", &done.courses.to_string()),
-                ("hidden", &done.hidden.to_string()),
-                ("gone", &done.gone.to_string()),
-            ],
-        ),
+        Ok(done) => {
+            let mut said = page.tf(
+                "admin.moodle_synced",
+                &[
+                    ("count", &done.courses.to_string()),
+                    ("hidden", &done.hidden.to_string()),
+                    ("gone", &done.gone.to_string()),
+                ],
+            );
+            if !done.not_separate.is_empty() {
+                said.push(' ');
+                said.push_str(&page.tf(
+                    "admin.moodle_not_separate",
+                    &[("courses", &done.not_separate.join(", "))],
+                ));
+            }
+            said
+        }
         Err(crate::moodle::sync::SyncError::Db(e)) => return Err(e.into()),
         Err(e @ crate::moodle::sync::SyncError::Moodle(_)) => {
             tracing::warn!(error = %e, "course import from Moodle failed");

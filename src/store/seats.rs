@@ -14,7 +14,7 @@ macro_rules! seat_row_query {
     ($tail:literal $(, $arg:expr)* $(,)?) => {
         sqlx::query_as!(
             SeatRow,
-            r#"SELECT pi.id, pi.reference, pi.kind AS "kind: ProductKind", pi.bill_id, pi.start_at, pi.end_at, p.code, p.name,
+            r#"SELECT pi.id, pi.reference, pi.kind AS "kind: ProductKind", pi.bill_id, pi.start_at, pi.end_at, pi.assigned_at, p.code, p.name,
                   CASE WHEN pi.kind = 'seat' THEN pi.learner_firstname ELSE u.firstname END AS "learner_first?",
                   CASE WHEN pi.kind = 'seat' THEN pi.learner_lastname ELSE u.lastname END AS "learner_last?",
                   u.email AS "learner_email?",
@@ -165,6 +165,8 @@ pub struct SeatRow {
     pub bill_id: i64,
     pub start_at: OffsetDateTime,
     pub end_at: Option<OffsetDateTime>,
+    /// When the seat was given to its learner (`None` while free, and for enrolment products).
+    pub assigned_at: Option<OffsetDateTime>,
     pub code: String,
     pub name: String,
     pub learner_first: Option<String>,

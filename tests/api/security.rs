@@ -320,6 +320,7 @@ fn inputs_of(method: &str, path: &str) -> Inputs {
             | "/course/{shortname}"
             | "/password/forgot"
             | "/password/set/{token}"
+            | "/customer/email/{token}"
             | "/healthz"
             | "/ping"
             | "/metrics"
@@ -359,6 +360,7 @@ fn inputs_of(method: &str, path: &str) -> Inputs {
             "paymodes",
         ]),
         ("post", "/admin/products" | "/admin/products/{id}") => Form(PRODUCT_FIELDS),
+        ("post", "/customer/products/unassign") => Form(&["reference"]),
         ("post", "/customer/products/bulk") => Csv("email,firstname,lastname,course"),
         ("post", "/admin/courses/sync") => Form(&["category"]),
         ("post", "/admin/courses/import") => Csv("shortname,fullname,visible,startdate"),
@@ -368,6 +370,7 @@ fn inputs_of(method: &str, path: &str) -> Inputs {
             | "/payment/test/{bill}/decline"
             | "/customer/products/{reference}/unassign"
             | "/customer/products/{reference}/remind"
+            | "/customer/email/{token}"
             | "/logout"
             | "/admin/seats/{id}/unassign"
             | "/admin/bills/{id}/paid"

@@ -94,14 +94,12 @@ pub async fn sync(
         ),
     };
     let message = match crate::moodle::sync::import(&state, &moodle, category).await {
-        Ok(done) => page.tf(
-            "admin.moodle_synced",
-            &[
-                ("count", &done.courses.to_string()),
-                ("hidden", &done.hidden.to_string()),
-                ("gone", &done.gone.to_string()),
-            ],
-        ),
+        Ok(done) => [
+            page.tn("admin.moodle_synced", done.courses),
+            page.tn("admin.moodle_synced_hidden", done.hidden),
+            page.tn("admin.moodle_synced_gone", done.gone),
+        ]
+        .join(" "),
         Err(crate::moodle::sync::SyncError::Db(e)) => return Err(e.into()),
         Err(e @ crate::moodle::sync::SyncError::Moodle(_)) => {
             tracing::warn!(error = %e, "course import from Moodle failed");

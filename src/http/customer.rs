@@ -14,6 +14,7 @@ use tower_sessions::Session;
 use crate::domain::bulk::{self, BulkLine};
 use crate::domain::customer::{CustomerDetails, CustomerForm};
 use crate::domain::form::FieldErrors;
+use crate::domain::search::LearnerSearch;
 use crate::domain::seat::SeatState;
 use crate::domain::{Email, PageNo, PersonName, SeatReference};
 use crate::error::{AppError, AppResult};
@@ -60,6 +61,7 @@ struct SpacePage {
     courses: Vec<Course>,
     state: String,
     course: String,
+    learner: String,
     page_no: i64,
     /// `None` when the list was not counted (the course filter).
     pages: Option<i64>,
@@ -101,6 +103,7 @@ impl SpacePage {
         serde_urlencoded::to_string([
             ("state", self.state.as_str()),
             ("course", self.course.as_str()),
+            ("learner", self.learner.as_str()),
             ("page", &page_no.to_string()),
         ])
         .unwrap_or_default()
@@ -112,6 +115,8 @@ impl SpacePage {
 pub struct SpaceQuery {
     state: String,
     course: String,
+    /// Part of a learner's name or address.
+    learner: String,
     page: PageNo,
 }
 
@@ -131,6 +136,7 @@ pub async fn index(
             courses: vec![],
             state: String::new(),
             course: String::new(),
+            learner: String::new(),
             page_no: 1,
             pages: Some(1),
             has_next: false,
@@ -140,17 +146,21 @@ pub async fn index(
     };
     let state_filter = q.state.parse::<SeatState>().ok();
     let course_filter = q.course.parse::<i64>().ok();
+    let learner_filter = LearnerSearch::parse(&q.learner);
     let filter = SeatFilter {
         state: state_filter,
         course_id: course_filter,
+        learner: learner_filter.clone(),
     };
     let counts = seats::counts(&state.db, customer.id).await?;
-    // The counters give the total of every list but the course filter's, which only a read
-    // of all the customer's products could count: that list says whether a next page exists.
-    let total = match (course_filter, state_filter) {
-        (None, None) => Some(counts.total()),
-        (None, Some(s)) => Some(counts.of(s)),
-        (Some(_), _) => None,
+    // The counters give the total of every list but the course filter's and the learner
+    // search's, which only a read of all the customer's products could count: those lists say
+    // whether a next page exists.
+    let counted = course_filter.is_none() && learner_filter.is_none();
+    let total = match (counted, state_filter) {
+        (true, None) => Some(counts.total()),
+        (true, Some(s)) => Some(counts.of(s)),
+        (false, _) => None,
     };
     let pages = total.map(|t| PageNo::count(t, PER_PAGE));
     // Past the last page (an old link, a hand-typed number): the last one.
@@ -189,6 +199,9 @@ pub async fn index(
             .map(|s| s.as_str().to_owned())
             .unwrap_or_default(),
         course: course_filter.map(|c| c.to_string()).unwrap_or_default(),
+        learner: learner_filter
+            .map(|l| l.as_str().to_owned())
+            .unwrap_or_default(),
         page_no: page_no.get(),
         pages,
         has_next,
@@ -623,6 +636,7 @@ pub async fn export(
     let filter = SeatFilter {
         state: q.state.parse::<SeatState>().ok(),
         course_id: q.course.parse::<i64>().ok(),
+        learner: LearnerSearch::parse(&q.learner),
     };
     let rows = match &customer {
         Some(c) => {

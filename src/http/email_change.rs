@@ -90,5 +90,5 @@ pub async fn confirm(
 
 /// This area's routes (full paths: the security suite reads every route under src/http).
 pub fn router() -> Router<AppState> {
-    Router::new().route("/customer/email/{token}", get(confirm_form).post(confirm))
+    Router::new().route("/account/email/{token}", get(confirm_form).post(confirm))
 }

@@ -22,7 +22,7 @@ pub async fn request(
     let mut tx = state.db.begin().await?;
     email_changes::void_pending(&mut *tx, user.id).await?;
     let token = email_changes::request(&mut *tx, user.id, new_email).await?;
-    let link = format!("{}/customer/email/{token}", state.config.base_url);
+    let link = format!("{}/account/email/{token}", state.config.base_url);
     let confirm = messages::email_change_confirm(locale, shop, new_email.as_str(), &link);
     outbox::enqueue(
         &mut *tx,

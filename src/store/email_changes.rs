@@ -116,5 +116,13 @@ pub async fn apply(
     )
     .execute(&mut *db)
     .await?;
+    // The seats given to this user find them by their address (migration 0026).
+    sqlx::query!(
+        "UPDATE product_instances SET learner_email = $2 WHERE assigned_user_id = $1 AND kind = 'seat'",
+        user_id,
+        new_email
+    )
+    .execute(&mut *db)
+    .await?;
     Ok(true)
 }

@@ -23,6 +23,17 @@ async fn customer_with_seats(app: &TestApp, email: &str) -> (reqwest::Client, Ve
 }
 
 async fn assign(app: &TestApp, c: &reqwest::Client, reference: &str, course: &str, email: &str) {
+    assign_named(app, c, reference, course, email, ("Grace", "Hopper")).await
+}
+
+async fn assign_named(
+    app: &TestApp,
+    c: &reqwest::Client,
+    reference: &str,
+    course: &str,
+    email: &str,
+    (first, last): (&str, &str),
+) {
     let page = app
         .post_with(
             c,
@@ -30,8 +41,8 @@ async fn assign(app: &TestApp, c: &reqwest::Client, reference: &str, course: &st
             &[
                 ("course", course),
                 ("email", email),
-                ("firstname", "Grace"),
-                ("lastname", "Hopper"),
+                ("firstname", first),
+                ("lastname", last),
             ],
         )
         .await;
@@ -214,4 +225,86 @@ async fn a_learner_reads_their_group_as_the_organisation_and_the_order() {
         "{}",
         course.body
     );
+}
+
+#[tokio::test]
+async fn a_customer_finds_seats_by_part_of_the_learners_name_or_address() {
+    let app = spawn_app().await;
+    let (c, refs, a1) = customer_with_seats(&app, "finder@example.org").await;
+    assign_named(
+        &app,
+        &c,
+        &refs[0],
+        &a1,
+        "grace@example.org",
+        ("Grace", "Hopper"),
+    )
+    .await;
+    assign_named(
+        &app,
+        &c,
+        &refs[1],
+        &a1,
+        "alan@example.org",
+        ("Alan", "Turing"),
+    )
+    .await;
+    // Another customer's learner matches the same text: never shown here.
+    let other = client();
+    app.buy_and_pay(&other, "X-PACK5", "1", "neighbour@example.org")
+        .await;
+    let theirs: String = sqlx::query_scalar(
+        "SELECT pi.reference FROM product_instances pi JOIN customers c ON c.id = pi.customer_id
+         WHERE c.email = 'neighbour@example.org' ORDER BY pi.id LIMIT 1",
+    )
+    .fetch_one(&app.db)
+    .await
+    .unwrap();
+    app.exec(&format!(
+        "UPDATE product_instances SET assigned_user_id = (SELECT id FROM users WHERE email = 'grace@example.org'),
+             assigned_course_id = (SELECT id FROM courses WHERE shortname = 'X-A2'), assigned_at = now(),
+             learner_firstname = 'Grace', learner_lastname = 'Hopper', learner_email = 'grace@example.org'
+         WHERE reference = '{theirs}'"
+    ))
+    .await;
+
+    let found = |q: &'static str| {
+        let app = &app;
+        let c = &c;
+        async move {
+            app.get_with(c, &format!("/customer?learner={q}"))
+                .await
+                .body
+        }
+    };
+    let by_name = found("hopp").await;
+    assert!(
+        by_name.contains(&refs[0]) && !by_name.contains(&refs[1]),
+        "{by_name}"
+    );
+    assert!(!by_name.contains(&theirs), "only the customer's own seats");
+    assert!(
+        by_name.contains("value=\"hopp\""),
+        "the search stays in its box"
+    );
+    let by_address = found("ALAN%40EXAMPLE").await;
+    assert!(by_address.contains(&refs[1]) && !by_address.contains(&refs[0]));
+    // Typed wildcards are literal: nobody's name holds a "%".
+    let wildcard = found("%25").await;
+    assert!(!wildcard.contains(&refs[0]) && !wildcard.contains(&refs[1]));
+    assert!(wildcard.contains("No product matches"), "{wildcard}");
+    // With another filter, and in the CSV export.
+    let in_use = found("a&state=in_use").await;
+    assert!(in_use.contains(&refs[0]) && in_use.contains(&refs[1]));
+    let csv = app
+        .get_with(&c, "/customer/products/export.csv?learner=turing")
+        .await
+        .body;
+    assert!(csv.contains(&refs[1]) && !csv.contains(&refs[0]), "{csv}");
+    // A released seat has no learner to find.
+    let released = app
+        .post_with(&c, &format!("/customer/products/{}/unassign", refs[0]), &[])
+        .await;
+    assert_eq!(released.status, 303);
+    assert!(!found("hopp").await.contains(&refs[0]));
 }

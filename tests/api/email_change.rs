@@ -15,7 +15,7 @@ async fn customer(app: &TestApp, email: &str) -> reqwest::Client {
 
 /// The confirmation links mailed to `recipient`, oldest first, as paths of this app.
 async fn confirmation_links(app: &TestApp, recipient: &str) -> Vec<String> {
-    let prefix = format!("{}/customer/email/", app.base);
+    let prefix = format!("{}/account/email/", app.base);
     app.mails_to(recipient)
         .await
         .iter()
@@ -176,7 +176,7 @@ async fn an_expired_or_superseded_link_does_nothing() {
     );
     // A link that never existed.
     assert_eq!(
-        app.post_with(&client(), "/customer/email/nope", &[])
+        app.post_with(&client(), "/account/email/nope", &[])
             .await
             .status,
         410

@@ -292,7 +292,7 @@ fn inputs_of(method: &str, path: &str) -> Inputs {
     use Inputs::*;
     match (method, path) {
         ("get", "/customer") | ("get", "/customer/products/export.csv") => {
-            Query(&["state", "course", "page"])
+            Query(&["state", "course", "learner", "page"])
         }
         ("get", "/login") => Query(&["next"]),
         ("get", "/lang/{code}") => Query(&["next"]),
@@ -320,7 +320,7 @@ fn inputs_of(method: &str, path: &str) -> Inputs {
             | "/course/{shortname}"
             | "/password/forgot"
             | "/password/set/{token}"
-            | "/customer/email/{token}"
+            | "/account/email/{token}"
             | "/healthz"
             | "/ping"
             | "/metrics"
@@ -370,7 +370,7 @@ fn inputs_of(method: &str, path: &str) -> Inputs {
             | "/payment/test/{bill}/decline"
             | "/customer/products/{reference}/unassign"
             | "/customer/products/{reference}/remind"
-            | "/customer/email/{token}"
+            | "/account/email/{token}"
             | "/logout"
             | "/admin/seats/{id}/unassign"
             | "/admin/bills/{id}/paid"

@@ -113,20 +113,6 @@ pub fn seat_assigned_moodle(
     )
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn messages_carry_their_link_in_both_languages() {
-        for locale in Locale::ALL {
-            let m = password_reset(locale, "Shop", "http://x/password/set/abc");
-            assert!(m.body.contains("http://x/password/set/abc"));
-            assert!(!m.subject.contains("%{"));
-        }
-    }
-}
-
 /// To the new address of an account: the link that moves the account to it.
 pub fn email_change_confirm(locale: Locale, shop: &str, email: &str, link: &str) -> Message {
     compose(
@@ -139,4 +125,18 @@ pub fn email_change_confirm(locale: Locale, shop: &str, email: &str, link: &str)
 /// To the current address of an account: a move to `email` was asked.
 pub fn email_change_notice(locale: Locale, shop: &str, email: &str) -> Message {
     compose(locale, "email_notice", &[("shop", shop), ("email", email)])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn messages_carry_their_link_in_both_languages() {
+        for locale in Locale::ALL {
+            let m = password_reset(locale, "Shop", "http://x/password/set/abc");
+            assert!(m.body.contains("http://x/password/set/abc"));
+            assert!(!m.subject.contains("%{"));
+        }
+    }
 }

@@ -146,8 +146,22 @@ pub async fn save_customer(
                     &mut details,
                 )
                 .await?;
-                if let Some(pending) = pending {
-                    flash(&session, pending).await?;
+                match pending {
+                    Ok(Some(pending)) => flash(&session, pending).await?,
+                    Ok(None) => {}
+                    Err(errors) => {
+                        let cart = cart::view(&state, &session, &page).await?;
+                        return html_status(
+                            StatusCode::UNPROCESSABLE_ENTITY,
+                            CustomerPage {
+                                page,
+                                form,
+                                errors,
+                                existing_account: false,
+                                cart,
+                            },
+                        );
+                    }
                 }
                 customers::update(&state.db, existing.id, &details).await?
             }

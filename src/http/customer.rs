@@ -796,25 +796,33 @@ pub(crate) async fn address_free_for(
 /// A signed-in user's details with a new address: the change is asked for (a link to the
 /// new address, a notice to the current one) and `details` keeps the current address, so the
 /// customer record and the sign-in email move together, on confirmation. Returns what to
-/// tell the user, if a change was asked.
+/// tell the user, if a change was asked, or the form's error.
 pub(crate) async fn keep_email_until_confirmed(
     state: &AppState,
     user: &User,
     page: &Page,
     details: &mut CustomerDetails,
-) -> AppResult<Option<String>> {
+) -> AppResult<Result<Option<String>, FieldErrors>> {
     if details.email.as_str().eq_ignore_ascii_case(&user.email) {
-        return Ok(None);
+        return Ok(Ok(None));
     }
     let current = Email::parse(&user.email).map_err(|_| {
         AppError::Internal(anyhow::anyhow!("user {} has an invalid email", user.id))
     })?;
+    match email_change::request(state, user, &details.email, page.locale, &page.shop_name).await {
+        Ok(()) => {}
+        Err(email_change::RequestError::TooSoon) => {
+            let mut errors = FieldErrors::default();
+            errors.add("email", "errors.email_change_too_soon");
+            return Ok(Err(errors));
+        }
+        Err(email_change::RequestError::Db(e)) => return Err(e.into()),
+    }
     let new_email = std::mem::replace(&mut details.email, current);
-    email_change::request(state, user, &new_email, page.locale, &page.shop_name).await?;
-    Ok(Some(page.tf(
+    Ok(Ok(Some(page.tf(
         "customer.email_pending",
         &[("email", new_email.as_str())],
-    )))
+    ))))
 }
 
 pub async fn details_form(
@@ -842,14 +850,18 @@ pub async fn save_details(
         Ok(details) => address_free_for(&state, &user, details).await?,
         Err(errors) => Err(errors),
     };
+    // A new address is only asked for: the account keeps the one it signs in with until the
+    // link mailed to the new one is used (`services::email_change`).
+    let parsed = match parsed {
+        Ok(mut details) => keep_email_until_confirmed(&state, &user, &page, &mut details)
+            .await?
+            .map(|pending| (details, pending)),
+        Err(errors) => Err(errors),
+    };
     match parsed {
-        Ok(mut details) => {
-            // A new address is only asked for: the account keeps the one it signs in with
-            // until the link mailed to the new one is used (`services::email_change`).
+        Ok((details, pending)) => {
             let mut message = page.t("admin.saved").into_owned();
-            if let Some(pending) =
-                keep_email_until_confirmed(&state, &user, &page, &mut details).await?
-            {
+            if let Some(pending) = pending {
                 message.push(' ');
                 message.push_str(&pending);
             }

@@ -10,6 +10,18 @@ use crate::mail::messages;
 use crate::state::AppState;
 use crate::store::{email_changes, outbox, users::User};
 
+/// At most one mail to an address per this many minutes from a change request: a signed-in
+/// customer cannot make the shop send a stream of mail to someone else's address.
+pub const REQUEST_EVERY_MINUTES: i32 = 10;
+
+#[derive(Debug, thiserror::Error)]
+pub enum RequestError {
+    #[error("the address was mailed a few minutes ago")]
+    TooSoon,
+    #[error(transparent)]
+    Db(#[from] sqlx::Error),
+}
+
 /// Starts a change of `user`'s address to `new_email` (already checked free by the caller;
 /// checked again at confirmation). Only the latest request's link works.
 pub async fn request(
@@ -18,8 +30,11 @@ pub async fn request(
     new_email: &Email,
     locale: Locale,
     shop: &str,
-) -> sqlx::Result<()> {
+) -> Result<(), RequestError> {
     let mut tx = state.db.begin().await?;
+    if outbox::mailed_recently(&mut *tx, new_email.as_str(), REQUEST_EVERY_MINUTES).await? {
+        return Err(RequestError::TooSoon);
+    }
     email_changes::void_pending(&mut *tx, user.id).await?;
     let token = email_changes::request(&mut *tx, user.id, new_email).await?;
     let link = format!("{}/account/email/{token}", state.config.base_url);

@@ -104,6 +104,27 @@ async fn a_new_address_is_used_only_once_confirmed_from_it() {
 }
 
 #[tokio::test]
+async fn a_customer_cannot_make_the_shop_mail_an_address_again_and_again() {
+    let app = spawn_app().await;
+    let c = customer(&app, "sender@example.org").await;
+    let form = customer_form("target@example.org");
+    assert_eq!(
+        app.post_with(&c, "/customer/details", &form).await.status,
+        303
+    );
+    let again = app.post_with(&c, "/customer/details", &form).await;
+    assert_eq!(again.status, 422, "{}", again.body);
+    assert!(again.body.contains("a few minutes ago"));
+    assert_eq!(app.mails_to("target@example.org").await.len(), 1);
+    // The first link still works.
+    let link = confirmation_links(&app, "target@example.org")
+        .await
+        .pop()
+        .unwrap();
+    assert_eq!(app.post_with(&client(), &link, &[]).await.status, 200);
+}
+
+#[tokio::test]
 async fn a_link_for_an_address_taken_meanwhile_is_refused() {
     let app = spawn_app().await;
     let c = customer(&app, "first@example.org").await;

@@ -89,16 +89,35 @@ pub(crate) fn layout(data_dir: &Path, owner: &Option<User>) -> Result<Layout> {
             socket_dir: run.canonicalize()?,
         });
     }
-    // A stable place per data directory: an earlier cluster there whose link was removed with
-    // the data directory (the documented reset) is stale and goes.
+    // A stable place per data directory. An earlier cluster there whose link went with the
+    // data directory (the documented reset) is set aside, never deleted: the link may also
+    // have been lost by accident, and then that cluster is the only copy of the shop.
     let digest = hex::encode(&sha2::Sha256::digest(data_dir.as_os_str().as_encoded_bytes())[..8]);
-    let base = Path::new(RELOCATED_ROOT).join(digest);
-    if base.exists() {
-        fs::remove_dir_all(&base)
-            .with_context(|| format!("cannot clear the stale cluster {}", base.display()))?;
-    }
     fs::create_dir_all(RELOCATED_ROOT)
         .with_context(|| format!("cannot create {RELOCATED_ROOT}"))?;
+    trusted_root_dir(Path::new(RELOCATED_ROOT))?;
+    let base = Path::new(RELOCATED_ROOT).join(&digest);
+    if fs::symlink_metadata(&base).is_ok() {
+        if base.join("pg").join("postmaster.pid").exists() {
+            bail!(
+                "a PostgreSQL cluster for {} still runs or did not stop cleanly in {}: stop it \
+                 (or remove its postmaster.pid if it is not running) before starting afresh",
+                data_dir.display(),
+                base.display()
+            );
+        }
+        let aside = Path::new(RELOCATED_ROOT).join(format!(
+            "{digest}.stale-{}",
+            time::OffsetDateTime::now_utc().unix_timestamp()
+        ));
+        fs::rename(&base, &aside)
+            .with_context(|| format!("cannot set aside the earlier cluster {}", base.display()))?;
+        tracing::warn!(
+            earlier = %aside.display(),
+            "{} has no cluster link any more: starting a new cluster; the earlier one is kept",
+            data_dir.display()
+        );
+    }
     fs::create_dir_all(base.join("run"))?;
     fs::set_permissions(&base, fs::Permissions::from_mode(0o700))?;
     give_to(&base, owner)?;
@@ -114,6 +133,20 @@ pub(crate) fn layout(data_dir: &Path, owner: &Option<User>) -> Result<Layout> {
         cluster: base.join("pg"),
         socket_dir: base.join("run"),
     })
+}
+
+/// The relocation root must be root's own real directory that nobody else may write: its
+/// entries are handed to the cluster's owner (`chown` follows symlinks).
+fn trusted_root_dir(dir: &Path) -> Result<()> {
+    use std::os::unix::fs::MetadataExt;
+    let meta = fs::symlink_metadata(dir)?;
+    if !meta.file_type().is_dir() || meta.uid() != 0 || meta.mode() & 0o022 != 0 {
+        bail!(
+            "{} must be a directory owned by root that only root may write",
+            dir.display()
+        );
+    }
+    Ok(())
 }
 
 fn is_symlink(path: &Path) -> bool {

@@ -323,6 +323,24 @@ async fn root_runs_a_data_directory_postgres_cannot_enter() {
     shop.wait_for("operator login (shown once)");
     assert!(shop.terminate().success());
     assert_eq!(std::fs::read_link(dir.join("pg")).unwrap(), cluster);
-    let _ = std::fs::remove_dir_all(cluster.parent().unwrap());
+    // The earlier cluster was set aside beside it, not deleted (its link may have been lost
+    // by accident), and the shop said where.
+    let base = cluster.parent().unwrap();
+    let digest = base.file_name().unwrap().to_string_lossy().into_owned();
+    let aside: Vec<_> = std::fs::read_dir("/var/lib/lms-shop")
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .map(|e| e.path())
+        .filter(|p| {
+            p.file_name()
+                .is_some_and(|n| n.to_string_lossy().starts_with(&format!("{digest}.stale-")))
+        })
+        .collect();
+    assert_eq!(aside.len(), 1, "{aside:?}");
+    assert!(aside[0].join("pg/PG_VERSION").exists());
+    for p in aside {
+        let _ = std::fs::remove_dir_all(p);
+    }
+    let _ = std::fs::remove_dir_all(base);
     let _ = std::fs::remove_dir_all(&home);
 }

@@ -112,6 +112,12 @@ pub async fn protect(State(state): State<AppState>, req: Request, next: Next) ->
 
     let (parts, body) = req.into_parts();
     let mut req = if is_state_changing(&parts.method) && !EXEMPT.contains(&parts.uri.path()) {
+        // Without our cookie no token can be valid: refuse before reading a body (an upload
+        // is buffered up to MULTIPART_LIMIT to find its token).
+        if existing.is_none() {
+            tracing::info!(path = %parts.uri.path(), "refused a request without a CSRF cookie");
+            return AppError::forbidden("errors.csrf").into_response();
+        }
         let salt = session_salt(parts.extensions.get::<Session>()).await;
         let expected = token(&state.csrf_key, &nonce, salt.as_deref());
         let content_type = parts

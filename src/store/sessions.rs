@@ -24,9 +24,22 @@ impl Sessions {
         }
     }
 
-    /// The session table, created by the upstream store (idempotent).
+    /// The session table, created by the upstream store (idempotent), and the index that lets
+    /// housekeeping delete expired sessions without reading every live one. Instances starting
+    /// together take turns (`CREATE INDEX IF NOT EXISTS` alone races on the catalog).
     pub async fn migrate(&self) -> sqlx::Result<()> {
-        self.upstream.migrate().await
+        self.upstream.migrate().await?;
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("SELECT pg_advisory_xact_lock(hashtext('lms-shop session schema'))")
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query(
+            r#"CREATE INDEX IF NOT EXISTS session_expiry_idx
+               ON "tower_sessions"."session" (expiry_date)"#,
+        )
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await
     }
 }
 

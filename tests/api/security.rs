@@ -140,6 +140,25 @@ async fn every_post_route_refuses_a_missing_or_wrong_csrf_token() {
     assert_eq!(fingerprint(&app).await, before, "nothing changed");
 }
 
+/// A state-changing request without the CSRF cookie is refused before its body is read:
+/// an anonymous upload announcing 8 MB and sending a few bytes gets its 403 at once.
+#[tokio::test]
+async fn an_upload_without_the_csrf_cookie_is_refused_before_its_body_is_read() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let app = spawn_app().await;
+    let mut conn = tokio::net::TcpStream::connect(app.addr).await.unwrap();
+    let head = "POST /customer/products/bulk HTTP/1.1\r\nHost: shop\r\n\
+                Content-Type: multipart/form-data; boundary=x\r\nContent-Length: 8000000\r\n\r\n--x\r\n";
+    conn.write_all(head.as_bytes()).await.unwrap();
+    let mut answer = vec![0u8; 64];
+    let n = tokio::time::timeout(std::time::Duration::from_secs(5), conn.read(&mut answer))
+        .await
+        .expect("answered without waiting for the body")
+        .unwrap();
+    let status = String::from_utf8_lossy(&answer[..n]).into_owned();
+    assert!(status.starts_with("HTTP/1.1 403"), "{status}");
+}
+
 #[tokio::test]
 async fn every_admin_route_is_operator_only() {
     let app = spawn_app().await;

@@ -113,6 +113,20 @@ pub fn seat_assigned_moodle(
     )
 }
 
+/// To the new address of an account: the link that moves the account to it.
+pub fn email_change_confirm(locale: Locale, shop: &str, email: &str, link: &str) -> Message {
+    compose(
+        locale,
+        "email_confirm",
+        &[("shop", shop), ("email", email), ("link", link)],
+    )
+}
+
+/// To the current address of an account: a move to `email` was asked.
+pub fn email_change_notice(locale: Locale, shop: &str, email: &str) -> Message {
+    compose(locale, "email_notice", &[("shop", shop), ("email", email)])
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

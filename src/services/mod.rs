@@ -2,6 +2,7 @@
 //! payment, producing a bill. HTTP handlers and workers call these; they hold the rules
 //! about order of operations and transactions.
 
+pub mod email_change;
 pub mod enrolments;
 pub mod housekeeping;
 pub mod ordering;

@@ -423,6 +423,11 @@ pub async fn has_free(db: &mut PgConnection, customer_id: i64, n: i64) -> sqlx::
                SELECT 1 FROM product_instances
                WHERE customer_id = $1 AND kind = 'seat' AND assigned_user_id IS NULL
                  AND (end_at IS NULL OR end_at > now())
+               -- The order of product_instances_free_idx: the planner then walks that index
+               -- and stops after $2 rows, however the customer's seats lie in the table.
+               ORDER BY customer_id,
+                        (CASE WHEN cardinality(allowed_course_ids) = 0 THEN 2147483647
+                              ELSE cardinality(allowed_course_ids) END), id
                LIMIT $2) free"#,
         customer_id,
         n

@@ -136,8 +136,14 @@ start() {
   fi
   rm -f "$DIR/just-installed"
   if ! server_running; then
-    (cd "$DIR/www" && PHP_CLI_SERVER_WORKERS=4 setsid php -d max_input_vars=5000 -S "127.0.0.1:$PORT" \
-        >"$DIR/server.log" 2>&1 & echo $! > "$DIR/php.pid")
+    # Its own session (so `stop` ends the master and its workers as one process group), every
+    # descriptor redirected (so a caller reading this script's output is not held open), and
+    # the pid written by the server's own shell (setsid may fork: `$!` would be the wrong one).
+    rm -f "$DIR/php.pid"
+    (cd "$DIR/www" && PHP_CLI_SERVER_WORKERS=4 exec setsid bash -c \
+        'echo $$ > "$1"; exec php -d max_input_vars=5000 -S "127.0.0.1:$2"' _ "$DIR/php.pid" "$PORT") \
+        </dev/null >"$DIR/server.log" 2>&1 &
+    for _ in $(seq 1 50); do [ -s "$DIR/php.pid" ] && break; sleep 0.1; done
     for _ in $(seq 1 100); do
       curl -fsS -o /dev/null "$URL/login/index.php" 2>/dev/null && break
       sleep 0.2

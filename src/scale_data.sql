@@ -238,7 +238,7 @@ CREATE UNIQUE INDEX ON gen_assigned (id);
 INSERT INTO product_instances (id, reference, product_id, bill_id, bill_item_id, seq, customer_id,
                                kind, start_at, end_at, allowed_course_ids, supervisor_role,
                                assigned_user_id, assigned_course_id, assigned_at, created_at,
-                               locked_at, learner_firstname, learner_lastname)
+                               locked_at, learner_firstname, learner_lastname, learner_email)
 SELECT gs.id, pg_temp.seat_ref(s.salt, gs.id), gs.product_id, gs.bill_id, gs.bill_id, gs.seq,
        gs.customer_id, 'seat', gs.created_at,
        CASE WHEN gs.ends THEN gs.created_at + interval '1 year' END,
@@ -247,7 +247,8 @@ SELECT gs.id, pg_temp.seat_ref(s.salt, gs.id), gs.product_id, gs.bill_id, gs.bil
        gs.created_at,
        CASE WHEN a.opened THEN gs.created_at + interval '10 days' END,
        CASE WHEN a.id IS NOT NULL THEN n.first[1 + a.learner_id % 20] END,
-       CASE WHEN a.id IS NOT NULL THEN n.last[1 + a.learner_id % 25] END
+       CASE WHEN a.id IS NOT NULL THEN n.last[1 + a.learner_id % 25] END,
+       (SELECT u.email FROM users u WHERE u.id = a.learner_id)
 FROM gen_seats gs
 LEFT JOIN gen_assigned a ON a.id = gs.id
 CROSS JOIN gen_sizes s CROSS JOIN gen_names n

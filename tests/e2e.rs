@@ -284,6 +284,7 @@ struct Words {
     produced: &'static str,
     locked: &'static str,
     saved: &'static str,
+    released: &'static str,
 }
 
 async fn journey(words: Words, width: u32) {
@@ -419,6 +420,26 @@ async fn journey(words: Words, width: u32) {
         "a seat is titled by its course"
     );
     let seat_url = j.c.current_url().await.unwrap().to_string();
+
+    // A second seat assigned, found by its learner, then released with the bulk form.
+    j.go("/customer").await;
+    j.click("table.products-table tbody tr:nth-child(2) a")
+        .await;
+    let second = j.c.current_url().await.unwrap();
+    let second = second.path().rsplit('/').next().unwrap().to_owned();
+    j.fill("#email", &format!("moussa.{}@example.org", words.lang))
+        .await;
+    j.fill("#firstname", "Moussa").await;
+    j.fill("#lastname", "Sow").await;
+    j.click("form[action$='/assign'] button[type=submit]").await;
+    j.go("/customer?learner=moussa").await;
+    j.expect(&second).await;
+    j.check("customer-search").await;
+    j.tick(&format!("input[name=reference][value='{second}']"))
+        .await;
+    j.click("#release button[type=submit]").await;
+    j.expect(words.released).await;
+    j.check("released").await;
     j.logout().await;
 
     // (c) The learner sets a password from the mail, logs in, opens the course.
@@ -510,6 +531,7 @@ fn english() -> Words {
         produced: "10 unassigned seats have been added",
         locked: "Locked",
         saved: "Saved.",
+        released: "1 seat released.",
     }
 }
 
@@ -519,6 +541,7 @@ fn french() -> Words {
         produced: "10 sièges non attribués ont été ajoutés",
         locked: "Verrouillé",
         saved: "Enregistré.",
+        released: "1 siège libéré.",
     }
 }
 

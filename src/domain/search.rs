@@ -43,9 +43,64 @@ impl Search {
     }
 }
 
+/// Part of a learner's name or address, as a customer types it in the customer space: a
+/// substring, matched whatever the case, in which `%`, `_` and `\` mean themselves.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LearnerSearch(String);
+
+impl LearnerSearch {
+    /// Longest text searched: more is no name or address anyone types.
+    pub const MAX_CHARS: usize = 100;
+
+    /// `None` for nothing typed (no filter); a longer text is cut at the limit.
+    pub fn parse(typed: &str) -> Option<LearnerSearch> {
+        let typed: String = typed.trim().chars().take(Self::MAX_CHARS).collect();
+        (!typed.is_empty()).then_some(LearnerSearch(typed))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The `ILIKE` pattern: the text anywhere, its wildcards escaped.
+    pub fn like_pattern(&self) -> String {
+        let mut p = String::with_capacity(self.0.len() + 2);
+        p.push('%');
+        for c in self.0.chars() {
+            if matches!(c, '%' | '_' | '\\') {
+                p.push('\\');
+            }
+            p.push(c);
+        }
+        p.push('%');
+        p
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_learner_search_is_a_literal_substring() {
+        assert_eq!(LearnerSearch::parse("   "), None);
+        let s = LearnerSearch::parse(" Ann ").unwrap();
+        assert_eq!(s.as_str(), "Ann");
+        assert_eq!(s.like_pattern(), "%Ann%");
+        assert_eq!(
+            LearnerSearch::parse("50%_a\\b").unwrap().like_pattern(),
+            "%50\\%\\_a\\\\b%"
+        );
+        let long = "é".repeat(300);
+        assert_eq!(
+            LearnerSearch::parse(&long)
+                .unwrap()
+                .as_str()
+                .chars()
+                .count(),
+            LearnerSearch::MAX_CHARS
+        );
+    }
 
     #[test]
     fn recognises_each_kind() {

@@ -151,8 +151,11 @@ mod tests {
     fn adjacent_swaps_are_caught() {
         let r = sample();
         let compact: Vec<u8> = r.as_str().bytes().filter(|b| *b != b'-').collect();
+        // Luhn mod N's one blind spot: swapping the characters of value 0 and N-1, here '0'
+        // and 'Z' (a random sample holds them side by side now and then).
+        let blind = |a: u8, b: u8| matches!((a, b), (b'0', b'Z') | (b'Z', b'0'));
         for pos in 0..compact.len() - 1 {
-            if compact[pos] == compact[pos + 1] {
+            if compact[pos] == compact[pos + 1] || blind(compact[pos], compact[pos + 1]) {
                 continue;
             }
             let mut swapped = compact.clone();

@@ -153,8 +153,8 @@ struct SetPasswordPage {
 
 #[derive(Template)]
 #[template(path = "auth/link_invalid.html")]
-struct LinkInvalidPage {
-    page: Page,
+pub(crate) struct LinkInvalidPage {
+    pub(crate) page: Page,
 }
 
 pub async fn set_password_form(

@@ -31,7 +31,7 @@ use crate::domain::paymode::Paymode;
 use crate::domain::{BillState, Money};
 use crate::error::{AppError, AppResult};
 use crate::http::cart::{self, CartView};
-use crate::http::context::Page;
+use crate::http::context::{Page, flash};
 use crate::http::extract::{ClientIp, MaybeUser};
 use crate::http::placed;
 use crate::http::render::{html, html_status};
@@ -204,7 +204,7 @@ pub async fn save_customer(
         customer: form,
         buyer,
     } = posted;
-    let (details, business) = match parsed {
+    let (mut details, business) = match parsed {
         Ok(d) => d,
         Err(errors) => {
             let cart = cart::view(&state, &session, &page).await?;
@@ -223,8 +223,34 @@ pub async fn save_customer(
     };
     let customer_id = match &user {
         Some(user) => match customers::find_by_user(&state.db, user.id).await? {
-            // Rule 2 (docs/accounts.md): edits are saved back to the signed-in buyer's customer account.
+            // Rule 2 (docs/accounts.md): edits are saved back to the signed-in buyer's customer
+            // account; a new address waits for its confirmation, as from /customer/details.
             Some(existing) => {
+                let pending = crate::http::customer::keep_email_until_confirmed(
+                    &state,
+                    user,
+                    &page,
+                    &mut details,
+                )
+                .await?;
+                match pending {
+                    Ok(Some(pending)) => flash(&session, pending).await?,
+                    Ok(None) => {}
+                    Err(errors) => {
+                        let cart = cart::view(&state, &session, &page).await?;
+                        return html_status(
+                            StatusCode::UNPROCESSABLE_ENTITY,
+                            CustomerPage {
+                                page,
+                                form,
+                                buyer,
+                                errors,
+                                existing_account: false,
+                                cart,
+                            },
+                        );
+                    }
+                }
                 customers::update(&state.db, existing.id, &details).await?;
                 existing.id
             }

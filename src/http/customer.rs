@@ -14,12 +14,14 @@ use tower_sessions::Session;
 use crate::domain::bulk::{self, BulkLine};
 use crate::domain::customer::{CustomerDetails, CustomerForm};
 use crate::domain::form::FieldErrors;
+use crate::domain::search::LearnerSearch;
 use crate::domain::seat::SeatState;
 use crate::domain::{Email, PageNo, PersonName, SeatReference};
 use crate::error::{AppError, AppResult};
 use crate::http::context::{Page, flash};
 use crate::http::extract::{RequireCustomer, RequireUser};
 use crate::http::render::{html, html_status, uploaded_csv};
+use crate::services::email_change;
 use crate::services::seats::{self as seat_service, Assigner, BulkOutcome, Learner};
 use crate::state::AppState;
 use crate::store::bills::{self, Bill};
@@ -59,6 +61,7 @@ struct SpacePage {
     courses: Vec<Course>,
     state: String,
     course: String,
+    learner: String,
     page_no: i64,
     /// `None` when the list was not counted (the course filter).
     pages: Option<i64>,
@@ -73,11 +76,20 @@ impl SpacePage {
 
     fn showing(&self) -> String {
         match self.total {
-            Some(total) => self
-                .page
-                .tf("customer.showing", &[("count", &total.to_string())]),
+            Some(total) => self.page.tn("customer.showing", total),
             None => String::new(),
         }
+    }
+
+    fn select_label(&self, reference: &str) -> String {
+        self.page.tf("seat.select", &[("reference", reference)])
+    }
+
+    /// Whether the page lists a seat that may be released (and so shows the bulk release).
+    fn releasable(&self) -> bool {
+        self.products
+            .iter()
+            .any(|p| p.kind.is_seat() && p.state == SeatState::InUse)
     }
 
     fn count_of(&self, state: &str) -> i64 {
@@ -91,6 +103,7 @@ impl SpacePage {
         serde_urlencoded::to_string([
             ("state", self.state.as_str()),
             ("course", self.course.as_str()),
+            ("learner", self.learner.as_str()),
             ("page", &page_no.to_string()),
         ])
         .unwrap_or_default()
@@ -102,6 +115,8 @@ impl SpacePage {
 pub struct SpaceQuery {
     state: String,
     course: String,
+    /// Part of a learner's name or address.
+    learner: String,
     page: PageNo,
 }
 
@@ -121,6 +136,7 @@ pub async fn index(
             courses: vec![],
             state: String::new(),
             course: String::new(),
+            learner: String::new(),
             page_no: 1,
             pages: Some(1),
             has_next: false,
@@ -130,17 +146,21 @@ pub async fn index(
     };
     let state_filter = q.state.parse::<SeatState>().ok();
     let course_filter = q.course.parse::<i64>().ok();
+    let learner_filter = LearnerSearch::parse(&q.learner);
     let filter = SeatFilter {
         state: state_filter,
         course_id: course_filter,
+        learner: learner_filter.clone(),
     };
     let counts = seats::counts(&state.db, customer.id).await?;
-    // The counters give the total of every list but the course filter's, which only a read
-    // of all the customer's products could count: that list says whether a next page exists.
-    let total = match (course_filter, state_filter) {
-        (None, None) => Some(counts.total()),
-        (None, Some(s)) => Some(counts.of(s)),
-        (Some(_), _) => None,
+    // The counters give the total of every list but the course filter's and the learner
+    // search's, which only a read of all the customer's products could count: those lists say
+    // whether a next page exists.
+    let counted = course_filter.is_none() && learner_filter.is_none();
+    let total = match (counted, state_filter) {
+        (true, None) => Some(counts.total()),
+        (true, Some(s)) => Some(counts.of(s)),
+        (false, _) => None,
     };
     let pages = total.map(|t| PageNo::count(t, PER_PAGE));
     // Past the last page (an old link, a hand-typed number): the last one.
@@ -179,6 +199,9 @@ pub async fn index(
             .map(|s| s.as_str().to_owned())
             .unwrap_or_default(),
         course: course_filter.map(|c| c.to_string()).unwrap_or_default(),
+        learner: learner_filter
+            .map(|l| l.as_str().to_owned())
+            .unwrap_or_default(),
         page_no: page_no.get(),
         pages,
         has_next,
@@ -437,6 +460,104 @@ pub async fn unassign(
     }
 }
 
+// ----------------------------------------------------------------------------- bulk release
+
+/// At most one page of the list is released at once: each release may ask Moodle.
+const MAX_RELEASE: usize = PER_PAGE as usize;
+
+/// What became of one seat of a bulk release.
+struct Released {
+    reference: String,
+    /// `None`: released; else why not, in the customer's language.
+    refused: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "customer/released.html")]
+struct ReleasedPage {
+    page: Page,
+    report: Vec<Released>,
+    error: Option<String>,
+}
+
+impl ReleasedPage {
+    fn summary(&self) -> String {
+        let refused = self.report.iter().filter(|r| r.refused.is_some()).count();
+        let released = self.report.len() - refused;
+        let mut s = self.page.tn("seat.bulk_released", released);
+        if refused > 0 {
+            s.push(' ');
+            s.push_str(&self.page.tn("seat.bulk_refused", refused));
+        }
+        s
+    }
+}
+
+/// Releases the ticked seats (`reference`, repeated), each by the single release's rule
+/// (`services::seats::unassign`), and reports seat by seat: one refusal does not stop the
+/// others, since each seat is its own decision for the customer.
+pub async fn bulk_unassign(
+    State(state): State<AppState>,
+    RequireCustomer { customer, .. }: RequireCustomer,
+    page: Page,
+    Form(fields): Form<Vec<(String, String)>>,
+) -> AppResult<Response> {
+    let customer = customer.ok_or(AppError::NotFound)?;
+    let mut references: Vec<String> = Vec::new();
+    for (name, value) in fields {
+        if name == "reference" && !references.contains(&value) {
+            references.push(value);
+        }
+    }
+    let refuse = |page: Page, key: &str| {
+        let error = Some(page.tf(key, &[("max", &MAX_RELEASE.to_string())]));
+        html_status(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            ReleasedPage {
+                page,
+                report: vec![],
+                error,
+            },
+        )
+    };
+    if references.is_empty() {
+        return refuse(page, "seat.bulk_none_selected");
+    }
+    if references.len() > MAX_RELEASE {
+        return refuse(page, "seat.bulk_too_many");
+    }
+    let mut report = Vec::with_capacity(references.len());
+    for reference in references {
+        let seat = match seat_of(&state, &customer, &reference).await {
+            Ok(seat) => seat,
+            Err(AppError::NotFound) => {
+                report.push(Released {
+                    reference,
+                    refused: Some(page.t("seat.unknown_reference").into_owned()),
+                });
+                continue;
+            }
+            Err(e) => return Err(e),
+        };
+        let refused = match seat_service::unassign(&state, Some(customer.id), seat.id).await {
+            Ok(()) => None,
+            Err(e) => match e.refusal() {
+                Some(r) => Some(page.t(r.key).into_owned()),
+                None => return Err(e.into()),
+            },
+        };
+        report.push(Released {
+            reference: seat.reference,
+            refused,
+        });
+    }
+    html(ReleasedPage {
+        page,
+        report,
+        error: None,
+    })
+}
+
 /// Mails the seat's learner again (a fresh invitation while they have no password).
 pub async fn remind(
     State(state): State<AppState>,
@@ -500,6 +621,7 @@ pub async fn export(
     let filter = SeatFilter {
         state: q.state.parse::<SeatState>().ok(),
         course_id: q.course.parse::<i64>().ok(),
+        learner: LearnerSearch::parse(&q.learner),
     };
     let rows = match &customer {
         Some(c) => {
@@ -656,6 +778,38 @@ pub(crate) async fn address_free_for(
     }
 }
 
+/// A signed-in user's details with a new address: the change is asked for (a link to the
+/// new address, a notice to the current one) and `details` keeps the current address, so the
+/// customer record and the sign-in email move together, on confirmation. Returns what to
+/// tell the user, if a change was asked, or the form's error.
+pub(crate) async fn keep_email_until_confirmed(
+    state: &AppState,
+    user: &User,
+    page: &Page,
+    details: &mut CustomerDetails,
+) -> AppResult<Result<Option<String>, FieldErrors>> {
+    if details.email.as_str().eq_ignore_ascii_case(&user.email) {
+        return Ok(Ok(None));
+    }
+    let current = Email::parse(&user.email).map_err(|_| {
+        AppError::Internal(anyhow::anyhow!("user {} has an invalid email", user.id))
+    })?;
+    match email_change::request(state, user, &details.email, page.locale, &page.shop_name).await {
+        Ok(()) => {}
+        Err(email_change::RequestError::TooSoon) => {
+            let mut errors = FieldErrors::default();
+            errors.add("email", "errors.email_change_too_soon");
+            return Ok(Err(errors));
+        }
+        Err(email_change::RequestError::Db(e)) => return Err(e.into()),
+    }
+    let new_email = std::mem::replace(&mut details.email, current);
+    Ok(Ok(Some(page.tf(
+        "customer.email_pending",
+        &[("email", new_email.as_str())],
+    ))))
+}
+
 pub async fn details_form(
     State(state): State<AppState>,
     RequireUser(user): RequireUser,
@@ -681,10 +835,23 @@ pub async fn save_details(
         Ok(details) => address_free_for(&state, &user, details).await?,
         Err(errors) => Err(errors),
     };
+    // A new address is only asked for: the account keeps the one it signs in with until the
+    // link mailed to the new one is used (`services::email_change`).
+    let parsed = match parsed {
+        Ok(mut details) => keep_email_until_confirmed(&state, &user, &page, &mut details)
+            .await?
+            .map(|pending| (details, pending)),
+        Err(errors) => Err(errors),
+    };
     match parsed {
-        Ok(details) => {
+        Ok((details, pending)) => {
+            let mut message = page.t("admin.saved").into_owned();
+            if let Some(pending) = pending {
+                message.push(' ');
+                message.push_str(&pending);
+            }
             customers::update(&state.db, customer.id, &details).await?;
-            flash(&session, page.t("admin.saved")).await?;
+            flash(&session, message).await?;
             Ok(Redirect::to("/customer").into_response())
         }
         Err(errors) => html_status(
@@ -703,6 +870,7 @@ pub fn router() -> Router<AppState> {
         .route("/customer/products/bulk", get(bulk_form).post(bulk_upload))
         .route("/customer/products/bulk/template.csv", get(bulk_template))
         .route("/customer/products/export.csv", get(export))
+        .route("/customer/products/unassign", post(bulk_unassign))
         .route("/customer/products/{reference}", get(product))
         .route("/customer/products/{reference}/assign", post(assign))
         .route("/customer/products/{reference}/unassign", post(unassign))

@@ -50,7 +50,20 @@ pub async fn my_courses(
 struct CoursePage {
     page: Page,
     course: Course,
-    groups: Vec<String>,
+    groups: Vec<lms::LearnerGroup>,
+}
+
+impl CoursePage {
+    /// "Acme — order B0000000123": who the learner trains with, and the order the customer
+    /// quotes; a group not named after a bill keeps its name.
+    fn group_label(&self, g: &lms::LearnerGroup) -> String {
+        match g.owner() {
+            Some(owner) => self
+                .page
+                .tf("learner.group_of", &[("owner", &owner), ("bill", &g.name)]),
+            None => g.name.clone(),
+        }
+    }
 }
 
 /// Enrolled users only (a course is not announced to others: 404). The first visit is

@@ -8,6 +8,7 @@ pub mod context;
 pub mod csrf;
 pub mod customer;
 pub mod documents;
+pub mod email_change;
 pub mod errors;
 pub mod extract;
 pub mod gateway;
@@ -47,6 +48,7 @@ pub fn routes(state: &AppState) -> Router<AppState> {
         .merge(checkout::router())
         .merge(gateway::router())
         .merge(customer::router())
+        .merge(email_change::router())
         .merge(learner::router())
         .merge(auth::router())
         .merge(lang::router())

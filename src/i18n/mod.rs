@@ -313,6 +313,46 @@ mod tests {
         assert!(glued.is_empty(), "space these French signs: {glued:#?}");
     }
 
+    /// A number followed by a noun ("1 seats") comes only from a counted text: every text with
+    /// a `%{count}` is a plural form (`one:` / `other:`), read with `tn`, and no template writes
+    /// a length followed by a word of its own.
+    #[test]
+    fn counts_are_only_said_through_plural_forms() {
+        const FORMS: &[&str] = &["zero", "one", "two", "few", "many", "other"];
+        let root = env!("CARGO_MANIFEST_DIR");
+        let mut flat = Vec::new();
+        for code in ["en", "fr"] {
+            let text = std::fs::read_to_string(format!("{root}/locales/{code}.yml")).unwrap();
+            for line in text.lines() {
+                let Some((key, value)) = line.trim_start().split_once(": ") else {
+                    continue;
+                };
+                if value.contains("%{count}") && !FORMS.contains(&key) {
+                    flat.push(format!("{code}: {line}"));
+                }
+            }
+        }
+        assert!(flat.is_empty(), "make these counted texts: {flat:#?}");
+        let mut dirs = vec![std::path::PathBuf::from(format!("{root}/templates"))];
+        let mut glued = Vec::new();
+        while let Some(dir) = dirs.pop() {
+            for entry in std::fs::read_dir(dir).unwrap().flatten() {
+                let path = entry.path();
+                if path.is_dir() {
+                    dirs.push(path);
+                    continue;
+                }
+                let text = std::fs::read_to_string(&path).unwrap_or_default();
+                for piece in text.split(".len() }}").skip(1) {
+                    if piece.trim_start().starts_with(|c: char| c.is_alphabetic()) {
+                        glued.push(path.display().to_string());
+                    }
+                }
+            }
+        }
+        assert!(glued.is_empty(), "count with page.tn in: {glued:#?}");
+    }
+
     #[test]
     fn every_key_exists_in_both_languages() {
         for key in ["nav.shop", "nav.cart", "errors.not_found", "auth.login"] {

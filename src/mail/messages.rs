@@ -210,6 +210,20 @@ pub fn order_summary(locale: Locale, bill: &Bill, items: &[Item]) -> String {
     lines.join("\n")
 }
 
+/// To the new address of an account: the link that moves the account to it.
+pub fn email_change_confirm(locale: Locale, shop: &str, email: &str, link: &str) -> Message {
+    compose(
+        locale,
+        "email_confirm",
+        &[("shop", shop), ("email", email), ("link", link)],
+    )
+}
+
+/// To the current address of an account: a move to `email` was asked.
+pub fn email_change_notice(locale: Locale, shop: &str, email: &str) -> Message {
+    compose(locale, "email_notice", &[("shop", shop), ("email", email)])
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

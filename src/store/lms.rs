@@ -150,14 +150,44 @@ pub async fn record_access(
     Ok(r.rows_affected() == 1)
 }
 
+/// A group as a learner reads it: its name (the bill's reference, `B0000000123`, as the
+/// customer and Moodle know it) and who bought the seat that put the learner in it.
+#[derive(Debug, Clone)]
+pub struct LearnerGroup {
+    pub name: String,
+    pub organisation: Option<String>,
+    pub firstname: Option<String>,
+    pub lastname: Option<String>,
+}
+
+impl LearnerGroup {
+    /// The buyer a learner knows: the organisation, else the customer's own name.
+    pub fn owner(&self) -> Option<String> {
+        match (&self.organisation, &self.firstname, &self.lastname) {
+            (Some(o), _, _) if !o.trim().is_empty() => Some(o.trim().to_owned()),
+            (_, Some(f), Some(l)) => Some(format!("{f} {l}").trim().to_owned()),
+            _ => None,
+        }
+        .filter(|o| !o.is_empty())
+    }
+}
+
+/// The learner's groups in a course, each with the customer of the bill it is named after
+/// (read through the bill number: a group named otherwise has no owner).
 pub async fn groups_of(
     db: impl PgExecutor<'_>,
     course_id: i64,
     user_id: i64,
-) -> sqlx::Result<Vec<String>> {
-    sqlx::query_scalar!(
-        "SELECT g.name FROM course_groups g JOIN group_members m ON m.group_id = g.id
-         WHERE g.course_id = $1 AND m.user_id = $2 ORDER BY g.name",
+) -> sqlx::Result<Vec<LearnerGroup>> {
+    sqlx::query_as!(
+        LearnerGroup,
+        r#"SELECT g.name, cu.organisation AS "organisation?", cu.firstname AS "firstname?",
+                  cu.lastname AS "lastname?"
+           FROM course_groups g JOIN group_members m ON m.group_id = g.id
+           LEFT JOIN bills b ON b.number = CASE WHEN g.name ~ '^B[0-9]{10}$'
+                                                THEN substr(g.name, 2)::BIGINT END
+           LEFT JOIN customers cu ON cu.id = b.customer_id
+           WHERE g.course_id = $1 AND m.user_id = $2 ORDER BY g.name"#,
         course_id,
         user_id
     )

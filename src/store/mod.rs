@@ -4,6 +4,7 @@ pub mod bills;
 pub mod catalogue;
 pub mod courses;
 pub mod customers;
+pub mod email_changes;
 pub mod lms;
 pub mod lms_jobs;
 pub mod outbox;

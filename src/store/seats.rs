@@ -4,6 +4,7 @@ use sqlx::{PgConnection, PgExecutor, PgPool};
 use time::OffsetDateTime;
 
 use crate::domain::Cursor;
+use crate::domain::search::LearnerSearch;
 use crate::domain::seat::{ProductKind, SeatState};
 
 /// A query returning [`SeatRow`]s: the one SELECT of a listed product, then `$tail`
@@ -14,7 +15,7 @@ macro_rules! seat_row_query {
     ($tail:literal $(, $arg:expr)* $(,)?) => {
         sqlx::query_as!(
             SeatRow,
-            r#"SELECT pi.id, pi.reference, pi.kind AS "kind: ProductKind", pi.bill_id, pi.start_at, pi.end_at, p.code, p.name,
+            r#"SELECT pi.id, pi.reference, pi.kind AS "kind: ProductKind", pi.bill_id, pi.start_at, pi.end_at, pi.assigned_at, p.code, p.name,
                   CASE WHEN pi.kind = 'seat' THEN pi.learner_firstname ELSE u.firstname END AS "learner_first?",
                   CASE WHEN pi.kind = 'seat' THEN pi.learner_lastname ELSE u.lastname END AS "learner_last?",
                   u.email AS "learner_email?",
@@ -165,6 +166,8 @@ pub struct SeatRow {
     pub bill_id: i64,
     pub start_at: OffsetDateTime,
     pub end_at: Option<OffsetDateTime>,
+    /// When the seat was given to its learner (`None` while free, and for enrolment products).
+    pub assigned_at: Option<OffsetDateTime>,
     pub code: String,
     pub name: String,
     pub learner_first: Option<String>,
@@ -181,6 +184,8 @@ pub struct SeatRow {
 pub struct SeatFilter {
     pub state: Option<SeatState>,
     pub course_id: Option<i64>,
+    /// Part of the learner's name or address.
+    pub learner: Option<LearnerSearch>,
 }
 
 /// How many products a customer holds in each state.
@@ -270,6 +275,9 @@ pub async fn page_ids(
     limit: i64,
     offset: i64,
 ) -> sqlx::Result<Vec<i64>> {
+    if let Some(learner) = &f.learner {
+        return learner_page_ids(db, customer_id, f, learner, limit, offset).await;
+    }
     if f.state.is_none() && f.course_id.is_none() {
         return sqlx::query_scalar!(
             "SELECT id FROM product_instances WHERE customer_id = $1 ORDER BY customer_id, id LIMIT $2 OFFSET $3",
@@ -288,6 +296,37 @@ pub async fn page_ids(
              AND ($3::BIGINT IS NULL OR seat_for_course(pi, $3))
            ORDER BY pi.customer_id, pi.id LIMIT $4 OFFSET $5"#,
         customer_id,
+        f.state as Option<SeatState>,
+        f.course_id,
+        limit,
+        offset
+    )
+    .fetch_all(&mut *tx)
+    .await
+}
+
+/// A page of a customer's seats whose learner's name or address contains the typed text,
+/// through the trigram index of migration 0026 (its expression, repeated here, is what the
+/// index is built on; the other filters apply to what it finds).
+async fn learner_page_ids(
+    db: &PgPool,
+    customer_id: i64,
+    f: &SeatFilter,
+    learner: &LearnerSearch,
+    limit: i64,
+    offset: i64,
+) -> sqlx::Result<Vec<i64>> {
+    let mut tx = super::custom_plans(db).await?;
+    sqlx::query_scalar!(
+        r#"SELECT pi.id FROM product_instances pi
+           WHERE pi.customer_id = $1 AND pi.assigned_user_id IS NOT NULL
+             AND (coalesce(pi.learner_firstname, '') || ' ' || coalesce(pi.learner_lastname, '') || ' '
+                  || coalesce(pi.learner_email, '')) ILIKE $2
+             AND ($3::TEXT IS NULL OR seat_state(pi) = $3)
+             AND ($4::BIGINT IS NULL OR seat_for_course(pi, $4))
+           ORDER BY pi.id LIMIT $5 OFFSET $6"#,
+        customer_id,
+        learner.like_pattern(),
         f.state as Option<SeatState>,
         f.course_id,
         limit,
@@ -384,6 +423,11 @@ pub async fn has_free(db: &mut PgConnection, customer_id: i64, n: i64) -> sqlx::
                SELECT 1 FROM product_instances
                WHERE customer_id = $1 AND kind = 'seat' AND assigned_user_id IS NULL
                  AND (end_at IS NULL OR end_at > now())
+               -- The order of product_instances_free_idx: the planner then walks that index
+               -- and stops after $2 rows, however the customer's seats lie in the table.
+               ORDER BY customer_id,
+                        (CASE WHEN cardinality(allowed_course_ids) = 0 THEN 2147483647
+                              ELSE cardinality(allowed_course_ids) END), id
                LIMIT $2) free"#,
         customer_id,
         n
@@ -433,7 +477,8 @@ pub async fn set_assignment(
 ) -> sqlx::Result<bool> {
     let r = sqlx::query!(
         "UPDATE product_instances SET assigned_user_id = $2, assigned_course_id = $3, assigned_at = now(),
-             learner_firstname = $4, learner_lastname = $5
+             learner_firstname = $4, learner_lastname = $5,
+             learner_email = (SELECT email FROM users WHERE id = $2)
          WHERE id = $1 AND assigned_user_id IS NULL",
         id,
         user_id,
@@ -449,7 +494,7 @@ pub async fn set_assignment(
 pub async fn clear_assignment(db: &mut PgConnection, id: i64) -> sqlx::Result<()> {
     sqlx::query!(
         "UPDATE product_instances SET assigned_user_id = NULL, assigned_course_id = NULL, assigned_at = NULL,
-             learner_firstname = NULL, learner_lastname = NULL
+             learner_firstname = NULL, learner_lastname = NULL, learner_email = NULL
          WHERE id = $1",
         id
     )

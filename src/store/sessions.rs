@@ -29,6 +29,15 @@ impl Sessions {
     /// together take turns (`CREATE INDEX IF NOT EXISTS` alone races on the catalog).
     pub async fn migrate(&self) -> sqlx::Result<()> {
         self.upstream.migrate().await?;
+        // Looked up first: CREATE INDEX takes a lock on the table even when the index exists,
+        // and a restarting instance must not queue behind (and hold up) every session write.
+        let exists: Option<String> =
+            sqlx::query_scalar("SELECT to_regclass('tower_sessions.session_expiry_idx')::text")
+                .fetch_one(&self.pool)
+                .await?;
+        if exists.is_some() {
+            return Ok(());
+        }
         let mut tx = self.pool.begin().await?;
         sqlx::query("SELECT pg_advisory_xact_lock(hashtext('lms-shop session schema'))")
             .execute(&mut *tx)

@@ -208,7 +208,7 @@ async fn courses_are_imported_with_hidden_and_deleted_ones_shown_and_unassignabl
     assert_eq!(app.count("SELECT count(*) FROM courses").await, 1);
     let page = app.get("/admin/courses").await;
     assert!(
-        page.body.contains("1 courses imported from Moodle"),
+        page.body.contains("1 course imported from Moodle."),
         "{}",
         page.body
     );

@@ -223,6 +223,18 @@ const CASES: &[Case] = &[
         plans: Plans::Custom,
     },
     Case {
+        name: "/customer?learner=<common text>: a page",
+        marker: "|| coalesce(pi.learner_email, '')) ILIKE $2",
+        args: "1, '%learner%', NULL, NULL, 51, 0",
+        plans: Plans::Custom,
+    },
+    Case {
+        name: "/customer?learner=<a learner's address>&state=…: a page",
+        marker: "|| coalesce(pi.learner_email, '')) ILIKE $2",
+        args: "1, '%{learner_email}%', 'locked', NULL, 51, 0",
+        plans: Plans::Custom,
+    },
+    Case {
         name: "/customer: the products of a page",
         marker: "WHERE pi.id = ANY($1) ORDER BY pi.id",
         args: "{customer_ids}",

@@ -331,7 +331,7 @@ fn inputs_of(method: &str, path: &str) -> Inputs {
     use Inputs::*;
     match (method, path) {
         ("get", "/customer") | ("get", "/customer/products/export.csv") => {
-            Query(&["state", "course", "page"])
+            Query(&["state", "course", "learner", "page"])
         }
         ("get", "/login") => Query(&["next"]),
         ("get", "/lang/{code}") => Query(&["next"]),
@@ -360,6 +360,7 @@ fn inputs_of(method: &str, path: &str) -> Inputs {
             | "/course/{shortname}"
             | "/password/forgot"
             | "/password/set/{token}"
+            | "/account/email/{token}"
             | "/healthz"
             | "/ping"
             | "/metrics"
@@ -409,6 +410,7 @@ fn inputs_of(method: &str, path: &str) -> Inputs {
             "bank_bic",
         ]),
         ("post", "/admin/products" | "/admin/products/{id}") => Form(PRODUCT_FIELDS),
+        ("post", "/customer/products/unassign") => Form(&["reference"]),
         ("post", "/customer/products/bulk") => Csv("email,firstname,lastname,course"),
         ("post", "/admin/courses/sync") => Form(&["category"]),
         ("post", "/admin/courses/import") => Csv("shortname,fullname,visible,startdate"),
@@ -418,6 +420,7 @@ fn inputs_of(method: &str, path: &str) -> Inputs {
             | "/payment/test/{bill}/decline"
             | "/customer/products/{reference}/unassign"
             | "/customer/products/{reference}/remind"
+            | "/account/email/{token}"
             | "/logout"
             | "/admin/seats/{id}/unassign"
             | "/admin/bills/{id}/paid"

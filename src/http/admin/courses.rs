@@ -95,14 +95,12 @@ pub async fn sync(
     };
     let message = match crate::moodle::sync::import(&state, &moodle, category).await {
         Ok(done) => {
-            let mut said = page.tf(
-                "admin.moodle_synced",
-                &[
-                    ("count", &done.courses.to_string()),
-                    ("hidden", &done.hidden.to_string()),
-                    ("gone", &done.gone.to_string()),
-                ],
-            );
+            let mut said = [
+                page.tn("admin.moodle_synced", done.courses),
+                page.tn("admin.moodle_synced_hidden", done.hidden),
+                page.tn("admin.moodle_synced_gone", done.gone),
+            ]
+            .join(" ");
             if !done.not_separate.is_empty() {
                 said.push(' ');
                 said.push_str(&page.tf(

@@ -372,7 +372,7 @@ async fn a_shop_killed_after_moodle_acted_but_before_it_heard_makes_nothing_twic
     // Restarted, the shop finishes the job: nothing twice in Moodle.
     let _shop = server::spawn_shop(&db_url, port, &env());
     server::wait_healthy(&base).await;
-    db::wait_for_zero(&db, open, Duration::from_secs(90), "Moodle jobs").await;
+    db::wait_for_zero(&db, open, Duration::from_secs(180), "Moodle jobs").await;
     assert_eq!(moodle.users(learner).await.len(), 1);
     let moo102 = moodle.course("MOO-102").await;
     let enrolled: Vec<serde_json::Value> = moodle

@@ -29,7 +29,7 @@ trap 'scripts/test-pg.sh stop' EXIT
 psql -qAt "$TEST_DATABASE_URL" -c "SELECT datname FROM pg_database WHERE datname LIKE 'test\_%'" |
   while read -r db; do psql -q "$TEST_DATABASE_URL" -c "DROP DATABASE IF EXISTS \"$db\" WITH (FORCE)" >/dev/null; done
 
-# A real Moodle for tests/moodle.rs, when Moodle's source is on this machine (MOODLE_SRC,
+# A real Moodle for tests/api/real_moodle.rs and tests/moodle_binary.rs, when Moodle's source is on this machine (MOODLE_SRC,
 # ../shared/moodle or /var/cache/moodle-src): installed on first use, stopped at the end.
 moodle_banner() {
   printf '\n%s\n%s\n%s\n\n' "################################################################" \
@@ -54,4 +54,4 @@ else
 fi
 
 cargo test --lib --bins --tests "$@"
-[ "$moodle_status" = 0 ] || moodle_banner "no Moodle source; tests/moodle.rs checked nothing"
+[ "$moodle_status" = 0 ] || moodle_banner "no Moodle source; the real-Moodle tests checked nothing"

@@ -185,6 +185,33 @@ fn parse_checkout_form(
     }
 }
 
+impl CustomerPage {
+    /// The step shown again with `status`: what was typed kept, why it was refused, and the
+    /// cart beside it.
+    async fn again(
+        state: &AppState,
+        session: &Session,
+        status: StatusCode,
+        page: Page,
+        (form, buyer): (CustomerForm, BuyerForm),
+        errors: FieldErrors,
+        existing_account: bool,
+    ) -> AppResult<Response> {
+        let cart = cart::view(state, session, &page).await?;
+        html_status(
+            status,
+            CustomerPage {
+                page,
+                form,
+                buyer,
+                errors,
+                existing_account,
+                cart,
+            },
+        )
+    }
+}
+
 pub async fn save_customer(
     State(state): State<AppState>,
     ClientIp(client): ClientIp,
@@ -207,18 +234,16 @@ pub async fn save_customer(
     let (mut details, business) = match parsed {
         Ok(d) => d,
         Err(errors) => {
-            let cart = cart::view(&state, &session, &page).await?;
-            return html_status(
+            return CustomerPage::again(
+                &state,
+                &session,
                 StatusCode::UNPROCESSABLE_ENTITY,
-                CustomerPage {
-                    page,
-                    form,
-                    buyer,
-                    errors,
-                    existing_account: false,
-                    cart,
-                },
-            );
+                page,
+                (form, buyer),
+                errors,
+                false,
+            )
+            .await;
         }
     };
     let customer_id = match &user {
@@ -237,18 +262,16 @@ pub async fn save_customer(
                     Ok(Some(pending)) => flash(&session, pending).await?,
                     Ok(None) => {}
                     Err(errors) => {
-                        let cart = cart::view(&state, &session, &page).await?;
-                        return html_status(
+                        return CustomerPage::again(
+                            &state,
+                            &session,
                             StatusCode::UNPROCESSABLE_ENTITY,
-                            CustomerPage {
-                                page,
-                                form,
-                                buyer,
-                                errors,
-                                existing_account: false,
-                                cart,
-                            },
-                        );
+                            page,
+                            (form, buyer),
+                            errors,
+                            false,
+                        )
+                        .await;
                     }
                 }
                 customers::update(&state.db, existing.id, &details).await?;
@@ -262,18 +285,16 @@ pub async fn save_customer(
             if !state.login_throttle.allow_probe(client) {
                 let mut errors = FieldErrors::default();
                 errors.add("email", "errors.too_many");
-                let cart = cart::view(&state, &session, &page).await?;
-                return html_status(
+                return CustomerPage::again(
+                    &state,
+                    &session,
                     StatusCode::TOO_MANY_REQUESTS,
-                    CustomerPage {
-                        page,
-                        form,
-                        buyer,
-                        errors,
-                        existing_account: false,
-                        cart,
-                    },
-                );
+                    page,
+                    (form, buyer),
+                    errors,
+                    false,
+                )
+                .await;
             }
             // Rule 3 (docs/accounts.md): an existing account's email asks for a login; nothing of that account
             // is read out or changed, and what was typed stays in the form.
@@ -281,18 +302,16 @@ pub async fn save_customer(
                 .await?
                 .is_some()
             {
-                let cart = cart::view(&state, &session, &page).await?;
-                return html_status(
+                return CustomerPage::again(
+                    &state,
+                    &session,
                     StatusCode::CONFLICT,
-                    CustomerPage {
-                        page,
-                        form,
-                        buyer,
-                        errors: FieldErrors::default(),
-                        existing_account: true,
-                        cart,
-                    },
-                );
+                    page,
+                    (form, buyer),
+                    FieldErrors::default(),
+                    true,
+                )
+                .await;
             }
             match current_customer(&state, &session, None).await? {
                 Some(existing) => {

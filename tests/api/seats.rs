@@ -214,6 +214,15 @@ async fn assign_unassign_lock_and_the_already_enrolled_case() {
         .await,
         0
     );
+    let released_mail = app.mails_to("learner@example.org").await;
+    assert!(
+        released_mail
+            .iter()
+            .any(|(s, b)| s.contains("your place in")
+                && b.contains("X-A1")
+                && b.contains("released")),
+        "the learner is told their place was released: {released_mail:?}"
+    );
 
     // Assigned again; the learner sets a password, logs in and opens the course: locked.
     assert_eq!(

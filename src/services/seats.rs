@@ -334,6 +334,7 @@ pub async fn unassign(
     tell_learner_released(&mut tx, locale, user_id, course_id).await?;
     tx.commit().await?;
     state.lms_queued.notify_one();
+    state.mail_queued.notify_one();
     Ok(())
 }
 
@@ -538,9 +539,24 @@ pub async fn remind(state: &AppState, by: &Assigner, seat_id: i64) -> Result<(),
     }
     let shop = settings::load(&mut *tx).await?;
     let name = learner.display_name();
-    let m = if learner.verified {
+    let what = format!("{} ({})", course.fullname, course.shortname);
+    // With Moodle the learner signs in to Moodle, not to the shop: a shop password link
+    // would lead nowhere useful.
+    let moodle_course = match &state.moodle {
+        Some(_) => courses::moodle_id(&mut *tx, course.id).await?,
+        None => None,
+    };
+    let m = if let (Some(moodle), Some(moodle_course)) = (&state.moodle, moodle_course) {
+        messages::seat_assigned_moodle(
+            by.locale,
+            &shop.shop_name,
+            &name,
+            &what,
+            &moodle.course_url(moodle_course),
+            &moodle.forgot_password_url(),
+        )
+    } else if learner.verified {
         let link = format!("{}/course/{}", state.config.base_url, course.shortname);
-        let what = format!("{} ({})", course.fullname, course.shortname);
         messages::seat_assigned(by.locale, &shop.shop_name, &name, &what, &link)
     } else {
         let token = tokens::issue(&mut *tx, learner.id).await?;

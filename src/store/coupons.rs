@@ -70,9 +70,20 @@ pub async fn lock_by_code(
     db: &mut PgConnection,
     code: &CouponCode,
 ) -> sqlx::Result<Option<Coupon>> {
-    coupon_query!("WHERE c.code = $1 FOR UPDATE OF c", code.as_str())
-        .fetch_optional(db)
-        .await
+    // Two statements: a statement that waited for the lock still reads with the snapshot
+    // it started with, so counting in the locking one would miss the redemption of the
+    // transaction it waited for (two bills for a coupon of one use). The second statement
+    // starts after the lock is ours and sees every committed redemption.
+    let locked = sqlx::query_scalar!(
+        "SELECT id FROM coupons WHERE code = $1 FOR UPDATE",
+        code.as_str()
+    )
+    .fetch_optional(&mut *db)
+    .await?;
+    match locked {
+        Some(id) => find(&mut *db, id).await,
+        None => Ok(None),
+    }
 }
 
 /// Live redemptions of `coupon_id` by `customer_id`.

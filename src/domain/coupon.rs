@@ -110,7 +110,9 @@ pub fn spread(discount: Discount, lines: &[LineIn]) -> Option<Vec<LineOut>> {
         return None;
     }
     let total = discount.off(Money::from_minor(eligible)).minor();
-    let last = lines.iter().rposition(|l| l.eligible && l.untaxed.minor() > 0)?;
+    let last = lines
+        .iter()
+        .rposition(|l| l.eligible && l.untaxed.minor() > 0)?;
     let mut shares: Vec<i64> = lines
         .iter()
         .enumerate()
@@ -222,14 +224,10 @@ fn parse_date(errors: &mut FieldErrors, field: &str, input: &str) -> Option<Date
 fn parse_limit(errors: &mut FieldErrors, field: &str, input: &str) -> Option<i32> {
     match input.trim() {
         "" => None,
-        s => s
-            .parse::<i32>()
-            .ok()
-            .filter(|n| *n >= 1)
-            .or_else(|| {
-                errors.add(field, "coupon.bad_limit");
-                None
-            }),
+        s => s.parse::<i32>().ok().filter(|n| *n >= 1).or_else(|| {
+            errors.add(field, "coupon.bad_limit");
+            None
+        }),
     }
 }
 
@@ -350,7 +348,10 @@ mod tests {
 
     #[test]
     fn codes_are_case_insensitive_and_plain() {
-        assert_eq!(CouponCode::parse(" welcome-10 ").unwrap().as_str(), "WELCOME-10");
+        assert_eq!(
+            CouponCode::parse(" welcome-10 ").unwrap().as_str(),
+            "WELCOME-10"
+        );
         for bad in ["", "ab", "with space", "émoji", &"X".repeat(33), "a;b"] {
             assert!(CouponCode::parse(bad).is_none(), "{bad}");
         }
@@ -405,11 +406,7 @@ mod tests {
     #[test]
     fn a_remainder_bigger_than_the_last_line_goes_back_to_earlier_lines() {
         // Three lines of 0.01, 0.02 off: floors are 0 and 0, remainder 2 > 1 on the last.
-        let out = spread(
-            Discount::Fixed(m(2)),
-            &[line(1, 0), line(1, 0), line(1, 0)],
-        )
-        .unwrap();
+        let out = spread(Discount::Fixed(m(2)), &[line(1, 0), line(1, 0), line(1, 0)]).unwrap();
         let shares: Vec<i64> = out.iter().map(|o| o.discount.minor()).collect();
         assert_eq!(shares.iter().sum::<i64>(), 2);
         assert!(out.iter().all(|o| o.untaxed.minor() >= 0), "{shares:?}");
@@ -483,7 +480,12 @@ mod tests {
 
     #[test]
     fn the_form_reports_every_bad_field() {
-        for (kind, value) in [("percent", "0.5"), ("percent", "101"), ("amount", "0"), ("amount", "x")] {
+        for (kind, value) in [
+            ("percent", "0.5"),
+            ("percent", "101"),
+            ("amount", "0"),
+            ("amount", "x"),
+        ] {
             let e = CouponDraft::parse(&form(kind, value)).unwrap_err();
             assert!(e.has("value"), "{kind} {value}");
         }
@@ -496,7 +498,13 @@ mod tests {
             ..form("what", "1")
         })
         .unwrap_err();
-        for f in ["code", "kind", "valid_until", "usage_limit", "per_customer_limit"] {
+        for f in [
+            "code",
+            "kind",
+            "valid_until",
+            "usage_limit",
+            "per_customer_limit",
+        ] {
             assert!(e.has(f), "{f}");
         }
     }

@@ -126,10 +126,7 @@ impl CartView {
             taxes: priced.totals.taxes.iter().map(|(r, m)| (*r, *m)).collect(),
             total: priced.totals.total,
             dropped: priced.dropped.clone(),
-            coupon: priced
-                .coupon
-                .as_ref()
-                .map(|c| (c.code.clone(), c.discount)),
+            coupon: priced.coupon.as_ref().map(|c| (c.code.clone(), c.discount)),
         }
     }
 }
@@ -333,7 +330,10 @@ pub async fn apply_coupon(
         .await?
         .map(|c| c.id);
     let refused = if priced.is_empty() {
-        Some((StatusCode::UNPROCESSABLE_ENTITY, CouponRefusal::NotApplicable))
+        Some((
+            StatusCode::UNPROCESSABLE_ENTITY,
+            CouponRefusal::NotApplicable,
+        ))
     } else {
         match coupons::preview(&state.db, &form.code, customer, &mut priced).await? {
             Ok(()) => None,

@@ -18,11 +18,7 @@ fn today() -> Date {
 /// The coupon's own rules: active, within its days, total and per-customer limits.
 /// `used_by_customer` is `None` while the buyer is not known yet (the cart before the
 /// details step); the per-customer limit is then checked when the order is placed.
-pub fn usable(
-    c: &Coupon,
-    today: Date,
-    used_by_customer: Option<i64>,
-) -> Result<(), CouponRefusal> {
+pub fn usable(c: &Coupon, today: Date, used_by_customer: Option<i64>) -> Result<(), CouponRefusal> {
     if !c.active {
         return Err(CouponRefusal::Unknown);
     }

@@ -2,12 +2,12 @@
 //! come from the buyer.
 
 use crate::cache::ShopCatalogue;
-use crate::domain::{Money, TaxRate};
 use crate::domain::cart::{Cart, MAX_LINE_QUANTITY};
 use crate::domain::handler_params::HandlerParams;
 use crate::domain::price::{AmountOverflow, PricedLine, Totals, price_line};
 use crate::domain::product::ProductStatus;
 use crate::domain::tax_rules::TaxTreatment;
+use crate::domain::{Money, TaxRate};
 use crate::fulfilment;
 use crate::store::catalogue::Product;
 

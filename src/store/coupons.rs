@@ -175,13 +175,9 @@ async fn set_products(db: &mut PgConnection, id: i64, products: &[i64]) -> sqlx:
 }
 
 pub async fn set_active(db: impl PgExecutor<'_>, id: i64, active: bool) -> sqlx::Result<bool> {
-    let r = sqlx::query!(
-        "UPDATE coupons SET active = $2 WHERE id = $1",
-        id,
-        active
-    )
-    .execute(db)
-    .await?;
+    let r = sqlx::query!("UPDATE coupons SET active = $2 WHERE id = $1", id, active)
+        .execute(db)
+        .await?;
     Ok(r.rows_affected() == 1)
 }
 

@@ -44,7 +44,8 @@ async fn product_id(app: &TestApp, code: &str) -> String {
 }
 
 async fn apply(app: &TestApp, buyer: &reqwest::Client, code: &str) -> Page {
-    app.post_with(buyer, "/cart/coupon", &[("code", code)]).await
+    app.post_with(buyer, "/cart/coupon", &[("code", code)])
+        .await
 }
 
 fn day(offset: i64) -> String {
@@ -120,12 +121,11 @@ async fn operators_create_edit_and_disable_coupons_and_a_refused_form_keeps_what
         )
         .await;
     assert_eq!(saved.status, 303, "{}", saved.body);
-    let (bp, products): (Option<i32>, i64) = sqlx::query_as(
-        "SELECT percent_bp, (SELECT count(*) FROM coupon_products) FROM coupons",
-    )
-    .fetch_one(&app.db)
-    .await
-    .unwrap();
+    let (bp, products): (Option<i32>, i64) =
+        sqlx::query_as("SELECT percent_bp, (SELECT count(*) FROM coupon_products) FROM coupons")
+            .fetch_one(&app.db)
+            .await
+            .unwrap();
     assert_eq!((bp, products), (Some(1_250), 0));
 
     let off = app.post(&format!("/admin/coupons/{id}/disable"), &[]).await;
@@ -217,8 +217,10 @@ async fn validity_days_are_checked() {
     assert_eq!(apply(&app, &buyer, "TODAY").await.status, 303);
 
     // A kept code that expires meanwhile is dropped, with the reason, at the next look.
-    app.exec("UPDATE coupons SET valid_from = NULL, valid_until = current_date - 1 WHERE code = 'TODAY'")
-        .await;
+    app.exec(
+        "UPDATE coupons SET valid_from = NULL, valid_until = current_date - 1 WHERE code = 'TODAY'",
+    )
+    .await;
     let cart = app.get_with(&buyer, "/cart").await;
     assert!(cart.body.contains("This coupon has expired."));
     assert!(!cart.body.contains("id=\"coupon-line\""));
@@ -288,7 +290,11 @@ async fn the_bill_keeps_net_amounts_and_the_document_and_mail_show_the_coupon() 
     app.add_to_cart(&buyer, "X-ONE", "1").await;
     assert_eq!(apply(&app, &buyer, "flat100").await.status, 303);
     let details = app
-        .post_with(&buyer, "/checkout/customer", &customer_form("flat@example.org"))
+        .post_with(
+            &buyer,
+            "/checkout/customer",
+            &customer_form("flat@example.org"),
+        )
         .await;
     assert_eq!(details.status, 303, "{}", details.body);
     let review = app.get_with(&buyer, "/checkout/order").await;
@@ -304,12 +310,11 @@ async fn the_bill_keeps_net_amounts_and_the_document_and_mail_show_the_coupon() 
     assert_eq!(placed.status, 303, "{}", placed.body);
 
     // 100.00 over 1 200.00 + 300.00: 80.00 on the pack, the remainder 20.00 on X-ONE.
-    let lines: Vec<(String, i64, i64, i64)> = sqlx::query_as(
-        "SELECT code, untaxed, tax, discount FROM bill_items ORDER BY line_no",
-    )
-    .fetch_all(&app.db)
-    .await
-    .unwrap();
+    let lines: Vec<(String, i64, i64, i64)> =
+        sqlx::query_as("SELECT code, untaxed, tax, discount FROM bill_items ORDER BY line_no")
+            .fetch_all(&app.db)
+            .await
+            .unwrap();
     assert_eq!(
         lines,
         vec![
@@ -341,7 +346,9 @@ async fn the_bill_keeps_net_amounts_and_the_document_and_mail_show_the_coupon() 
 
     let id = app.count("SELECT id FROM bills").await;
     assert_eq!(
-        app.post(&format!("/admin/bills/{id}/paid"), &[]).await.status,
+        app.post(&format!("/admin/bills/{id}/paid"), &[])
+            .await
+            .status,
         303
     );
     let mails = app.mails_to("flat@example.org").await;
@@ -392,7 +399,12 @@ async fn a_coupon_for_one_use_confirmed_by_twenty_checkouts_at_once_is_used_once
     let pages = futures::future::join_all(confirms).await;
     let placed = pages.iter().filter(|p| p.status == 303).count();
     let refused: Vec<&Page> = pages.iter().filter(|p| p.status == 409).collect();
-    assert_eq!(placed, 1, "{:?}", pages.iter().map(|p| p.status).collect::<Vec<_>>());
+    assert_eq!(
+        placed,
+        1,
+        "{:?}",
+        pages.iter().map(|p| p.status).collect::<Vec<_>>()
+    );
     assert_eq!(refused.len(), 19);
     for page in refused {
         assert!(
@@ -428,7 +440,8 @@ async fn a_coupon_for_one_use_confirmed_by_twenty_checkouts_at_once_is_used_once
         .await;
     assert_eq!(again.status, 303, "{}", again.body);
     assert_eq!(
-        app.count("SELECT count(*) FROM bills WHERE total = 144000").await,
+        app.count("SELECT count(*) FROM bills WHERE total = 144000")
+            .await,
         1
     );
 }
@@ -440,7 +453,11 @@ async fn the_per_customer_limit_holds_and_a_refused_payment_gives_the_use_back()
     assert_eq!(
         coupon(
             &app,
-            &[("code", "ONCE"), ("value", "10"), ("per_customer_limit", "1")]
+            &[
+                ("code", "ONCE"),
+                ("value", "10"),
+                ("per_customer_limit", "1")
+            ]
         )
         .await
         .status,
@@ -450,7 +467,11 @@ async fn the_per_customer_limit_holds_and_a_refused_payment_gives_the_use_back()
     app.add_to_cart(&buyer, "X-PACK5", "1").await;
     assert_eq!(apply(&app, &buyer, "ONCE").await.status, 303);
     let details = app
-        .post_with(&buyer, "/checkout/customer", &customer_form("once@example.org"))
+        .post_with(
+            &buyer,
+            "/checkout/customer",
+            &customer_form("once@example.org"),
+        )
         .await;
     assert_eq!(details.status, 303);
     let placed = app
@@ -533,7 +554,11 @@ async fn an_operator_cancelling_a_bill_gives_its_coupon_use_back() {
     app.add_to_cart(&buyer, "X-PACK5", "1").await;
     assert_eq!(apply(&app, &buyer, "SOLO").await.status, 303);
     let details = app
-        .post_with(&buyer, "/checkout/customer", &customer_form("solo@example.org"))
+        .post_with(
+            &buyer,
+            "/checkout/customer",
+            &customer_form("solo@example.org"),
+        )
         .await;
     assert_eq!(details.status, 303);
     let placed = app
@@ -546,7 +571,10 @@ async fn an_operator_cancelling_a_bill_gives_its_coupon_use_back() {
 
     let id = app.count("SELECT id FROM bills").await;
     let cancelled = app
-        .post(&format!("/admin/bills/{id}/cancel"), &[("note", "changed mind")])
+        .post(
+            &format!("/admin/bills/{id}/cancel"),
+            &[("note", "changed mind")],
+        )
         .await;
     assert_eq!(cancelled.status, 303, "{}", cancelled.body);
     assert_eq!(
@@ -573,7 +601,11 @@ async fn a_hundred_percent_coupon_places_a_free_order() {
     app.add_to_cart(&buyer, "X-PACK5", "1").await;
     assert_eq!(apply(&app, &buyer, "GIFT").await.status, 303);
     let details = app
-        .post_with(&buyer, "/checkout/customer", &customer_form("gift@example.org"))
+        .post_with(
+            &buyer,
+            "/checkout/customer",
+            &customer_form("gift@example.org"),
+        )
         .await;
     assert_eq!(details.status, 303);
     let review = app.get_with(&buyer, "/checkout/order").await;
@@ -593,10 +625,84 @@ async fn a_hundred_percent_coupon_places_a_free_order() {
             .fetch_one(&app.db)
             .await
             .unwrap();
-    assert_eq!((state.as_str(), total, paymode.as_str()), ("COMPLETE", 0, "free"));
+    assert_eq!(
+        (state.as_str(), total, paymode.as_str()),
+        ("COMPLETE", 0, "free")
+    );
     assert_eq!(
         app.count("SELECT count(*) FROM product_instances").await,
         5,
         "the seats are produced"
+    );
+}
+
+/// One customer (signed in from five browsers) confirms five orders at once with a code of
+/// one use per customer: one gets it.
+#[tokio::test]
+async fn the_per_customer_limit_holds_under_concurrent_checkouts_of_one_customer() {
+    let app = spawn_app().await;
+    shop(&app).await;
+    assert_eq!(
+        coupon(
+            &app,
+            &[
+                ("code", "MINE"),
+                ("value", "10"),
+                ("per_customer_limit", "1")
+            ]
+        )
+        .await
+        .status,
+        303
+    );
+    create_user(&app, "grace@example.org", "a long passphrase").await;
+    let mut browsers = Vec::new();
+    for _ in 0..5 {
+        let browser = client();
+        let login = app
+            .login_with(&browser, "grace@example.org", "a long passphrase")
+            .await;
+        assert_eq!(login.status, 303);
+        app.add_to_cart(&browser, "X-PACK5", "1").await;
+        assert_eq!(apply(&app, &browser, "MINE").await.status, 303);
+        let details = app
+            .post_with(
+                &browser,
+                "/checkout/customer",
+                &customer_form("grace@example.org"),
+            )
+            .await;
+        assert_eq!(details.status, 303, "{}", details.body);
+        let token = app.csrf_for(&browser).await;
+        browsers.push((browser, token));
+    }
+    let app = &app;
+    let confirms = browsers.iter().map(|(browser, token)| async move {
+        app.post_raw(
+            browser,
+            "/checkout/order",
+            &[("paymode", "transfer"), ("csrf_token", token)],
+        )
+        .await
+    });
+    let statuses: Vec<u16> = futures::future::join_all(confirms)
+        .await
+        .iter()
+        .map(|p| p.status)
+        .collect();
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 303).count(),
+        1,
+        "{statuses:?}"
+    );
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 409).count(),
+        4,
+        "{statuses:?}"
+    );
+    assert_eq!(app.count("SELECT count(*) FROM customers").await, 1);
+    assert_eq!(
+        app.count("SELECT count(*) FROM coupon_redemptions").await,
+        1
     );
 }

@@ -143,7 +143,16 @@ pub async fn edit(
     let coupon = coupons::find(&state.db, id)
         .await?
         .ok_or(AppError::NotFound)?;
-    html(form_page(&state, page, Some(id), form_of(coupon), FieldErrors::default()).await?)
+    html(
+        form_page(
+            &state,
+            page,
+            Some(id),
+            form_of(coupon),
+            FieldErrors::default(),
+        )
+        .await?,
+    )
 }
 
 /// `POST /admin/coupons` (create) and `POST /admin/coupons/{id}` (update): errors show

@@ -114,10 +114,7 @@ pub fn router(state: &AppState) -> Router<AppState> {
             get(products::index).post(products::create),
         )
         .route("/admin/products/new", get(products::new))
-        .route(
-            "/admin/coupons",
-            get(coupons::index).post(coupons::create),
-        )
+        .route("/admin/coupons", get(coupons::index).post(coupons::create))
         .route("/admin/coupons/new", get(coupons::new))
         .route(
             "/admin/coupons/{id}",

@@ -57,6 +57,16 @@ pub(crate) async fn with_coupon(
     }
 }
 
+/// Applies the session's coupon to `priced` when it applies, leaving it in the session
+/// otherwise: for a page that has no room to say why (the next page that has drops it).
+async fn apply_kept(state: &AppState, session: &Session, priced: &mut PricedCart) -> AppResult<()> {
+    if let Some(code) = load_coupon(session).await? {
+        // A refusal leaves `priced` untouched.
+        let _refused = coupons::preview(&state.db, &code, None, priced).await?;
+    }
+    Ok(())
+}
+
 /// Why a kept coupon was taken off the order.
 pub(crate) fn coupon_dropped(page: &Page, code: &str, refusal: CouponRefusal) -> String {
     format!(
@@ -141,11 +151,17 @@ struct CartPage {
     coupon_typed: String,
 }
 
+/// The cart as a summary beside another step (the customer details).
 pub(crate) async fn view(state: &AppState, session: &Session, page: &Page) -> AppResult<CartView> {
-    Ok(view_noting(state, session, page).await?.0)
+    let catalogue = state.catalogue.get(&state.db).await?;
+    let cart = load(session).await?;
+    let mut priced = price_cart(&cart, &catalogue, page.signed_in(), page.is_operator())
+        .map_err(|_| crate::error::AppError::bad_request("checkout.amount_too_large"))?;
+    apply_kept(state, session, &mut priced).await?;
+    Ok(CartView::new(&priced))
 }
 
-/// [`view`], and why a kept coupon was dropped, if it was.
+/// The cart page's view, and why a kept coupon was dropped, if it was.
 async fn view_noting(
     state: &AppState,
     session: &Session,

@@ -345,6 +345,9 @@ async fn the_bill_keeps_net_amounts_and_the_document_and_mail_show_the_coupon() 
     assert!(doc.body.contains("€1,624.00"));
 
     let id = app.count("SELECT id FROM bills").await;
+    let admin = app.get(&format!("/admin/bills/{id}")).await;
+    assert!(admin.body.contains("id=\"bill-coupon\""), "{}", admin.body);
+    assert!(admin.body.contains("−€100.00"));
     assert_eq!(
         app.post(&format!("/admin/bills/{id}/paid"), &[])
             .await

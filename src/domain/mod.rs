@@ -53,6 +53,7 @@ pub mod bulk;
 pub mod buyer;
 pub mod cart;
 pub mod countries;
+pub mod coupon;
 pub mod course;
 pub mod csv_input;
 pub mod csv_output;

@@ -56,6 +56,11 @@ impl BillDocument {
         self.settings.iban_display()
     }
 
+    /// What the coupon took off, over every line (untaxed).
+    fn discount(&self) -> i64 {
+        self.items.iter().map(|i| i.discount).sum()
+    }
+
     fn paymode(&self) -> String {
         self.page
             .t(&format!("paymode.{}", self.bill.paymode.as_str()))

@@ -180,11 +180,19 @@ pub fn order_summary(locale: Locale, bill: &Bill, items: &[Item]) -> String {
                 i.code,
                 i.name,
                 i.quantity,
-                money(i.untaxed)
+                money(i.gross())
             )
         })
         .collect();
     lines.push(String::new());
+    let discount: i64 = items.iter().map(|i| i.discount).sum();
+    if !bill.coupon_code.is_empty() {
+        lines.push(format!(
+            "{}{colon} −{}",
+            crate::i18n::fill(&locale.t("coupon.line"), &[("code", &bill.coupon_code)]),
+            money(discount)
+        ));
+    }
     lines.push(format!(
         "{}{colon} {}",
         locale.t("cart.untaxed"),

@@ -11,3 +11,4 @@ pub mod payment;
 pub mod pricing;
 pub mod production;
 pub mod seats;
+pub mod stripe;

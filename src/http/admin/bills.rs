@@ -111,9 +111,17 @@ struct DetailPage {
     items: Vec<Item>,
     events: Vec<Event>,
     seats: i64,
+    /// A Stripe bill's session, in the mode (test or live) Stripe created it.
+    stripe: Option<crate::store::stripe::Checkout>,
 }
 
 impl DetailPage {
+    fn stripe_mode(&self) -> Option<crate::stripe::Mode> {
+        self.stripe
+            .as_ref()
+            .map(|c| crate::stripe::Mode::of_livemode(c.livemode))
+    }
+
     fn can_mark_paid(&self) -> bool {
         settlement::may_settle(self.bill.paymode, self.bill.state, Settler::Operator).is_ok()
     }
@@ -148,6 +156,7 @@ pub async fn show(
     )
     .fetch_one(&state.db)
     .await?;
+    let stripe = crate::store::stripe::find(&state.db, id).await?;
     html(DetailPage {
         page,
         bill,
@@ -155,6 +164,7 @@ pub async fn show(
         items,
         events,
         seats,
+        stripe,
     })
 }
 

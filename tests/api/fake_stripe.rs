@@ -27,16 +27,22 @@ use tokio::net::TcpListener;
 pub const SECRET_KEY: &str = "sk_test_51FakeStripeKeyForTheTests";
 pub const WEBHOOK_SECRET: &str = "whsec_fake_stripe_webhook_secret";
 
+/// A form as posted: its fields in order.
+pub type Form = Vec<(String, String)>;
+
+/// A request as received: its idempotency key and form.
+pub type Request = (Option<String>, Form);
+
 #[derive(Default)]
 struct Inner {
     next: u64,
     sessions: HashMap<String, Value>,
     /// (path, key) → (the parameters, the status and body answered).
-    idempotency: HashMap<(String, String), (Vec<(String, String)>, u16, Value)>,
+    idempotency: HashMap<(String, String), (Form, u16, Value)>,
     /// Refunded so far per PaymentIntent.
     refunded: HashMap<String, i64>,
     /// Every request: path, idempotency key, form.
-    pub requests: Vec<(String, Option<String>, Vec<(String, String)>)>,
+    requests: Vec<(String, Request)>,
 }
 
 #[derive(Clone)]
@@ -85,13 +91,13 @@ impl FakeStripe {
         }
     }
 
-    pub fn requests(&self, path: &str) -> Vec<(Option<String>, Vec<(String, String)>)> {
+    pub fn requests(&self, path: &str) -> Vec<Request> {
         let inner = self.inner.lock().unwrap();
         inner
             .requests
             .iter()
-            .filter(|(p, _, _)| p == path)
-            .map(|(_, k, f)| (k.clone(), f.clone()))
+            .filter(|(p, _)| p == path)
+            .map(|(_, r)| r.clone())
             .collect()
     }
 
@@ -179,7 +185,7 @@ fn answer(
     let mut inner = fake.inner.lock().unwrap();
     inner
         .requests
-        .push((path.to_owned(), key.clone(), form.clone()));
+        .push((path.to_owned(), (key.clone(), form.clone())));
     let (status, value) = if !authorised(headers) {
         error(
             StatusCode::UNAUTHORIZED,

@@ -74,16 +74,18 @@ pub enum Meaning {
     Other,
 }
 
+/// The prefix of the Checkout Session events.
+const SESSION_EVENTS: &str = "checkout.session.";
+
 impl Event {
     pub fn meaning(&self) -> Result<Meaning, serde_json::Error> {
         let session = || serde_json::from_value::<CheckoutSession>(self.data.object.clone());
-        Ok(match self.kind.as_str() {
-            "checkout.session.completed" | "checkout.session.async_payment_succeeded" => {
-                Meaning::Completed(session()?)
-            }
-            "checkout.session.expired" | "checkout.session.async_payment_failed" => {
-                Meaning::Failed(session()?)
-            }
+        let Some(what) = self.kind.strip_prefix(SESSION_EVENTS) else {
+            return Ok(Meaning::Other);
+        };
+        Ok(match what {
+            "completed" | "async_payment_succeeded" => Meaning::Completed(session()?),
+            "expired" | "async_payment_failed" => Meaning::Failed(session()?),
             _ => Meaning::Other,
         })
     }
@@ -107,13 +109,14 @@ mod tests {
 
     #[test]
     fn a_completed_session_event_is_read() {
-        let body = r#"{"id":"evt_1","object":"event","type":"checkout.session.completed",
+        let body = r#"{"id":"evt_1","object":"event","type":"TYPE",
             "livemode":false,"created":1700000000,"api_version":"2024-06-20",
             "data":{"object":{"id":"cs_test_1","object":"checkout.session","amount_total":11940,
             "currency":"eur","payment_status":"paid","status":"complete","url":null,
             "client_reference_id":"abc","metadata":{"bill":"abc"},"payment_intent":"pi_1",
-            "livemode":false,"expires_at":1700086400}}}"#;
-        let event: Event = serde_json::from_str(body).unwrap();
+            "livemode":false,"expires_at":1700086400}}}"#
+            .replace("TYPE", &format!("{SESSION_EVENTS}completed"));
+        let event: Event = serde_json::from_str(&body).unwrap();
         let Meaning::Completed(s) = event.meaning().unwrap() else {
             panic!("not completed");
         };

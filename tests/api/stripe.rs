@@ -497,3 +497,35 @@ async fn the_operator_sees_whether_stripe_is_in_test_or_live_mode() {
     let settings = live_app.get("/admin/settings").await;
     assert!(settings.body.contains("Live mode"), "{}", settings.body);
 }
+
+#[tokio::test]
+async fn an_unpaid_stripe_order_is_not_cancelled_while_its_session_is_open() {
+    let (app, fake) = stripe_shop().await;
+    let c = to_stripe(&app, &fake, "slow@example.org").await;
+    // Older than the shop's expiry of unpaid orders, but its session is still open.
+    app.exec("UPDATE bills SET created_at = now() - interval '3 days'")
+        .await;
+    let cancelled = lms_shop::services::housekeeping::cancel_abandoned_orders(&app.state)
+        .await
+        .unwrap();
+    assert_eq!(cancelled, 0);
+    assert_eq!(app.bill_state(&c.public_id).await, "PLACED");
+    // Once the session has closed (its expiry event lost), the order is cancelled.
+    app.exec("UPDATE stripe_checkouts SET expires_at = now() - interval '1 minute'")
+        .await;
+    let cancelled = lms_shop::services::housekeeping::cancel_abandoned_orders(&app.state)
+        .await
+        .unwrap();
+    assert_eq!(cancelled, 1);
+    assert_eq!(app.bill_state(&c.public_id).await, "CANCELLED");
+    // A payment arriving after all is noted for a refund, not settled.
+    let event = fake.event("checkout.session.completed", fake.pay(&c.session_id));
+    assert_eq!(signed(&app, &event).await, (200, "not_awaiting".into()));
+    let id = bill_id(&app, &c.public_id).await;
+    let noted = app
+        .count(&format!(
+            "SELECT count(*) FROM bill_events WHERE bill_id = {id} AND note LIKE '%to be refunded%'"
+        ))
+        .await;
+    assert_eq!(noted, 1);
+}

@@ -16,7 +16,7 @@ use crate::domain::{BillState, Money};
 use crate::error::{AppError, AppResult};
 use crate::http::context::Page;
 use crate::http::placed;
-use crate::http::render::html;
+use crate::http::render::html_status;
 use crate::services::stripe::{self as service, StartError, WebhookError};
 use crate::state::AppState;
 use crate::store::bills::{self, Bill};
@@ -31,6 +31,8 @@ struct StripePage {
     total: Money,
     /// Back from Stripe without paying.
     cancelled: bool,
+    /// The bill's Checkout Session page, or why there is none (a message key).
+    checkout: Result<String, &'static str>,
 }
 
 /// The Stripe bill this browser placed, while Stripe is configured. To anyone else (or for
@@ -57,6 +59,11 @@ pub struct Back {
     cancelled: String,
 }
 
+/// `GET /payment/stripe/{bill}`: the bill's Checkout Session (created on the first visit,
+/// the same one after), behind a link. A link and not a form: the pages' CSP allows forms
+/// to post to the shop only (`form-action 'self'`), which also forbids a form's redirect to
+/// Stripe. Creating the session is safe on a GET: only the browser that placed the bill gets
+/// here, and Stripe's idempotency makes it one session per bill.
 pub async fn show(
     State(state): State<AppState>,
     session: Session,
@@ -69,32 +76,11 @@ pub async fn show(
     if bill.state != BillState::Placed {
         return Ok(Redirect::to(&format!("/checkout/done/{public_id}")).into_response());
     }
-    let total = Money::from_minor(bill.total);
-    html(StripePage {
-        page,
-        bill,
-        total,
-        cancelled: !back.cancelled.is_empty(),
-    })
-}
-
-/// `POST /payment/stripe/{bill}/checkout`: to the bill's Checkout Session (303).
-pub async fn checkout(
-    State(state): State<AppState>,
-    session: Session,
-    headers: HeaderMap,
-    page: Page,
-    Path(public_id): Path<String>,
-) -> AppResult<Response> {
-    let bill = payable(&state, &session, &headers, &public_id).await?;
-    if bill.state != BillState::Placed {
-        return Ok(Redirect::to(&format!("/checkout/done/{public_id}")).into_response());
-    }
     let email = customers::find(&state.db, bill.customer_id)
         .await?
         .map(|c| c.email);
     let description = page.tf("stripe.line", &[("bill", &bill.reference())]);
-    match service::checkout_url(
+    let (status, checkout) = match service::checkout_url(
         &state,
         &bill,
         email.as_deref(),
@@ -103,18 +89,26 @@ pub async fn checkout(
     )
     .await
     {
-        Ok(url) => Ok(Redirect::to(&url).into_response()),
-        Err(StartError::Expired) => Err(AppError::conflict("stripe.expired")),
-        Err(StartError::NotConfigured) => Err(AppError::NotFound),
-        Err(StartError::Db(e)) => Err(AppError::Db(e)),
+        Ok(url) => (StatusCode::OK, Ok(url)),
+        Err(StartError::Expired) => (StatusCode::CONFLICT, Err("stripe.expired")),
+        Err(StartError::NotConfigured) => return Err(AppError::NotFound),
+        Err(StartError::Db(e)) => return Err(AppError::Db(e)),
         Err(StartError::Stripe(e)) => {
             tracing::error!(error = %e, bill = %bill.public_id, "Stripe checkout session");
-            Err(AppError::refused(
-                StatusCode::BAD_GATEWAY,
-                "stripe.unavailable",
-            ))
+            (StatusCode::BAD_GATEWAY, Err("stripe.unavailable"))
         }
-    }
+    };
+    let total = Money::from_minor(bill.total);
+    html_status(
+        status,
+        StripePage {
+            page,
+            bill,
+            total,
+            cancelled: !back.cancelled.is_empty(),
+            checkout,
+        },
+    )
 }
 
 /// `POST /payment/stripe/webhook`: server to server, authenticated by `Stripe-Signature`
@@ -142,5 +136,4 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/payment/stripe/webhook", post(webhook))
         .route("/payment/stripe/{bill}", get(show))
-        .route("/payment/stripe/{bill}/checkout", post(checkout))
 }

@@ -1,3 +1,4 @@
+#![allow(dead_code)] // shared with the browser journey, which uses a part
 //! A small Stripe for the tests, written from Stripe's API reference (no network here):
 //! `POST /v1/checkout/sessions` and `POST /v1/refunds`, form-encoded with the bracket
 //! syntax (`line_items[0][price_data][unit_amount]`), authenticated by

@@ -420,7 +420,6 @@ fn inputs_of(method: &str, path: &str) -> Inputs {
             "post",
             "/payment/test/{bill}/pay"
             | "/payment/test/{bill}/decline"
-            | "/payment/stripe/{bill}/checkout"
             | "/customer/products/{reference}/unassign"
             | "/customer/products/{reference}/remind"
             | "/account/email/{token}"

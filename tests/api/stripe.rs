@@ -39,8 +39,8 @@ struct Checkout {
     session_id: String,
 }
 
-/// A buyer orders a seat pack with Stripe and presses "Continue to payment": the shop sends
-/// them (303) to the session's page on Stripe.
+/// A buyer orders a seat pack with Stripe: the pay page links to the Checkout Session made
+/// for the bill on Stripe.
 async fn to_stripe(app: &TestApp, fake: &FakeStripe, email: &str) -> Checkout {
     let buyer = client();
     let placed = app.order(&buyer, "X-PACK5", "1", email, "stripe").await;
@@ -48,14 +48,7 @@ async fn to_stripe(app: &TestApp, fake: &FakeStripe, email: &str) -> Checkout {
     let pay_page = placed.location().unwrap().to_owned();
     assert!(pay_page.starts_with("/payment/stripe/"), "{pay_page}");
     let public_id = pay_page.trim_start_matches("/payment/stripe/").to_owned();
-    let page = app.get_with(&buyer, &pay_page).await;
-    assert_eq!(page.status, 200);
-    assert!(page.body.contains("id=\"pay-stripe\""), "{}", page.body);
-    let go = app
-        .post_with(&buyer, &format!("{pay_page}/checkout"), &[])
-        .await;
-    assert_eq!(go.status, 303, "{}", go.body);
-    let url = go.location().unwrap().to_owned();
+    let url = checkout_link(app, &buyer, &public_id).await;
     let prefix = format!("{}/c/pay/", fake.base);
     assert!(url.starts_with(&prefix), "{url}");
     Checkout {
@@ -63,6 +56,18 @@ async fn to_stripe(app: &TestApp, fake: &FakeStripe, email: &str) -> Checkout {
         public_id,
         session_id: url.trim_start_matches(&prefix).to_owned(),
     }
+}
+
+/// The "Continue to payment" link of the bill's pay page.
+async fn checkout_link(app: &TestApp, buyer: &reqwest::Client, public_id: &str) -> String {
+    let page = app
+        .get_with(buyer, &format!("/payment/stripe/{public_id}"))
+        .await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    extract_between(&page.body, "id=\"pay-stripe\" href=\"", "\"")
+        .expect("a link to Stripe")
+        .replace("&#x2f;", "/")
+        .replace("&#47;", "/")
 }
 
 /// Posts `body` to the shop's webhook with `signature` as its `Stripe-Signature`.
@@ -149,18 +154,9 @@ async fn a_stripe_checkout_is_paid_by_the_signed_webhook() {
         )
     );
 
-    // Pressing again (or back from Stripe) reuses the session.
-    let again = app
-        .post_with(
-            &c.buyer,
-            &format!("/payment/stripe/{}/checkout", c.public_id),
-            &[],
-        )
-        .await;
-    assert_eq!(
-        again.location(),
-        Some(format!("{}/c/pay/{}", fake.base, c.session_id).as_str())
-    );
+    // Coming again (or back from Stripe) reuses the session.
+    let again = checkout_link(&app, &c.buyer, &c.public_id).await;
+    assert_eq!(again, format!("{}/c/pay/{}", fake.base, c.session_id));
     assert_eq!(fake.session_count(), 1);
     let back = app
         .get_with(

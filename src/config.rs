@@ -59,6 +59,11 @@ pub struct StripeConfig {
 pub const DEFAULT_STRIPE_API_BASE: &str = "https://api.stripe.com";
 
 fn stripe_from_env() -> Result<Option<StripeConfig>> {
+    stripe_from(var)
+}
+
+/// Stripe's configuration from `var` (the environment, or a test's table).
+fn stripe_from(var: impl Fn(&str) -> Option<String>) -> Result<Option<StripeConfig>> {
     let key = var("STRIPE_SECRET_KEY");
     let webhook = var("STRIPE_WEBHOOK_SECRET");
     let (key, webhook) = match (key, webhook) {
@@ -308,5 +313,62 @@ impl Config {
             lms: lms_from_env()?,
             stripe: stripe_from_env()?,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use secrecy::ExposeSecret;
+
+    fn stripe(pairs: &[(&str, &str)]) -> Result<Option<StripeConfig>> {
+        let pairs: Vec<(String, String)> = pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        stripe_from(move |name| {
+            pairs
+                .iter()
+                .find(|(k, _)| k == name)
+                .map(|(_, v)| v.clone())
+        })
+    }
+
+    #[test]
+    fn stripe_needs_both_keys_and_a_secret_key() {
+        assert!(stripe(&[]).unwrap().is_none());
+        let both = stripe(&[
+            ("STRIPE_SECRET_KEY", "sk_test_abc"),
+            ("STRIPE_WEBHOOK_SECRET", "whsec_abc"),
+        ])
+        .unwrap()
+        .unwrap();
+        assert_eq!(both.api_base, DEFAULT_STRIPE_API_BASE);
+        assert_eq!(both.secret_key.expose_secret(), "sk_test_abc");
+        // Half a configuration, or a publishable key where the secret one goes, stops the start.
+        assert!(stripe(&[("STRIPE_SECRET_KEY", "sk_test_abc")]).is_err());
+        assert!(stripe(&[("STRIPE_WEBHOOK_SECRET", "whsec_abc")]).is_err());
+        let publishable = stripe(&[
+            ("STRIPE_SECRET_KEY", "pk_live_abc"),
+            ("STRIPE_WEBHOOK_SECRET", "whsec_abc"),
+        ]);
+        let message = publishable.err().unwrap().to_string();
+        assert!(!message.contains("pk_live_abc"), "{message}");
+        let fake = stripe(&[
+            ("STRIPE_SECRET_KEY", "sk_live_abc"),
+            ("STRIPE_WEBHOOK_SECRET", "whsec_abc"),
+            ("STRIPE_API_BASE", "http://127.0.0.1:9/"),
+        ])
+        .unwrap()
+        .unwrap();
+        assert_eq!(fake.api_base, "http://127.0.0.1:9");
+        assert!(
+            stripe(&[
+                ("STRIPE_SECRET_KEY", "sk_live_abc"),
+                ("STRIPE_WEBHOOK_SECRET", "whsec_abc"),
+                ("STRIPE_API_BASE", "api.stripe.com"),
+            ])
+            .is_err()
+        );
     }
 }

@@ -218,8 +218,29 @@ async fn apply(
     bill: &Bill,
     paid: bool,
 ) -> Result<Outcome, WebhookError> {
-    // Only the session the shop created for this bill speaks for it.
-    let checkout = store::find(&mut **tx, bill.id).await?;
+    // Only the session made for this bill speaks for it. The signature proves the event is
+    // Stripe's; a bill with no session recorded (the shop stopped between Stripe's answer and
+    // its insert) takes the one the event names.
+    let mut checkout = store::find(&mut **tx, bill.id).await?;
+    if checkout.is_none() && bill.paymode == Paymode::Stripe {
+        let now = OffsetDateTime::now_utc();
+        let recorded = store::insert(
+            &mut **tx,
+            &Checkout {
+                bill_id: bill.id,
+                session_id: s.id.clone(),
+                url: s.url.clone().unwrap_or_default(),
+                livemode: s.livemode,
+                expires_at: s
+                    .expires_at
+                    .and_then(|t| OffsetDateTime::from_unix_timestamp(t).ok())
+                    .unwrap_or(now),
+                payment_intent: None,
+            },
+        )
+        .await?;
+        checkout = Some(recorded);
+    }
     let ours = checkout.as_ref().is_some_and(|c| c.session_id == s.id);
     if bill.paymode != Paymode::Stripe || !ours {
         tracing::warn!(event = %event.id, bill = %bill.public_id, "Stripe event for a session the bill does not have");

@@ -525,3 +525,25 @@ async fn an_unpaid_stripe_order_is_not_cancelled_while_its_session_is_open() {
         .await;
     assert_eq!(noted, 1);
 }
+
+#[tokio::test]
+async fn a_session_the_shop_did_not_record_is_taken_from_the_signed_event_but_no_other() {
+    let (app, fake) = stripe_shop().await;
+    let c = to_stripe(&app, &fake, "lost@example.org").await;
+    // Another session naming this bill, while the bill has its own: not this bill's payment.
+    let mut stranger = fake.pay(&c.session_id);
+    stranger["id"] = json!("cs_test_stranger");
+    let event = fake.event("checkout.session.completed", stranger.clone());
+    assert_eq!(signed(&app, &event).await, (200, "ignored".into()));
+    assert_eq!(app.bill_state(&c.public_id).await, "PLACED");
+    // The shop stopped before recording its session: Stripe's signed event names it.
+    app.exec("DELETE FROM stripe_checkouts").await;
+    let event = fake.event("checkout.session.completed", fake.session(&c.session_id));
+    assert_eq!(signed(&app, &event).await, (200, "paid".into()));
+    assert_eq!(app.bill_state(&c.public_id).await, "COMPLETE");
+    let intent: Option<String> = sqlx::query_scalar("SELECT payment_intent FROM stripe_checkouts")
+        .fetch_one(&app.db)
+        .await
+        .unwrap();
+    assert_eq!(intent.as_deref(), stranger["payment_intent"].as_str());
+}

@@ -21,3 +21,4 @@ pub mod services;
 pub mod startup;
 pub mod state;
 pub mod store;
+pub mod stripe;

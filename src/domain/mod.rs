@@ -67,6 +67,7 @@ pub mod paymode;
 pub mod person;
 pub mod price;
 pub mod product;
+pub mod refund;
 pub mod search;
 pub mod seat;
 pub mod seat_reference;

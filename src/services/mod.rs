@@ -10,4 +10,5 @@ pub mod ordering;
 pub mod payment;
 pub mod pricing;
 pub mod production;
+pub mod refunds;
 pub mod seats;

@@ -198,7 +198,9 @@ impl Line {
     pub fn after(&self, part: Part) -> Line {
         Line {
             refunded_quantity: self.refunded_quantity + part.units,
-            refunded_untaxed: Money::from_minor(self.refunded_untaxed.minor() + part.untaxed.minor()),
+            refunded_untaxed: Money::from_minor(
+                self.refunded_untaxed.minor() + part.untaxed.minor(),
+            ),
             refunded_tax: Money::from_minor(self.refunded_tax.minor() + part.tax.minor()),
             ..*self
         }
@@ -268,7 +270,10 @@ mod tests {
     fn the_whole_line_at_once_is_the_line() {
         let l = line(2, 240_000, 48_000);
         let p = l.refund(units(2)).unwrap();
-        assert_eq!((p.untaxed, p.tax, p.total()), (m(240_000), m(48_000), m(288_000)));
+        assert_eq!(
+            (p.untaxed, p.tax, p.total()),
+            (m(240_000), m(48_000), m(288_000))
+        );
         assert_eq!(l.rest(), p);
     }
 
@@ -328,11 +333,35 @@ mod tests {
     fn seats_are_revoked_only_where_free_and_the_rest_is_reported() {
         assert_eq!(seats_per_unit(0), 1);
         assert_eq!(seats_per_unit(5), 5);
-        assert_eq!(seat_outcome(10, 7, 3), SeatOutcome { revoked: 7, kept: 3 });
-        assert_eq!(seat_outcome(5, 9, 1), SeatOutcome { revoked: 5, kept: 0 });
+        assert_eq!(
+            seat_outcome(10, 7, 3),
+            SeatOutcome {
+                revoked: 7,
+                kept: 3
+            }
+        );
+        assert_eq!(
+            seat_outcome(5, 9, 1),
+            SeatOutcome {
+                revoked: 5,
+                kept: 0
+            }
+        );
         // Not produced yet: nothing to revoke, nothing kept.
-        assert_eq!(seat_outcome(5, 0, 0), SeatOutcome { revoked: 0, kept: 0 });
-        assert_eq!(seat_outcome(10, 2, 20), SeatOutcome { revoked: 2, kept: 8 });
+        assert_eq!(
+            seat_outcome(5, 0, 0),
+            SeatOutcome {
+                revoked: 0,
+                kept: 0
+            }
+        );
+        assert_eq!(
+            seat_outcome(10, 2, 20),
+            SeatOutcome {
+                revoked: 2,
+                kept: 8
+            }
+        );
     }
 
     #[test]

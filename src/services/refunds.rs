@@ -10,11 +10,11 @@ use std::collections::HashMap;
 
 use sqlx::PgConnection;
 
+use crate::domain::handler_params::HandlerParams;
+use crate::domain::paymode::Paymode;
 use crate::domain::refund::{self, Line, Part, Request};
 use crate::domain::{BillState, Money};
 use crate::fulfilment;
-use crate::domain::handler_params::HandlerParams;
-use crate::domain::paymode::Paymode;
 use crate::i18n::{Locale, formats};
 use crate::mail::messages;
 use crate::state::AppState;
@@ -181,9 +181,8 @@ pub async fn plan(db: &mut PgConnection, bill: &Bill, scope: &Scope) -> Result<P
     if !completes && bill.state != BillState::Complete {
         return Err(RefundError::PartialBeforeProduction);
     }
-    let sum = |f: fn(&Part) -> Money| {
-        Money::from_minor(planned.iter().map(|l| f(&l.part).minor()).sum())
-    };
+    let sum =
+        |f: fn(&Part) -> Money| Money::from_minor(planned.iter().map(|l| f(&l.part).minor()).sum());
     Ok(Plan {
         untaxed: sum(|p| p.untaxed),
         tax: sum(|p| p.tax),
@@ -280,8 +279,13 @@ pub async fn refund(
         // The bill keeps its state: the history line says what was given back.
         bills::event(&mut *tx, bill.id, None, bill.state, &note, actor).await?;
     }
-    let provider_id = return_money(state, &bill, Money::from_minor(refund.total), submission_key)
-        .await?;
+    let provider_id = return_money(
+        state,
+        &bill,
+        Money::from_minor(refund.total),
+        submission_key,
+    )
+    .await?;
     store::finish(
         &mut *tx,
         refund.id,

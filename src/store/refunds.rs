@@ -162,9 +162,13 @@ pub async fn finish(
 }
 
 pub async fn for_bill(db: impl PgExecutor<'_>, bill_id: i64) -> sqlx::Result<Vec<Refund>> {
-    refund_query!("SELECT", "FROM refunds WHERE bill_id = $1 ORDER BY id", bill_id)
-        .fetch_all(db)
-        .await
+    refund_query!(
+        "SELECT",
+        "FROM refunds WHERE bill_id = $1 ORDER BY id",
+        bill_id
+    )
+    .fetch_all(db)
+    .await
 }
 
 /// The refund `id` of `bill_id`; one of another bill is `None`.

@@ -2,15 +2,15 @@
 //! revoked and which assigned ones stay), its confirmation, and the credit notes.
 
 use askama::Template;
+use axum::Form;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::Form;
 use tower_sessions::Session;
 
 use crate::domain::Money;
-use crate::domain::seat::SeatState;
 use crate::domain::refund::{self, Request};
+use crate::domain::seat::SeatState;
 use crate::error::{AppError, AppResult};
 use crate::http::context::{Page, flash};
 use crate::http::extract::RequireOperator;
@@ -98,7 +98,11 @@ fn parse(fields: Vec<(String, String)>) -> AppResult<Asked> {
         carried.push((name, value));
     }
     Ok(Asked {
-        scope: if full { Scope::Full } else { Scope::Lines(lines) },
+        scope: if full {
+            Scope::Full
+        } else {
+            Scope::Lines(lines)
+        },
         reason,
         submission,
         fields: carried,

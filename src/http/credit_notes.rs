@@ -16,6 +16,7 @@ use crate::error::{AppError, AppResult};
 use crate::http::context::Page;
 use crate::http::extract::RequireCustomer;
 use crate::http::render::html;
+use crate::i18n::Locale;
 use crate::state::AppState;
 use crate::store::bills::{self, Bill};
 use crate::store::customers::Customer;
@@ -78,6 +79,11 @@ pub async fn render(
         *taxes.entry(l.tax_rate_bp).or_default() += l.tax;
     }
     let settings = state.catalogue.get(&state.db).await?.settings.clone();
+    // Issued in the bill's language, as its mail: the same document whoever opens it.
+    let mut page = page;
+    if let Some(locale) = Locale::parse(&bill.locale) {
+        page.locale = locale;
+    }
     html(CreditNote {
         page,
         bill,

@@ -208,6 +208,15 @@ pub async fn refund(
     submission_key: &str,
     actor: &str,
 ) -> Result<Done, RefundError> {
+    // Read before the transaction: it must not wait for a second pool connection while it
+    // holds the bill's lock (concurrent refunds would each hold one and wait).
+    let shop_name = state
+        .catalogue
+        .get(&state.db)
+        .await?
+        .settings
+        .shop_name
+        .clone();
     let mut tx = state.db.begin().await?;
     let bill = bills::lock(&mut tx, bill_id)
         .await?
@@ -294,7 +303,7 @@ pub async fn refund(
         i32::try_from(kept).unwrap_or(i32::MAX),
     )
     .await?;
-    notify(&mut tx, state, &bill, &refund).await?;
+    notify(&mut tx, state, &shop_name, &bill, &refund).await?;
     tx.commit().await?;
     let refund = store::find_for_bill(&state.db, bill.id, refund.id)
         .await?
@@ -328,13 +337,13 @@ pub async fn return_money(
 async fn notify(
     tx: &mut PgConnection,
     state: &AppState,
+    shop_name: &str,
     bill: &Bill,
     refund: &Refund,
 ) -> Result<(), RefundError> {
     let customer = customers::find(&mut *tx, bill.customer_id)
         .await?
         .ok_or(RefundError::UnknownBill)?;
-    let shop = state.catalogue.get(&state.db).await?.settings.clone();
     let locale = Locale::parse(&bill.locale).unwrap_or_default();
     let money = |minor: i64| formats::money(locale, Money::from_minor(minor), &bill.currency);
     let colon = locale.colon();
@@ -360,7 +369,7 @@ async fn notify(
         .into_owned();
     let m = messages::refund(
         locale,
-        &shop.shop_name,
+        shop_name,
         &bill.reference(),
         &refund.credit_note_number,
         &money(refund.total),

@@ -496,4 +496,48 @@ async fn another_customer_cannot_read_a_credit_note() {
         .get(&format!("/admin/bills/{bill}/credit-notes/{refund_id}"))
         .await;
     assert_eq!(op.status, 200);
+    assert!(op.body.contains("Credit note AV"), "{}", op.body);
+    // Issued in the bill's language, whoever reads it.
+    app.exec("UPDATE bills SET locale = 'fr'").await;
+    let op = app
+        .get(&format!("/admin/bills/{bill}/credit-notes/{refund_id}"))
+        .await;
+    assert!(op.body.contains("Avoir AV"), "{}", op.body);
+}
+
+#[tokio::test]
+async fn the_credit_note_prefix_is_a_setting_of_its_own() {
+    let app = spawn_app().await;
+    refund_shop(&app).await;
+    let form = |prefix: &'static str| {
+        vec![
+            ("shop_name", "Shop"),
+            ("currency", "EUR"),
+            ("paymodes", "test"),
+            ("paymodes", "transfer"),
+            ("seller_country", "FR"),
+            ("invoice_prefix", "F"),
+            ("credit_note_prefix", prefix),
+        ]
+    };
+    // The invoices' own prefix would make credit notes look like invoices.
+    assert_eq!(app.post("/admin/settings", &form("F")).await.status, 422);
+    assert_eq!(app.post("/admin/settings", &form("")).await.status, 422);
+    let saved = app.post("/admin/settings", &form("CN")).await;
+    assert_eq!(saved.status, 303, "{}", saved.body);
+    app.state.catalogue.invalidate();
+    assert!(
+        app.get("/admin/settings")
+            .await
+            .body
+            .contains("value=\"CN\"")
+    );
+    let (_buyer, bill, _) = bought(&app, "X-PACK5", "1", "prefix@example.org").await;
+    assert_eq!(refund(&app, bill, &[("full", "1")]).await.status, 303);
+    let year = time::OffsetDateTime::now_utc().year();
+    let number: String = sqlx::query_scalar("SELECT credit_note_number FROM refunds")
+        .fetch_one(&app.db)
+        .await
+        .unwrap();
+    assert_eq!(number, format!("CN{year}-000001"));
 }

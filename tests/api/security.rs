@@ -412,6 +412,7 @@ fn inputs_of(method: &str, path: &str) -> Inputs {
             "seller_company_number",
             "seller_vat_number",
             "invoice_prefix",
+            "credit_note_prefix",
             "bank_holder",
             "bank_iban",
             "bank_bic",

@@ -90,6 +90,18 @@ impl Line {
         }
     }
 
+    /// This line after `part` was given back.
+    pub fn after(&self, part: Part) -> Line {
+        Line {
+            refunded_quantity: self.refunded_quantity + part.units,
+            refunded_untaxed: Money::from_minor(
+                self.refunded_untaxed.minor() + part.untaxed.minor(),
+            ),
+            refunded_tax: Money::from_minor(self.refunded_tax.minor() + part.tax.minor()),
+            ..*self
+        }
+    }
+
     /// What `request` gives back on this line, or why it cannot.
     pub fn refund(&self, request: Request) -> Result<Part, RefundError> {
         if request.units > self.units_left() {
@@ -191,20 +203,6 @@ pub fn seat_outcome(wanted: u32, free: u32, assigned: u32) -> SeatOutcome {
 /// its state and reads "partially refunded" (a label, not a state).
 pub fn bill_fully_refunded(lines: &[Line]) -> bool {
     lines.iter().all(Line::fully_refunded)
-}
-
-impl Line {
-    /// This line after `part` was given back.
-    pub fn after(&self, part: Part) -> Line {
-        Line {
-            refunded_quantity: self.refunded_quantity + part.units,
-            refunded_untaxed: Money::from_minor(
-                self.refunded_untaxed.minor() + part.untaxed.minor(),
-            ),
-            refunded_tax: Money::from_minor(self.refunded_tax.minor() + part.tax.minor()),
-            ..*self
-        }
-    }
 }
 
 #[cfg(test)]

@@ -53,6 +53,13 @@ ALTER TABLE product_instances
     ADD COLUMN revoked_at  TIMESTAMPTZ,
     ADD COLUMN refund_id   BIGINT REFERENCES refunds(id);
 
+-- The customer space's pages are read from this index alone (migration 0015); they now also
+-- skip revoked products, so it carries that column too.
+DROP INDEX product_instances_customer_list_idx;
+CREATE INDEX product_instances_customer_list_idx ON product_instances (customer_id, id)
+    INCLUDE (kind, assigned_user_id, locked_at, end_at, assigned_course_id, allowed_course_ids,
+             revoked_at);
+
 DROP INDEX product_instances_free_idx;
 CREATE INDEX product_instances_free_idx ON product_instances
     (customer_id,

@@ -55,6 +55,7 @@ pub mod cart;
 pub mod countries;
 pub mod course;
 pub mod csv_input;
+pub mod csv_output;
 pub mod customer;
 pub mod email;
 pub mod form;

@@ -135,6 +135,15 @@ pub fn seat_assigned(locale: Locale, shop: &str, name: &str, course: &str, link:
     )
 }
 
+/// To a learner whose place the organisation released (they had not opened the course).
+pub fn seat_released(locale: Locale, shop: &str, name: &str, course: &str) -> Message {
+    compose(
+        locale,
+        "released",
+        &[("shop", shop), ("name", name), ("course", course)],
+    )
+}
+
 /// With Moodle: the course is in Moodle, and a new learner's password comes from Moodle's
 /// own mail (or its forgotten-password page), not from a shop link.
 pub fn seat_assigned_moodle(

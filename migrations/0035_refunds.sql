@@ -45,6 +45,9 @@ CREATE TABLE refund_lines (
     PRIMARY KEY (refund_id, bill_item_id)
 );
 CREATE INDEX refund_lines_item_idx ON refund_lines (bill_item_id);
+-- A bill's refunds, and a customer's (the customer space labels partly refunded bills).
+CREATE INDEX refunds_bill_idx ON refunds (bill_id);
+CREATE INDEX refunds_customer_idx ON refunds (customer_id);
 
 -- A revoked seat stays (its history, and production's (bill_item_id, seq) key keeps it from
 -- being made again) but leaves the customer's space: every reader of a customer's seats skips

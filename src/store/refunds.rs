@@ -61,6 +61,21 @@ pub async fn refunded_per_item(
     .await
 }
 
+/// A customer's bills that some refund gave money back on but that are not REFUNDED: the
+/// ones its space labels "Partially refunded".
+pub async fn partly_refunded_bills(
+    db: impl PgExecutor<'_>,
+    customer_id: i64,
+) -> sqlx::Result<Vec<i64>> {
+    sqlx::query_scalar!(
+        "SELECT DISTINCT r.bill_id FROM refunds r JOIN bills b ON b.id = r.bill_id
+         WHERE r.customer_id = $1 AND b.state <> 'REFUNDED'",
+        customer_id
+    )
+    .fetch_all(db)
+    .await
+}
+
 /// The refund an earlier press of the same refund form made, if any.
 pub async fn find_by_submission(
     db: impl PgExecutor<'_>,

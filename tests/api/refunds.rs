@@ -230,7 +230,7 @@ async fn partial_refunds_of_a_line_are_exact_and_the_last_one_completes_the_bill
     let app = spawn_app().await;
     refund_shop(&app).await;
     // 3 × 33.33 = 99.99, tax 20.00: thirds do not divide.
-    let (_buyer, bill, public_id) = bought(&app, "X-ONE", "3", "part@example.org").await;
+    let (buyer, bill, public_id) = bought(&app, "X-ONE", "3", "part@example.org").await;
     let item = first_item(&app, bill).await;
     let units = format!("units_{item}");
     let done = refund(&app, bill, &[(units.as_str(), "1")]).await;
@@ -238,6 +238,8 @@ async fn partial_refunds_of_a_line_are_exact_and_the_last_one_completes_the_bill
     assert_eq!(app.bill_state(&public_id).await, "COMPLETE");
     let admin = app.get(&format!("/admin/bills/{bill}")).await;
     assert!(admin.body.contains("Partially refunded"), "{}", admin.body);
+    let space = app.get_with(&buyer, "/customer").await;
+    assert!(space.body.contains("Partially refunded"), "{}", space.body);
     let first: (i64, i64) = sqlx::query_as("SELECT untaxed, tax FROM refund_lines")
         .fetch_one(&app.db)
         .await
@@ -540,4 +542,36 @@ async fn the_credit_note_prefix_is_a_setting_of_its_own() {
         .await
         .unwrap();
     assert_eq!(number, format!("CN{year}-000001"));
+}
+
+#[tokio::test]
+async fn a_bill_not_produced_is_refunded_in_full_or_not_at_all() {
+    let app = spawn_app().await;
+    refund_shop(&app).await;
+    let (_buyer, bill, public_id) = bought(&app, "X-PACK5", "2", "failed@example.org").await;
+    // As if its production had failed: paid, no seat to revoke (those made are set aside).
+    app.exec(&format!(
+        "UPDATE bills SET state = 'FAILED' WHERE id = {bill}"
+    ))
+    .await;
+    app.exec(&format!(
+        "UPDATE product_instances SET revoked_at = now() WHERE bill_id = {bill}"
+    ))
+    .await;
+    let item = first_item(&app, bill).await;
+    let units = format!("units_{item}");
+    let (page, _) = review(&app, bill, &[(units.as_str(), "1")]).await;
+    assert_eq!(page.status, 409);
+    assert!(page.body.contains("refund it in full"), "{}", page.body);
+    let (page, _) = review(&app, bill, &[("full", "1")]).await;
+    assert!(
+        page.body.contains("0 seats revoked; 0 assigned seats kept"),
+        "{}",
+        page.body
+    );
+    assert_eq!(refund(&app, bill, &[("full", "1")]).await.status, 303);
+    assert_eq!(app.bill_state(&public_id).await, "REFUNDED");
+    // REFUNDED is final: no retry of the production can deliver it any more.
+    let retry = app.post(&format!("/admin/bills/{bill}/retry"), &[]).await;
+    assert_eq!(retry.status, 409);
 }

@@ -69,6 +69,7 @@ pub mod paymode;
 pub mod person;
 pub mod price;
 pub mod product;
+pub mod refund;
 pub mod search;
 pub mod seat;
 pub mod seat_reference;

@@ -57,6 +57,8 @@ struct SpacePage {
     page: Page,
     customer: Option<Customer>,
     bills: Vec<Bill>,
+    /// Bills some refund gave money back on, still not REFUNDED.
+    partly_refunded: Vec<i64>,
     products: Vec<SeatRow>,
     counts: Vec<(SeatState, i64)>,
     courses: Vec<Course>,
@@ -132,6 +134,7 @@ pub async fn index(
             page,
             customer: None,
             bills: vec![],
+            partly_refunded: vec![],
             products: vec![],
             counts: vec![],
             courses: vec![],
@@ -178,6 +181,8 @@ pub async fn index(
     ids.truncate(PER_PAGE as usize);
     let products = seats::by_ids(&state.db, &ids).await?;
     let bills = bills::for_customer(&state.db, customer.id).await?;
+    let partly_refunded =
+        crate::store::refunds::partly_refunded_bills(&state.db, customer.id).await?;
     // The filter offers the courses this customer's seats may be used for, not the site's.
     let lists = seats::allowed_course_lists(&state.db, customer.id).await?;
     let any_course = lists.iter().any(Vec::is_empty);
@@ -193,6 +198,7 @@ pub async fn index(
         page,
         customer: Some(customer),
         bills,
+        partly_refunded,
         products,
         counts: counts.by_state(),
         courses,

@@ -12,6 +12,7 @@ use crate::http::render::html;
 use crate::state::AppState;
 use crate::store::bills::{self, Bill, Document, Item};
 use crate::store::customers::{self, Customer};
+use crate::store::refunds::{self, Refund};
 use crate::store::settings::Settings;
 
 #[derive(Template)]
@@ -25,6 +26,9 @@ struct BillDocument {
     settings: Settings,
     /// Where the "back" link goes.
     back: &'static str,
+    /// The bill's credit notes and where they are read (the customer space only).
+    credit_notes: Vec<Refund>,
+    credit_note_base: String,
 }
 
 impl BillDocument {
@@ -38,6 +42,11 @@ impl BillDocument {
 
     fn is_pro_forma(&self) -> bool {
         self.bill.document() == Document::ProForma
+    }
+
+    /// Money went back but the bill is not REFUNDED: a label, not a state.
+    fn partially_refunded(&self) -> bool {
+        !self.credit_notes.is_empty() && self.bill.state != crate::domain::BillState::Refunded
     }
 
     fn is_invoice(&self) -> bool {
@@ -82,6 +91,14 @@ pub async fn render(
         .map(|b| b.phone)
         .unwrap_or_default();
     let settings = state.catalogue.get(&state.db).await?.settings.clone();
+    // Credit notes are read in the customer space; the checkout's copy of the document
+    // (a visitor's session) does not list them.
+    let (credit_notes, credit_note_base) = if back == "/customer" {
+        let base = format!("/customer/bills/{}/credit-notes", bill.public_id);
+        (refunds::for_bill(&state.db, bill.id).await?, base)
+    } else {
+        (vec![], String::new())
+    };
     html(BillDocument {
         page,
         bill,
@@ -90,5 +107,7 @@ pub async fn render(
         items,
         settings,
         back,
+        credit_notes,
+        credit_note_base,
     })
 }

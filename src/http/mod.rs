@@ -5,6 +5,7 @@ pub mod auth;
 pub mod cart;
 pub mod checkout;
 pub mod context;
+pub mod credit_notes;
 pub mod csrf;
 pub mod customer;
 pub mod documents;
@@ -50,6 +51,7 @@ pub fn routes(state: &AppState) -> Router<AppState> {
         .merge(gateway::router())
         .merge(stripe::router())
         .merge(customer::router())
+        .merge(credit_notes::router())
         .merge(email_change::router())
         .merge(learner::router())
         .merge(auth::router())

@@ -227,6 +227,33 @@ pub fn order_summary(locale: Locale, bill: &Bill, items: &[Item]) -> String {
     lines.join("\n")
 }
 
+/// To the customer: a refund was made, with its credit note.
+#[allow(clippy::too_many_arguments)]
+pub fn refund(
+    locale: Locale,
+    shop: &str,
+    bill: &str,
+    credit_note: &str,
+    total: &str,
+    lines: &str,
+    how: &str,
+    link: &str,
+) -> Message {
+    compose(
+        locale,
+        "refund",
+        &[
+            ("shop", shop),
+            ("bill", bill),
+            ("credit_note", credit_note),
+            ("total", total),
+            ("lines", lines),
+            ("how", how),
+            ("link", link),
+        ],
+    )
+}
+
 /// To the new address of an account: the link that moves the account to it.
 pub fn email_change_confirm(locale: Locale, shop: &str, email: &str, link: &str) -> Message {
     compose(

@@ -11,5 +11,6 @@ pub mod ordering;
 pub mod payment;
 pub mod pricing;
 pub mod production;
+pub mod refunds;
 pub mod seats;
 pub mod stripe;

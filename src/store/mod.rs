@@ -9,6 +9,7 @@ pub mod email_changes;
 pub mod lms;
 pub mod lms_jobs;
 pub mod outbox;
+pub mod refunds;
 pub mod seats;
 pub mod secrets;
 pub mod sessions;

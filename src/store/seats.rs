@@ -144,7 +144,7 @@ pub async fn produced_by_bill(
            CROSS JOIN LATERAL (
                SELECT pi.kind, count(*) AS count, min(c.shortname) AS course
                FROM product_instances pi LEFT JOIN courses c ON c.id = pi.assigned_course_id
-               WHERE pi.bill_item_id = i.id
+               WHERE pi.bill_item_id = i.id AND pi.revoked_at IS NULL
                GROUP BY pi.kind
            ) p
            WHERE i.bill_id = $1
@@ -227,7 +227,7 @@ pub async fn counts(db: impl PgExecutor<'_>, customer_id: i64) -> sqlx::Result<S
                   coalesce(sum(k.locked), 0)::BIGINT AS "locked!",
                   (SELECT count(*) FROM product_instances pi
                    WHERE pi.customer_id = $1 AND pi.assigned_user_id IS NULL
-                     AND pi.end_at IS NOT NULL AND pi.end_at <= now()) AS "expired!"
+                     AND pi.end_at IS NOT NULL AND pi.end_at <= now() AND pi.revoked_at IS NULL) AS "expired!"
            FROM customer_product_counts k WHERE k.customer_id = $1"#,
         customer_id
     )
@@ -280,7 +280,7 @@ pub async fn page_ids(
     }
     if f.state.is_none() && f.course_id.is_none() {
         return sqlx::query_scalar!(
-            "SELECT id FROM product_instances WHERE customer_id = $1 ORDER BY customer_id, id LIMIT $2 OFFSET $3",
+            "SELECT id FROM product_instances WHERE customer_id = $1 AND revoked_at IS NULL ORDER BY customer_id, id LIMIT $2 OFFSET $3",
             customer_id,
             limit,
             offset
@@ -291,7 +291,7 @@ pub async fn page_ids(
     let mut tx = super::custom_plans(db).await?;
     sqlx::query_scalar!(
         r#"SELECT pi.id FROM product_instances pi
-           WHERE pi.customer_id = $1
+           WHERE pi.customer_id = $1 AND pi.revoked_at IS NULL
              AND ($2::TEXT IS NULL OR seat_state(pi) = $2)
              AND ($3::BIGINT IS NULL OR seat_for_course(pi, $3))
            ORDER BY pi.customer_id, pi.id LIMIT $4 OFFSET $5"#,
@@ -350,7 +350,7 @@ pub async fn find_for_customer(
     reference: &str,
 ) -> sqlx::Result<Option<SeatRow>> {
     seat_row_query!(
-        "WHERE pi.customer_id = $1 AND pi.reference = $2",
+        "WHERE pi.customer_id = $1 AND pi.reference = $2 AND pi.revoked_at IS NULL",
         customer_id,
         reference
     )
@@ -422,7 +422,7 @@ pub async fn has_free(db: &mut PgConnection, customer_id: i64, n: i64) -> sqlx::
         r#"SELECT count(*) AS "n!" FROM (
                SELECT 1 FROM product_instances
                WHERE customer_id = $1 AND kind = 'seat' AND assigned_user_id IS NULL
-                 AND (end_at IS NULL OR end_at > now())
+                 AND revoked_at IS NULL AND (end_at IS NULL OR end_at > now())
                -- The order of product_instances_free_idx: the planner then walks that index
                -- and stops after $2 rows, however the customer's seats lie in the table.
                ORDER BY customer_id,
@@ -448,7 +448,7 @@ pub async fn lock_free_for(
     course_id: i64,
 ) -> sqlx::Result<Option<LockedSeat>> {
     locked_seat_query!(
-        "WHERE customer_id = $1 AND kind = 'seat' AND assigned_user_id IS NULL AND (end_at IS NULL OR end_at > now())
+        "WHERE customer_id = $1 AND kind = 'seat' AND assigned_user_id IS NULL AND revoked_at IS NULL AND (end_at IS NULL OR end_at > now())
            AND (cardinality(allowed_course_ids) = 0 OR $2 = ANY(allowed_course_ids))
          ORDER BY CASE WHEN cardinality(allowed_course_ids) = 0 THEN 2147483647 ELSE cardinality(allowed_course_ids) END, id
          LIMIT 1
@@ -479,7 +479,7 @@ pub async fn set_assignment(
         "UPDATE product_instances SET assigned_user_id = $2, assigned_course_id = $3, assigned_at = now(),
              learner_firstname = $4, learner_lastname = $5,
              learner_email = (SELECT email FROM users WHERE id = $2)
-         WHERE id = $1 AND assigned_user_id IS NULL",
+         WHERE id = $1 AND assigned_user_id IS NULL AND revoked_at IS NULL",
         id,
         user_id,
         course_id,
@@ -550,7 +550,7 @@ macro_rules! admin_seat_ids {
         if f.cursor.ascending() {
             sqlx::query_scalar!(
                 "SELECT pi.id FROM product_instances pi
-                 WHERE pi.kind = 'seat' AND pi.id < $1 AND pi.id > $2
+                 WHERE pi.kind = 'seat' AND pi.revoked_at IS NULL AND pi.id < $1 AND pi.id > $2
                    AND ($3::BIGINT[] IS NULL OR pi.assigned_course_id = ANY($3))
                    AND ($4::TEXT IS NULL OR seat_state(pi) = $4) AND "
                     + $kind
@@ -567,7 +567,7 @@ macro_rules! admin_seat_ids {
         } else {
             sqlx::query_scalar!(
                 "SELECT pi.id FROM product_instances pi
-                 WHERE pi.kind = 'seat' AND pi.id < $1 AND pi.id > $2
+                 WHERE pi.kind = 'seat' AND pi.revoked_at IS NULL AND pi.id < $1 AND pi.id > $2
                    AND ($3::BIGINT[] IS NULL OR pi.assigned_course_id = ANY($3))
                    AND ($4::TEXT IS NULL OR seat_state(pi) = $4) AND "
                     + $kind
@@ -651,7 +651,7 @@ pub async fn allowed_course_lists(
 ) -> sqlx::Result<Vec<Vec<i64>>> {
     sqlx::query_scalar!(
         r#"SELECT DISTINCT allowed_course_ids AS "ids!" FROM product_instances
-           WHERE customer_id = $1 AND kind = 'seat'"#,
+           WHERE customer_id = $1 AND kind = 'seat' AND revoked_at IS NULL"#,
         customer_id
     )
     .fetch_all(db)

@@ -23,6 +23,8 @@ pub struct Settings {
     pub bank_holder: String,
     /// Invoice numbers read `{prefix}{year}-{n:06}`.
     pub invoice_prefix: String,
+    /// Credit note numbers read `{prefix}{year}-{n:06}` (their own sequence).
+    pub credit_note_prefix: String,
 }
 
 impl Settings {
@@ -45,7 +47,7 @@ pub async fn load(db: impl PgExecutor<'_>) -> sqlx::Result<Settings> {
         r#"SELECT shop_name, currency, default_support_course_id, sales_conditions,
               paymodes AS "paymodes: Vec<Paymode>", seller_legal_name, seller_address,
               seller_country, seller_company_number, seller_vat_number, bank_iban, bank_bic,
-              bank_holder, invoice_prefix
+              bank_holder, invoice_prefix, credit_note_prefix
            FROM settings WHERE id = 1"#
     )
     .fetch_one(db)
@@ -58,6 +60,7 @@ pub async fn save(db: impl PgExecutor<'_>, s: &Settings) -> sqlx::Result<()> {
            sales_conditions = $4, paymodes = $5, seller_legal_name = $6, seller_address = $7,
            seller_country = $8, seller_company_number = $9, seller_vat_number = $10,
            bank_iban = $11, bank_bic = $12, bank_holder = $13, invoice_prefix = $14,
+           credit_note_prefix = $15,
            updated_at = now() WHERE id = 1",
         s.shop_name,
         s.currency,
@@ -72,7 +75,8 @@ pub async fn save(db: impl PgExecutor<'_>, s: &Settings) -> sqlx::Result<()> {
         s.bank_iban,
         s.bank_bic,
         s.bank_holder,
-        s.invoice_prefix
+        s.invoice_prefix,
+        s.credit_note_prefix
     )
     .execute(db)
     .await?;

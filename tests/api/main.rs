@@ -22,6 +22,7 @@ mod mail;
 mod moodle;
 mod pages;
 mod real_moodle;
+mod refunds;
 mod scale;
 mod seats;
 mod security;

@@ -212,7 +212,7 @@ const CASES: &[Case] = &[
     },
     Case {
         name: "/customer: a page",
-        marker: "SELECT id FROM product_instances WHERE customer_id = $1 ORDER BY customer_id, id LIMIT $2 OFFSET $3",
+        marker: "SELECT id FROM product_instances WHERE customer_id = $1 AND revoked_at IS NULL ORDER BY customer_id, id LIMIT $2 OFFSET $3",
         args: "1, 51, 1000",
         plans: Plans::Both,
     },

@@ -72,6 +72,7 @@ fn concrete(path: &str, reference: &str, bill: &str) -> String {
         .replace("{token}", "not-a-token")
         .replace("{code}", "en")
         .replace("{shortname}", "X-A1")
+        .replace("{refund}", "1")
 }
 
 async fn fingerprint(app: &TestApp) -> i64 {
@@ -341,6 +342,10 @@ fn inputs_of(method: &str, path: &str) -> Inputs {
         ("get", "/admin/customers") => Query(&["q"]),
         ("get", "/admin/products/new") => Query(&["handler"]),
         ("get", "/admin/products/{id}") => Query(&["saved"]),
+        ("get", "/admin/bills/{id}/refund") => Query(&["full", "reason", "units_1", "amount_1"]),
+        ("post", "/admin/bills/{id}/refund") => {
+            Form(&["full", "reason", "submission", "units_1", "amount_1"])
+        }
         (
             "get",
             "/"
@@ -366,6 +371,8 @@ fn inputs_of(method: &str, path: &str) -> Inputs {
             | "/metrics"
             | "/admin"
             | "/admin/bills/{id}"
+            | "/admin/bills/{id}/credit-notes/{refund}"
+            | "/customer/bills/{bill}/credit-notes/{refund}"
             | "/admin/customers/{id}"
             | "/admin/courses"
             | "/admin/courses/{id}"
@@ -422,6 +429,7 @@ fn inputs_of(method: &str, path: &str) -> Inputs {
             "seller_company_number",
             "seller_vat_number",
             "invoice_prefix",
+            "credit_note_prefix",
             "bank_holder",
             "bank_iban",
             "bank_bic",

@@ -547,3 +547,101 @@ async fn a_session_the_shop_did_not_record_is_taken_from_the_signed_event_but_no
         .unwrap();
     assert_eq!(intent.as_deref(), stranger["payment_intent"].as_str());
 }
+
+#[tokio::test]
+async fn an_operator_refund_of_a_card_payment_goes_back_through_stripe() {
+    let (app, fake) = stripe_shop().await;
+    app.login_operator().await;
+    let c = to_stripe(&app, &fake, "card-refund@example.org").await;
+    let session = fake.pay(&c.session_id);
+    let event = fake.event("checkout.session.completed", session.clone());
+    assert_eq!(signed(&app, &event).await, (200, "paid".into()));
+    let bill = bill_id(&app, &c.public_id).await;
+    assert_eq!(app.bill_state(&c.public_id).await, "COMPLETE");
+    let total = session["amount_total"].as_i64().unwrap();
+
+    let (review, _) = crate::refunds::review(&app, bill, &[("full", "1")]).await;
+    assert!(
+        review.body.contains("through Stripe"),
+        "the operator is told how the money goes back: {}",
+        review.body
+    );
+    let done = crate::refunds::refund(&app, bill, &[("full", "1")]).await;
+    assert_eq!(done.status, 303, "{}", done.body);
+    assert_eq!(app.bill_state(&c.public_id).await, "REFUNDED");
+
+    // Stripe was asked once, for the whole amount of this bill's payment, under a key that
+    // names the bill.
+    let requests = fake.requests("/v1/refunds");
+    assert_eq!(requests.len(), 1);
+    let (key, form) = &requests[0];
+    assert!(
+        key.as_deref().is_some_and(|k| k.contains(&c.public_id)),
+        "{key:?}"
+    );
+    assert_eq!(
+        form_field(form, "payment_intent"),
+        session["payment_intent"].as_str()
+    );
+    assert_eq!(form_field(form, "amount"), Some(total.to_string().as_str()));
+    let provider_id: Option<String> =
+        sqlx::query_scalar("SELECT provider_refund_id FROM refunds WHERE bill_id = $1")
+            .bind(bill)
+            .fetch_one(&app.db)
+            .await
+            .unwrap();
+    assert!(
+        provider_id
+            .as_deref()
+            .is_some_and(|id| id.starts_with("re_")),
+        "{provider_id:?}"
+    );
+    let mails = app.mails_to("card-refund@example.org").await;
+    assert!(
+        mails.iter().any(|(_, b)| b.contains("back to the card")),
+        "{mails:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_refund_stripe_refuses_records_nothing() {
+    let (app, fake) = stripe_shop().await;
+    app.login_operator().await;
+    let c = to_stripe(&app, &fake, "refused-refund@example.org").await;
+    let session = fake.pay(&c.session_id);
+    let event = fake.event("checkout.session.completed", session.clone());
+    assert_eq!(signed(&app, &event).await, (200, "paid".into()));
+    let bill = bill_id(&app, &c.public_id).await;
+    // The whole payment was already refunded from Stripe's dashboard: Stripe refuses more.
+    let intent = session["payment_intent"].as_str().unwrap();
+    let total = session["amount_total"].as_i64().unwrap();
+    app.state
+        .stripe
+        .as_ref()
+        .unwrap()
+        .refund(intent, Money::from_minor(total), "dashboard")
+        .await
+        .unwrap();
+
+    let refused = crate::refunds::refund(&app, bill, &[("full", "1")]).await;
+    assert_eq!(refused.status, 502, "{}", refused.body);
+    assert!(
+        refused.body.contains("nothing was recorded"),
+        "{}",
+        refused.body
+    );
+    assert_eq!(app.bill_state(&c.public_id).await, "COMPLETE");
+    assert_eq!(app.count("SELECT count(*) FROM refunds").await, 0);
+    assert_eq!(
+        app.count("SELECT count(*) FROM product_instances WHERE revoked_at IS NOT NULL")
+            .await,
+        0,
+        "no seat taken back"
+    );
+    assert_eq!(
+        app.count("SELECT count(*) FROM credit_note_counters WHERE last > 0")
+            .await,
+        0,
+        "no credit-note number used"
+    );
+}

@@ -16,9 +16,11 @@ use crate::http::extract::RequireOperator;
 use crate::http::render::html;
 use crate::services::payment::{self, SettleError};
 use crate::services::production::{self, Outcome, Wait};
+use crate::services::refunds as refund_service;
 use crate::state::AppState;
 use crate::store::bills::{self, AdminBills, Bill, BillRow, Event, Item};
 use crate::store::customers::{self, Customer};
+use crate::store::refunds::{self as store_refunds, Refund};
 use crate::store::{contains_pattern, seats};
 
 const PER_PAGE: i64 = 50;
@@ -113,6 +115,18 @@ struct DetailPage {
     seats: i64,
     /// A Stripe bill's session, in the mode (test or live) Stripe created it.
     stripe: Option<crate::store::stripe::Checkout>,
+    refunds: Vec<Refund>,
+    /// What is left to refund, per line (empty when the bill cannot be refunded).
+    refundable: Vec<Refundable>,
+}
+
+/// A bill line on the refund form: what is left of it.
+struct Refundable {
+    item_id: i64,
+    line_no: i32,
+    name: String,
+    units_left: u32,
+    money_left: i64,
 }
 
 impl DetailPage {
@@ -138,6 +152,27 @@ impl DetailPage {
     fn can_retry(&self) -> bool {
         self.bill.state == BillState::Failed
     }
+
+    fn can_refund(&self) -> bool {
+        self.refundable
+            .iter()
+            .any(|l| l.units_left > 0 || l.money_left > 0)
+    }
+
+    fn refund_seats(&self, r: &Refund) -> String {
+        self.page.tf(
+            "refund.seats_summary",
+            &[
+                ("revoked", &r.seats_revoked.to_string()),
+                ("kept", &r.seats_kept.to_string()),
+            ],
+        )
+    }
+
+    /// Some money went back but the bill is not REFUNDED: a label, not a state.
+    fn partially_refunded(&self) -> bool {
+        !self.refunds.is_empty() && self.bill.state != BillState::Refunded
+    }
 }
 
 async fn load(state: &AppState, id: i64) -> AppResult<Bill> {
@@ -156,12 +191,29 @@ pub async fn show(
     let items = bills::items(&state.db, id).await?;
     let events = bills::events(&state.db, id).await?;
     let seats = sqlx::query_scalar!(
-        r#"SELECT count(*) AS "n!" FROM product_instances WHERE bill_id = $1"#,
+        r#"SELECT count(*) AS "n!" FROM product_instances WHERE bill_id = $1 AND revoked_at IS NULL"#,
         id
     )
     .fetch_one(&state.db)
     .await?;
     let stripe = crate::store::stripe::find(&state.db, id).await?;
+    let refunds = store_refunds::for_bill(&state.db, id).await?;
+    let refundable = if refund_service::refundable(bill.state) {
+        let mut conn = state.db.acquire().await?;
+        refund_service::lines(&mut conn, id)
+            .await?
+            .into_iter()
+            .map(|(item, line)| Refundable {
+                item_id: item.id,
+                line_no: item.line_no,
+                name: item.name,
+                units_left: line.units_left(),
+                money_left: line.money_left().minor(),
+            })
+            .collect()
+    } else {
+        vec![]
+    };
     html(DetailPage {
         page,
         bill,
@@ -170,6 +222,8 @@ pub async fn show(
         events,
         seats,
         stripe,
+        refunds,
+        refundable,
     })
 }
 

@@ -7,6 +7,7 @@ pub mod courses;
 pub mod lms;
 pub mod mail;
 pub mod products;
+pub mod refunds;
 pub mod seats;
 pub mod settings;
 
@@ -83,6 +84,14 @@ pub fn router(state: &AppState) -> Router<AppState> {
         .route("/admin/bills/{id}/paid", post(bills::mark_paid))
         .route("/admin/bills/{id}/cancel", post(bills::cancel))
         .route("/admin/bills/{id}/retry", post(bills::retry))
+        .route(
+            "/admin/bills/{id}/refund",
+            get(refunds::review).post(refunds::confirm),
+        )
+        .route(
+            "/admin/bills/{id}/credit-notes/{refund}",
+            get(refunds::credit_note),
+        )
         .route("/admin/customers", get(bills::customers))
         .route("/admin/customers/{id}", get(bills::customer))
         .route("/admin/courses", get(courses::index).post(courses::create))

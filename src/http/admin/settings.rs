@@ -247,12 +247,23 @@ fn seller_identity(
     }
     let bank_holder = text(errors, "bank_holder", 200);
     let invoice_prefix = posted("invoice_prefix").unwrap_or_else(|| current.invoice_prefix.clone());
-    let prefix_ok = invoice_prefix.len() <= 10
-        && invoice_prefix
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'/');
-    if !prefix_ok {
+    let prefix_ok = |prefix: &str| {
+        prefix.len() <= 10
+            && prefix
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'/')
+    };
+    if !prefix_ok(&invoice_prefix) {
         errors.add("invoice_prefix", "errors.invoice_prefix");
+    }
+    let credit_note_prefix =
+        posted("credit_note_prefix").unwrap_or_else(|| current.credit_note_prefix.clone());
+    // Its own letters: an empty or equal prefix would print credit notes as invoices.
+    if !prefix_ok(&credit_note_prefix)
+        || credit_note_prefix.is_empty()
+        || credit_note_prefix == invoice_prefix
+    {
+        errors.add("credit_note_prefix", "errors.credit_note_prefix");
     }
     Settings {
         shop_name: String::new(),
@@ -269,6 +280,7 @@ fn seller_identity(
         bank_bic,
         bank_holder,
         invoice_prefix,
+        credit_note_prefix,
     }
 }
 

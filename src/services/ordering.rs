@@ -180,6 +180,7 @@ async fn place_new(state: &AppState, req: &OrderRequest<'_>) -> Result<Bill, Ord
             bills::transition(&mut tx, &bill, BillState::Paid, "free order", "system")
                 .await
                 .map_err(anyhow::Error::from)?;
+            bills::assign_invoice_number(&mut tx, bill.id).await?;
         }
         // Online: the bill is as inserted until the provider answers.
         Paymode::Test | Paymode::Stripe => {}

@@ -165,6 +165,9 @@ pub async fn apply(
                 // delivered, and a crash before the commit loses nothing the provider will
                 // not send again.
                 production::produce_locked(tx, state, &paid).await?;
+                // Numbered last, so concurrent payments do not queue behind each other's
+                // production for the counter's lock.
+                bills::assign_invoice_number(tx, bill.id).await?;
                 Received::Paid
             }
             Err(_) => Received::Ignored,
@@ -224,6 +227,7 @@ pub async fn settle(
         .ok_or(SettleError::UnknownBill)?;
     settlement::may_settle(bill.paymode, bill.state, by)?;
     to_paid(&mut tx, &bill, note, actor).await?;
+    bills::assign_invoice_number(&mut tx, bill.id).await?;
     tx.commit().await?;
     Ok(())
 }

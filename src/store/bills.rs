@@ -299,9 +299,6 @@ pub async fn transition(
     if moved != 1 {
         return Err(IllegalTransition { from, to }.into());
     }
-    if to == BillState::Paid {
-        assign_invoice_number(db, bill.id).await?;
-    }
     // A bill that will never be paid gives its coupon use back, in the same transaction.
     if matches!(to, BillState::Refused | BillState::Cancelled) {
         super::coupons::release(&mut *db, bill.id).await?;
@@ -313,7 +310,9 @@ pub async fn transition(
 /// transaction. The year's counter row stays locked until that transaction ends, so
 /// concurrent payments take consecutive numbers, and a rollback gives its number back: no
 /// gap. A bill paid again (FAILED, then PAID) keeps its number and draws none.
-async fn assign_invoice_number(db: &mut PgConnection, bill_id: i64) -> sqlx::Result<()> {
+/// Every path that makes a bill PAID calls it, as the last statement of its transaction:
+/// whatever runs after it holds the counter's lock, and makes every other payment wait.
+pub async fn assign_invoice_number(db: &mut PgConnection, bill_id: i64) -> sqlx::Result<()> {
     sqlx::query!(
         r#"WITH target AS (
                SELECT id FROM bills WHERE id = $1 AND invoice_number IS NULL

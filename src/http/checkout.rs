@@ -653,7 +653,23 @@ pub async fn document(
     let customer = customers::find(&state.db, bill.customer_id)
         .await?
         .ok_or(AppError::NotFound)?;
-    crate::http::documents::render(&state, page, bill, customer, "/shop").await
+    let pdf = format!("/checkout/done/{public_id}/document.pdf");
+    crate::http::documents::render(&state, page, bill, customer, "/shop", pdf).await
+}
+
+/// The same document as a PDF, for the same people.
+pub async fn document_pdf(
+    State(state): State<AppState>,
+    session: Session,
+    headers: HeaderMap,
+    MaybeUser(user): MaybeUser,
+    Path(public_id): Path<String>,
+) -> AppResult<Response> {
+    let (bill, _) = visible_bill(&state, &session, &headers, user.as_ref(), &public_id).await?;
+    let customer = customers::find(&state.db, bill.customer_id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    crate::http::documents::render_pdf(&state, bill, customer).await
 }
 
 async fn produced_lines(state: &AppState, page: &Page, bill: &Bill) -> AppResult<Vec<String>> {
@@ -687,4 +703,5 @@ pub fn router() -> Router<AppState> {
         .route("/checkout/order", get(order_form).post(place_order))
         .route("/checkout/done/{bill}", get(done))
         .route("/checkout/done/{bill}/document", get(document))
+        .route("/checkout/done/{bill}/document.pdf", get(document_pdf))
 }

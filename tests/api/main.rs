@@ -19,6 +19,7 @@ mod inputs;
 mod mail;
 mod moodle;
 mod pages;
+mod pdf;
 mod real_moodle;
 mod scale;
 mod seats;

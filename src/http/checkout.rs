@@ -15,16 +15,12 @@ use tower_sessions::Session;
 
 use crate::domain::buyer::{BuyerDetails, BuyerForm};
 use crate::domain::customer::{CustomerDetails, CustomerForm};
-use crate::domain::tax_rules::{REVERSE_CHARGE_MENTION, TaxTreatment};
+use crate::domain::tax_rules::TaxTreatment;
 
-/// The mention a document carries for its tax treatment: the reverse-charge one is the
-/// legal text, the same in every language.
+/// The mention a document carries for its tax treatment (the documents' own rule: the
+/// review step shows what the invoice will say).
 pub fn tax_mention(page: &Page, treatment: TaxTreatment) -> Option<String> {
-    match treatment {
-        TaxTreatment::Standard => None,
-        TaxTreatment::ReverseCharge => Some(REVERSE_CHARGE_MENTION.to_owned()),
-        TaxTreatment::Export => Some(page.t("checkout.export_mention").into_owned()),
-    }
+    crate::documents::model::mention(page.locale, treatment).map(|m| m.text)
 }
 use crate::domain::form::FieldErrors;
 use crate::domain::paymode::Paymode;

@@ -121,7 +121,8 @@ pub struct DocumentModel {
     pub lines: Vec<Line>,
     /// Per rate, in increasing rate order.
     pub taxes: Vec<TaxRow>,
-    /// Untaxed, tax, total: the last one is what is due.
+    /// The coupon's discount when there is one, then untaxed, tax, total: the last one is
+    /// what is due.
     pub totals: Vec<Field>,
     pub mention: Option<Mention>,
     /// Only where money is still to be sent by transfer.
@@ -205,9 +206,18 @@ pub fn for_bill(locale: Locale, src: &BillSource<'_>) -> DocumentModel {
             quantity: i.quantity.to_string(),
             unit_price: money(i.unit_price),
             rate: format!("{} %", rate(locale, i.tax_rate_bp)),
-            total: money(i.untaxed),
+            // Before the coupon: the coupon's own row takes it off (`totals`).
+            total: money(i.gross()),
         })
         .collect();
+    let discount: i64 = items.iter().map(|i| i.discount).sum();
+    let coupon = (!bill.coupon_code.is_empty()).then(|| {
+        Field::new(
+            fill(&t("coupon.line"), &[("code", &bill.coupon_code)]),
+            format!("−{}", money(discount)),
+        )
+        .with_id("document-coupon")
+    });
 
     DocumentModel {
         locale,
@@ -228,11 +238,14 @@ pub fn for_bill(locale: Locale, src: &BillSource<'_>) -> DocumentModel {
                 tax: money(tax),
             })
             .collect(),
-        totals: vec![
-            Field::new(t("cart.untaxed"), money(bill.untaxed)),
-            Field::new(t("document.tax"), money(bill.tax)),
-            Field::new(t("cart.total"), money(bill.total)),
-        ],
+        totals: coupon
+            .into_iter()
+            .chain([
+                Field::new(t("cart.untaxed"), money(bill.untaxed)),
+                Field::new(t("document.tax"), money(bill.tax)),
+                Field::new(t("cart.total"), money(bill.total)),
+            ])
+            .collect(),
         mention: mention(locale, bill.tax_treatment),
         bank: (kind == Kind::ProForma && settings.has_bank_details()).then(|| Bank {
             title: t("bank.title"),
@@ -262,8 +275,8 @@ fn rate(locale: Locale, basis_points: i32) -> String {
     }
 }
 
-/// Base and tax per rate. Lines carry the amounts actually charged, so the rows add up
-/// to the bill's totals.
+/// Base and tax per rate. Lines carry the amounts actually charged (net of any coupon), so
+/// the rows add up to the bill's totals.
 fn tax_breakdown(items: &[Item]) -> BTreeMap<i32, (i64, i64)> {
     let mut rates = BTreeMap::new();
     for i in items {
@@ -396,6 +409,7 @@ pub(crate) mod tests {
             buyer_vat_number: "FR40303265045".into(),
             po_reference: "PO-1".into(),
             terms_version: String::new(),
+            coupon_code: String::new(),
         }
     }
 
@@ -433,6 +447,7 @@ pub(crate) mod tests {
             tax: untaxed * i64::from(rate_bp) / 10_000,
             handler: "std_generateseats".into(),
             handler_params: String::new(),
+            discount: 0,
         }
     }
 
@@ -523,6 +538,24 @@ pub(crate) mod tests {
                 ("TVA 20 %", "110,00\u{a0}€", "22,00\u{a0}€"),
             ]
         );
+    }
+
+    #[test]
+    fn a_coupon_shows_lines_before_it_and_its_own_row_before_the_totals() {
+        let mut b = bill(BillState::Complete, Some("F2026-000003"));
+        b.coupon_code = "WELCOME10".into();
+        let mut line = item(1, 2000, 9_000);
+        line.discount = 1_000;
+        let m = model(Locale::En, &b, &[line]);
+        assert_eq!(m.lines[0].total, "€100.00");
+        let coupon = &m.totals[0];
+        assert_eq!(
+            (coupon.id, coupon.label.as_str(), coupon.value.as_str()),
+            ("document-coupon", "Coupon WELCOME10", "−€10.00")
+        );
+        assert_eq!(m.totals.len(), 4);
+        // Tax applies to what is charged.
+        assert_eq!(m.taxes[0].base, "€90.00");
     }
 
     #[test]

@@ -11,17 +11,70 @@ use serde::Deserialize;
 use tower_sessions::Session;
 
 use crate::domain::cart::{Cart, MAX_LINE_QUANTITY, parse_quantity};
+use crate::domain::coupon::CouponRefusal;
 use crate::domain::{Money, TaxRate};
 use crate::error::AppResult;
 use crate::http::context::{Page, flash};
 use crate::http::extract::MaybeUser;
 use crate::http::render::html_status;
+use crate::services::coupons;
 use crate::services::ordering::already_enrolled;
 use crate::services::pricing::{self, PricedCart, price_cart, quantity_limit, refusal};
 use crate::state::AppState;
 use crate::store::users::User;
 
 pub const CART: &str = "cart";
+/// The coupon code the buyer applied, kept beside the cart and checked again at each use.
+pub const COUPON: &str = "coupon";
+
+pub async fn load_coupon(session: &Session) -> AppResult<Option<String>> {
+    Ok(session.get::<String>(COUPON).await?)
+}
+
+pub async fn drop_coupon(session: &Session) -> AppResult<()> {
+    session.remove::<String>(COUPON).await?;
+    Ok(())
+}
+
+/// Applies the session's coupon to `priced` (for `customer_id` when known). A code that no
+/// longer applies is dropped from the session; the message says why.
+pub(crate) async fn with_coupon(
+    state: &AppState,
+    session: &Session,
+    page: &Page,
+    customer_id: Option<i64>,
+    priced: &mut PricedCart,
+) -> AppResult<Option<String>> {
+    let Some(code) = load_coupon(session).await? else {
+        return Ok(None);
+    };
+    match coupons::preview(&state.db, &code, customer_id, priced).await? {
+        Ok(()) => Ok(None),
+        Err(refusal) => {
+            drop_coupon(session).await?;
+            Ok(Some(coupon_dropped(page, &code, refusal)))
+        }
+    }
+}
+
+/// Applies the session's coupon to `priced` when it applies, leaving it in the session
+/// otherwise: for a page that has no room to say why (the next page that has drops it).
+async fn apply_kept(state: &AppState, session: &Session, priced: &mut PricedCart) -> AppResult<()> {
+    if let Some(code) = load_coupon(session).await? {
+        // A refusal leaves `priced` untouched.
+        let _refused = coupons::preview(&state.db, &code, None, priced).await?;
+    }
+    Ok(())
+}
+
+/// Why a kept coupon was taken off the order.
+pub(crate) fn coupon_dropped(page: &Page, code: &str, refusal: CouponRefusal) -> String {
+    format!(
+        "{} {}",
+        page.t(refusal.message_key()),
+        page.tf("coupon.removed", &[("code", code)])
+    )
+}
 
 pub async fn load(session: &Session) -> AppResult<Cart> {
     Ok(session.get::<Cart>(CART).await?.unwrap_or_default())
@@ -57,6 +110,8 @@ pub struct CartView {
     pub taxes: Vec<(TaxRate, Money)>,
     pub total: Money,
     pub dropped: Vec<String>,
+    /// The coupon applied: its code and what it takes off (untaxed).
+    pub coupon: Option<(String, Money)>,
 }
 
 impl CartView {
@@ -72,7 +127,8 @@ impl CartView {
                     limit: l.limit,
                     seats_per_unit: pricing::seats_per_unit(&l.product),
                     unit_price: l.priced.unit_price,
-                    untaxed: l.priced.untaxed,
+                    // The line before the coupon; the coupon's own line takes it off.
+                    untaxed: l.gross(),
                     tax_rate: l.priced.tax_rate,
                 })
                 .collect(),
@@ -80,6 +136,7 @@ impl CartView {
             taxes: priced.totals.taxes.iter().map(|(r, m)| (*r, *m)).collect(),
             total: priced.totals.total,
             dropped: priced.dropped.clone(),
+            coupon: priced.coupon.as_ref().map(|c| (c.code.clone(), c.discount)),
         }
     }
 }
@@ -90,14 +147,36 @@ struct CartPage {
     page: Page,
     cart: CartView,
     error: Option<String>,
+    /// The coupon code as typed, kept when it was refused.
+    coupon_typed: String,
 }
 
+/// The cart as a summary beside another step (the customer details).
 pub(crate) async fn view(state: &AppState, session: &Session, page: &Page) -> AppResult<CartView> {
     let catalogue = state.catalogue.get(&state.db).await?;
     let cart = load(session).await?;
-    let priced = price_cart(&cart, &catalogue, page.signed_in(), page.is_operator())
+    let mut priced = price_cart(&cart, &catalogue, page.signed_in(), page.is_operator())
         .map_err(|_| crate::error::AppError::bad_request("checkout.amount_too_large"))?;
+    apply_kept(state, session, &mut priced).await?;
     Ok(CartView::new(&priced))
+}
+
+/// The cart page's view, and why a kept coupon was dropped, if it was.
+async fn view_noting(
+    state: &AppState,
+    session: &Session,
+    page: &Page,
+) -> AppResult<(CartView, Option<String>)> {
+    let catalogue = state.catalogue.get(&state.db).await?;
+    let cart = load(session).await?;
+    let mut priced = price_cart(&cart, &catalogue, page.signed_in(), page.is_operator())
+        .map_err(|_| crate::error::AppError::bad_request("checkout.amount_too_large"))?;
+    let note = if priced.is_empty() {
+        None
+    } else {
+        with_coupon(state, session, page, None, &mut priced).await?
+    };
+    Ok((CartView::new(&priced), note))
 }
 
 async fn render(
@@ -107,8 +186,27 @@ async fn render(
     status: StatusCode,
     error: Option<String>,
 ) -> AppResult<Response> {
-    let cart = view(state, session, &page).await?;
-    html_status(status, CartPage { page, cart, error })
+    render_typed(state, session, page, status, error, String::new()).await
+}
+
+async fn render_typed(
+    state: &AppState,
+    session: &Session,
+    page: Page,
+    status: StatusCode,
+    error: Option<String>,
+    coupon_typed: String,
+) -> AppResult<Response> {
+    let (cart, note) = view_noting(state, session, &page).await?;
+    html_status(
+        status,
+        CartPage {
+            page,
+            cart,
+            error: error.or(note),
+            coupon_typed,
+        },
+    )
 }
 
 pub async fn show(
@@ -225,6 +323,59 @@ pub async fn remove(session: Session, Form(form): Form<ItemForm>) -> AppResult<R
     Ok(Redirect::to("/cart").into_response())
 }
 
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct CouponForm {
+    code: String,
+}
+
+/// `POST /cart/coupon`: checks the code against the cart now (for the customer when known)
+/// and keeps it with the cart; a refusal shows the cart again, unchanged, with the reason.
+pub async fn apply_coupon(
+    State(state): State<AppState>,
+    session: Session,
+    MaybeUser(user): MaybeUser,
+    page: Page,
+    Form(form): Form<CouponForm>,
+) -> AppResult<Response> {
+    let catalogue = state.catalogue.get(&state.db).await?;
+    let cart = load(&session).await?;
+    let mut priced = price_cart(&cart, &catalogue, page.signed_in(), page.is_operator())
+        .map_err(|_| crate::error::AppError::bad_request("checkout.amount_too_large"))?;
+    let customer = crate::http::checkout::current_customer(&state, &session, user.as_ref())
+        .await?
+        .map(|c| c.id);
+    let refused = if priced.is_empty() {
+        Some((
+            StatusCode::UNPROCESSABLE_ENTITY,
+            CouponRefusal::NotApplicable,
+        ))
+    } else {
+        match coupons::preview(&state.db, &form.code, customer, &mut priced).await? {
+            Ok(()) => None,
+            Err(r @ (CouponRefusal::Exhausted | CouponRefusal::CustomerLimit)) => {
+                Some((StatusCode::CONFLICT, r))
+            }
+            Err(r) => Some((StatusCode::UNPROCESSABLE_ENTITY, r)),
+        }
+    };
+    if let Some((status, refusal)) = refused {
+        let message = page.t(refusal.message_key()).into_owned();
+        let typed = form.code.trim().chars().take(64).collect();
+        return render_typed(&state, &session, page, status, Some(message), typed).await;
+    }
+    let code = priced.coupon.map(|c| c.code).unwrap_or_default();
+    session.insert(COUPON, &code).await?;
+    flash(&session, page.tf("coupon.applied", &[("code", &code)])).await?;
+    Ok(Redirect::to("/cart").into_response())
+}
+
+/// `POST /cart/coupon/remove`.
+pub async fn remove_coupon(session: Session) -> AppResult<Response> {
+    drop_coupon(&session).await?;
+    Ok(Redirect::to("/cart").into_response())
+}
+
 /// This area's routes (full paths: the security suite reads every route under src/http).
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -232,4 +383,6 @@ pub fn router() -> Router<AppState> {
         .route("/cart/items", post(add))
         .route("/cart/update", post(update))
         .route("/cart/remove", post(remove))
+        .route("/cart/coupon", post(apply_coupon))
+        .route("/cart/coupon/remove", post(remove_coupon))
 }

@@ -22,6 +22,7 @@ use crate::domain::tax_rules::TaxTreatment;
 pub fn tax_mention(page: &Page, treatment: TaxTreatment) -> Option<String> {
     crate::documents::model::mention(page.locale, treatment).map(|m| m.text)
 }
+use crate::domain::coupon::CouponCode;
 use crate::domain::form::FieldErrors;
 use crate::domain::paymode::Paymode;
 use crate::domain::{BillState, Money};
@@ -87,7 +88,7 @@ impl CustomerPage {
 
 /// The customer account this buyer fills in: the signed-in user's, else the one this
 /// browser created earlier in the checkout (if still unlinked).
-async fn current_customer(
+pub(crate) async fn current_customer(
     state: &AppState,
     session: &Session,
     user: Option<&User>,
@@ -380,7 +381,7 @@ async fn order_page(
     };
     let catalogue = state.catalogue.get(&state.db).await?;
     let buyer = buyer_terms::buyer_tax(&state.db, &catalogue.settings, &customer).await?;
-    let priced = price_cart_for(
+    let mut priced = price_cart_for(
         &cart,
         &catalogue,
         page.signed_in(),
@@ -388,6 +389,8 @@ async fn order_page(
         buyer.treatment,
     )
     .map_err(|_| AppError::bad_request("checkout.amount_too_large"))?;
+    let dropped = cart::with_coupon(state, session, &page, Some(customer.id), &mut priced).await?;
+    let error = error.or(dropped);
     let total = priced.totals.total;
     let paymodes: Vec<&'static str> = Paymode::ALL
         .into_iter()
@@ -485,6 +488,8 @@ pub async fn place_order(
     let Some(customer) = current_customer(&state, &session, user.as_ref()).await? else {
         return Ok(Redirect::to("/checkout/customer").into_response());
     };
+    let kept = cart::load_coupon(&session).await?;
+    let coupon = kept.as_deref().and_then(CouponCode::parse);
     let request = OrderRequest {
         cart: &cart,
         customer_id: customer.id,
@@ -494,6 +499,7 @@ pub async fn place_order(
         locale: page.locale,
         submission_key: submission_key(&form.submission),
         reviewed_total: form.reviewed_total.parse().ok(),
+        coupon: coupon.as_ref(),
     };
     let bill = match ordering::place(&state, request).await {
         Ok(bill) => bill,
@@ -502,7 +508,14 @@ pub async fn place_order(
                 // An outage is a 503 (retry), a bug a 500: `AppError` knows which.
                 return Err(e.into());
             };
-            let message = page.t(refused.key).into_owned();
+            let message = match (&e, &kept) {
+                // The order is shown again without the coupon, at the price it would now be.
+                (ordering::OrderError::Coupon(r), Some(code)) => {
+                    cart::drop_coupon(&session).await?;
+                    cart::coupon_dropped(&page, code, *r)
+                }
+                _ => page.t(refused.key).into_owned(),
+            };
             return match order_page(&state, &session, user.as_ref(), page, form, Some(message))
                 .await?
             {

@@ -12,6 +12,7 @@ use serde::Deserialize;
 use tower_sessions::Session;
 
 use crate::domain::bulk::{self, BulkLine};
+use crate::domain::csv_output::spreadsheet_safe;
 use crate::domain::customer::{CustomerDetails, CustomerForm};
 use crate::domain::form::FieldErrors;
 use crate::domain::search::LearnerSearch;
@@ -674,9 +675,9 @@ pub async fn export(
                 &page.seat_state(&r.state),
                 &day(&r.start_at),
                 &r.end_at.as_ref().map(day).unwrap_or_default(),
-                r.learner_email.as_deref().unwrap_or(""),
-                r.learner_first.as_deref().unwrap_or(""),
-                r.learner_last.as_deref().unwrap_or(""),
+                &spreadsheet_safe(r.learner_email.as_deref().unwrap_or("")),
+                &spreadsheet_safe(r.learner_first.as_deref().unwrap_or("")),
+                &spreadsheet_safe(r.learner_last.as_deref().unwrap_or("")),
                 r.course_shortname.as_deref().unwrap_or(""),
             ],
         )?;

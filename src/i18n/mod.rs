@@ -211,6 +211,7 @@ mod tests {
             "bill.",
             "seat.",
             "mail.",
+            "coupon.",
         ];
         let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
         let mut files = Vec::new();

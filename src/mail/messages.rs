@@ -135,6 +135,15 @@ pub fn seat_assigned(locale: Locale, shop: &str, name: &str, course: &str, link:
     )
 }
 
+/// To a learner whose place the organisation released (they had not opened the course).
+pub fn seat_released(locale: Locale, shop: &str, name: &str, course: &str) -> Message {
+    compose(
+        locale,
+        "released",
+        &[("shop", shop), ("name", name), ("course", course)],
+    )
+}
+
 /// With Moodle: the course is in Moodle, and a new learner's password comes from Moodle's
 /// own mail (or its forgotten-password page), not from a shop link.
 pub fn seat_assigned_moodle(
@@ -171,11 +180,19 @@ pub fn order_summary(locale: Locale, bill: &Bill, items: &[Item]) -> String {
                 i.code,
                 i.name,
                 i.quantity,
-                money(i.untaxed)
+                money(i.gross())
             )
         })
         .collect();
     lines.push(String::new());
+    let discount: i64 = items.iter().map(|i| i.discount).sum();
+    if !bill.coupon_code.is_empty() {
+        lines.push(format!(
+            "{}{colon} −{}",
+            crate::i18n::fill(&locale.t("coupon.line"), &[("code", &bill.coupon_code)]),
+            money(discount)
+        ));
+    }
     lines.push(format!(
         "{}{colon} {}",
         locale.t("cart.untaxed"),

@@ -3,6 +3,7 @@
 //! about order of operations and transactions.
 
 pub mod buyer_terms;
+pub mod coupons;
 pub mod email_change;
 pub mod enrolments;
 pub mod housekeeping;

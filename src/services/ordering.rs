@@ -8,6 +8,7 @@ use sqlx::PgConnection;
 use crate::domain::BillState;
 use crate::domain::Money;
 use crate::domain::cart::Cart;
+use crate::domain::coupon::{CouponCode, CouponRefusal};
 use crate::domain::paymode::Paymode;
 use crate::domain::settlement::{self, Settler};
 use crate::error::{AppError, Refusal};
@@ -20,7 +21,7 @@ use crate::services::production;
 use crate::state::AppState;
 use crate::store::bills::{self, Bill, NewBill, NewItem};
 use crate::store::users::User;
-use crate::store::{courses, customers, lms, outbox};
+use crate::store::{coupons, courses, customers, lms, outbox};
 
 #[derive(Debug, thiserror::Error)]
 pub enum OrderError {
@@ -36,6 +37,10 @@ pub enum OrderError {
     Amount,
     #[error("prices or availability changed since the buyer reviewed the order")]
     PriceChanged,
+    /// The coupon may not be used (any more): exhausted by another checkout meanwhile,
+    /// expired, disabled, or not for anything in the cart.
+    #[error("the coupon may not be used: {0:?}")]
+    Coupon(CouponRefusal),
     #[error(transparent)]
     Db(#[from] sqlx::Error),
     #[error(transparent)]
@@ -61,6 +66,7 @@ impl OrderError {
                 "checkout.amount_too_large",
             ),
             OrderError::PriceChanged => (StatusCode::CONFLICT, "checkout.price_changed"),
+            OrderError::Coupon(r) => (StatusCode::CONFLICT, r.message_key()),
             OrderError::Db(_) | OrderError::Internal(_) => return None,
         };
         Some(Refusal { status, key })
@@ -90,6 +96,8 @@ pub struct OrderRequest<'a> {
     /// The total (minor units) the buyer saw on the review step: an order is not billed at
     /// another one without being shown again.
     pub reviewed_total: Option<i64>,
+    /// The coupon kept with the cart, checked again (locked) while placing.
+    pub coupon: Option<&'a CouponCode>,
 }
 
 /// Whether the signed-in buyer already follows the course a one-course product sells. Only
@@ -155,6 +163,9 @@ async fn place_new(state: &AppState, req: &OrderRequest<'_>) -> Result<Bill, Ord
         refuse_courses_already_followed(&mut tx, user, &priced).await?;
     }
     let bill = insert_bill(&mut tx, req, &catalogue, &priced, paymode, &terms).await?;
+    if let Some(applied) = &priced.coupon {
+        coupons::redeem(&mut *tx, applied.coupon_id, bill.id, req.customer_id).await?;
+    }
     match paymode {
         Paymode::Transfer => await_transfer(&mut tx, req, &catalogue, &bill).await?,
         // Nothing to pay: PAID in the same commit as the bill, so a crash right after leaves
@@ -192,10 +203,17 @@ async fn price_order(
         .await?
         .ok_or_else(|| anyhow::anyhow!("customer {} vanished", req.customer_id))?;
     let buyer = buyer_terms::buyer_tax(&mut *tx, &catalogue.settings, &customer).await?;
-    let priced = price_cart_for(req.cart, &catalogue, signed_in, operator, buyer.treatment)
+    let mut priced = price_cart_for(req.cart, &catalogue, signed_in, operator, buyer.treatment)
         .map_err(|_| OrderError::Amount)?;
     if priced.is_empty() {
         return Err(OrderError::EmptyCart);
+    }
+    if let Some(code) = req.coupon {
+        // Locks the coupon until this order commits: concurrent checkouts with the same
+        // code queue here, and each counts the redemptions of those before it.
+        crate::services::coupons::lock_and_apply(&mut *tx, code, req.customer_id, &mut priced)
+            .await?
+            .map_err(OrderError::Coupon)?;
     }
     let changed = req
         .reviewed_total
@@ -263,6 +281,7 @@ async fn insert_bill(
             buyer_vat_number: terms.buyer.vat_number.as_ref().map_or("", |v| v.as_str()),
             po_reference: &terms.buyer.po_reference,
             terms_version: &terms.version,
+            coupon_code: priced.coupon.as_ref().map_or("", |c| c.code.as_str()),
         },
     )
     .await?;
@@ -281,6 +300,7 @@ async fn insert_bill(
                 tax_rate_bp: i32::try_from(line.priced.tax_rate.basis_points()).unwrap_or(0),
                 untaxed: line.priced.untaxed.minor(),
                 tax: line.priced.tax.minor(),
+                discount: line.discount.minor(),
                 handler: &p.handler,
                 handler_params: &p.handler_params,
             },

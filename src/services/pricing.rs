@@ -2,19 +2,37 @@
 //! come from the buyer.
 
 use crate::cache::ShopCatalogue;
-use crate::domain::TaxRate;
 use crate::domain::cart::{Cart, MAX_LINE_QUANTITY};
 use crate::domain::handler_params::HandlerParams;
 use crate::domain::price::{AmountOverflow, PricedLine, Totals, price_line};
 use crate::domain::product::ProductStatus;
 use crate::domain::tax_rules::TaxTreatment;
+use crate::domain::{Money, TaxRate};
 use crate::fulfilment;
 use crate::store::catalogue::Product;
 
 pub struct PricedCartLine {
     pub product: Product,
+    /// What is charged: with a coupon, `untaxed` and `tax` are net of `discount`.
     pub priced: PricedLine,
     pub limit: u32,
+    /// Untaxed amount a coupon took off this line (`services::coupons::apply`).
+    pub discount: Money,
+}
+
+impl PricedCartLine {
+    /// The line before the coupon.
+    pub fn gross(&self) -> Money {
+        Money::from_minor(self.priced.untaxed.minor() + self.discount.minor())
+    }
+}
+
+/// The coupon a cart is priced with, and how much it takes off in all (untaxed).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AppliedCoupon {
+    pub coupon_id: i64,
+    pub code: String,
+    pub discount: Money,
 }
 
 pub struct PricedCart {
@@ -22,6 +40,7 @@ pub struct PricedCart {
     pub totals: Totals,
     /// Codes in the cart no longer on sale to this buyer; they are left out of the order.
     pub dropped: Vec<String>,
+    pub coupon: Option<AppliedCoupon>,
 }
 
 impl PricedCart {
@@ -98,6 +117,7 @@ pub fn price_cart_for(
             product: product.clone(),
             priced,
             limit,
+            discount: Money::ZERO,
         });
     }
     let totals = Totals::of(lines.iter().map(|l| &l.priced))?;
@@ -105,5 +125,6 @@ pub fn price_cart_for(
         lines,
         totals,
         dropped,
+        coupon: None,
     })
 }

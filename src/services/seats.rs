@@ -318,10 +318,8 @@ pub async fn unassign(
     let (Some(user_id), Some(course_id)) = (seat.assigned_user_id, seat.assigned_course_id) else {
         return Err(UnassignError::NotAssigned);
     };
-    let group_name = bills::find(&mut *tx, seat.bill_id)
-        .await?
-        .map(|b| b.reference())
-        .unwrap_or_default();
+    let bill = bills::find(&mut *tx, seat.bill_id).await?;
+    let group_name = bill.as_ref().map(|b| b.reference()).unwrap_or_default();
     // Deleting only an unopened enrolment is the check and the change in one statement.
     if !enrolments::unenrol_unused(&mut tx, Backend::of(state), course_id, user_id, &group_name)
         .await?
@@ -329,9 +327,40 @@ pub async fn unassign(
         return Err(UnassignError::Locked);
     }
     seats::clear_assignment(&mut tx, seat.id).await?;
+    let locale = bill
+        .as_ref()
+        .and_then(|b| Locale::parse(&b.locale))
+        .unwrap_or_default();
+    tell_learner_released(&mut tx, locale, user_id, course_id).await?;
     tx.commit().await?;
     state.lms_queued.notify_one();
+    state.mail_queued.notify_one();
     Ok(())
+}
+
+/// The learner whose place was released hears it from the shop, in the same transaction as
+/// the release: otherwise they find out by losing the course.
+async fn tell_learner_released(
+    tx: &mut PgConnection,
+    locale: Locale,
+    user_id: i64,
+    course_id: i64,
+) -> sqlx::Result<()> {
+    let (Some(learner), Some(course)) = (
+        users::find(&mut *tx, user_id).await?,
+        courses::find(&mut *tx, course_id).await?,
+    ) else {
+        return Ok(());
+    };
+    let shop = settings::load(&mut *tx).await?;
+    let course_name = format!("{} ({})", course.fullname, course.shortname);
+    let m = messages::seat_released(
+        locale,
+        &shop.shop_name,
+        &learner.display_name(),
+        &course_name,
+    );
+    outbox::enqueue(&mut *tx, &learner.email, &m.subject, &m.body).await
 }
 
 /// Asks Moodle, before a release, whether the learner opened the course, and records it
@@ -510,9 +539,24 @@ pub async fn remind(state: &AppState, by: &Assigner, seat_id: i64) -> Result<(),
     }
     let shop = settings::load(&mut *tx).await?;
     let name = learner.display_name();
-    let m = if learner.verified {
+    let what = format!("{} ({})", course.fullname, course.shortname);
+    // With Moodle the learner signs in to Moodle, not to the shop: a shop password link
+    // would lead nowhere useful.
+    let moodle_course = match &state.moodle {
+        Some(_) => courses::moodle_id(&mut *tx, course.id).await?,
+        None => None,
+    };
+    let m = if let (Some(moodle), Some(moodle_course)) = (&state.moodle, moodle_course) {
+        messages::seat_assigned_moodle(
+            by.locale,
+            &shop.shop_name,
+            &name,
+            &what,
+            &moodle.course_url(moodle_course),
+            &moodle.forgot_password_url(),
+        )
+    } else if learner.verified {
         let link = format!("{}/course/{}", state.config.base_url, course.shortname);
-        let what = format!("{} ({})", course.fullname, course.shortname);
         messages::seat_assigned(by.locale, &shop.shop_name, &name, &what, &link)
     } else {
         let token = tokens::issue(&mut *tx, learner.id).await?;

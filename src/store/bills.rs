@@ -19,7 +19,7 @@ macro_rules! bill_query {
                    paymode AS "paymode: Paymode", currency, untaxed, tax, total, failure_reason,
                    created_at, paid_at, completed_at, locale, created_user_id, invoice_number,
                    tax_treatment AS "tax_treatment: TaxTreatment", buyer_vat_number, po_reference,
-                   terms_version "#
+                   terms_version, coupon_code "#
                 + $after
             $(, $arg)*
         )
@@ -53,6 +53,8 @@ pub struct Bill {
     pub po_reference: String,
     /// Hash of the sales conditions accepted when ordering; empty when there were none.
     pub terms_version: String,
+    /// The coupon applied (empty: none); the amounts above are already net of it.
+    pub coupon_code: String,
 }
 
 /// What a bill's document is called: only a paid bill is an invoice.
@@ -116,6 +118,7 @@ pub struct NewBill<'a> {
     pub buyer_vat_number: &'a str,
     pub po_reference: &'a str,
     pub terms_version: &'a str,
+    pub coupon_code: &'a str,
 }
 
 /// The bill an earlier press of the same order form placed, if any.
@@ -137,8 +140,8 @@ pub async fn find_by_submission(
 pub async fn insert(db: &mut PgConnection, b: &NewBill<'_>) -> sqlx::Result<Bill> {
     let bill = bill_query!(
         "INSERT INTO bills (public_id, customer_id, buyer_user_id, state, paymode, currency, untaxed, tax, total, locale,
-            submission_key, tax_treatment, buyer_vat_number, po_reference, terms_version)
-         VALUES ($1, $2, $3, 'PLACED', $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
+            submission_key, tax_treatment, buyer_vat_number, po_reference, terms_version, coupon_code)
+         VALUES ($1, $2, $3, 'PLACED', $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
          RETURNING",
         "",
         b.public_id,
@@ -154,7 +157,8 @@ pub async fn insert(db: &mut PgConnection, b: &NewBill<'_>) -> sqlx::Result<Bill
         b.tax_treatment as TaxTreatment,
         b.buyer_vat_number,
         b.po_reference,
-        b.terms_version
+        b.terms_version,
+        b.coupon_code
     )
     .fetch_one(&mut *db)
     .await?;
@@ -173,6 +177,8 @@ pub struct NewItem<'a> {
     pub tax_rate_bp: i32,
     pub untaxed: i64,
     pub tax: i64,
+    /// Untaxed amount the coupon took off this line (`untaxed` is already net of it).
+    pub discount: i64,
     pub handler: &'a str,
     pub handler_params: &'a str,
 }
@@ -180,8 +186,8 @@ pub struct NewItem<'a> {
 pub async fn insert_item(db: impl PgExecutor<'_>, i: &NewItem<'_>) -> sqlx::Result<()> {
     sqlx::query!(
         "INSERT INTO bill_items (bill_id, line_no, product_id, code, name, quantity, unit_price, tax_rate_bp,
-            untaxed, tax, handler, handler_params)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+            untaxed, tax, handler, handler_params, discount)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
         i.bill_id,
         i.line_no,
         i.product_id,
@@ -193,7 +199,8 @@ pub async fn insert_item(db: impl PgExecutor<'_>, i: &NewItem<'_>) -> sqlx::Resu
         i.untaxed,
         i.tax,
         i.handler,
-        i.handler_params
+        i.handler_params,
+        i.discount
     )
     .execute(db)
     .await?;
@@ -295,6 +302,10 @@ pub async fn transition(
     if to == BillState::Paid {
         assign_invoice_number(db, bill.id).await?;
     }
+    // A bill that will never be paid gives its coupon use back, in the same transaction.
+    if matches!(to, BillState::Refused | BillState::Cancelled) {
+        super::coupons::release(&mut *db, bill.id).await?;
+    }
     Ok(())
 }
 
@@ -373,12 +384,21 @@ pub struct Item {
     pub tax: i64,
     pub handler: String,
     pub handler_params: String,
+    /// Untaxed amount the coupon took off (`untaxed` is net of it).
+    pub discount: i64,
+}
+
+impl Item {
+    /// The line before the coupon.
+    pub fn gross(&self) -> i64 {
+        self.untaxed + self.discount
+    }
 }
 
 pub async fn items(db: impl PgExecutor<'_>, bill_id: i64) -> sqlx::Result<Vec<Item>> {
     sqlx::query_as!(
         Item,
-        "SELECT id, line_no, product_id, code, name, quantity, unit_price, tax_rate_bp, untaxed, tax, handler, handler_params
+        "SELECT id, line_no, product_id, code, name, quantity, unit_price, tax_rate_bp, untaxed, tax, handler, handler_params, discount
          FROM bill_items WHERE bill_id = $1 ORDER BY line_no",
         bill_id
     )

@@ -2,6 +2,7 @@
 
 pub mod bills;
 pub mod catalogue;
+pub mod coupons;
 pub mod courses;
 pub mod customers;
 pub mod email_changes;

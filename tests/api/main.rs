@@ -12,6 +12,7 @@ mod b2b;
 mod basics;
 mod catalogue;
 mod checkout;
+mod coupons;
 mod customer_space;
 mod edges;
 mod email_change;

@@ -672,6 +672,11 @@ async fn release_removes_the_moodle_enrolment_and_group_membership() {
         )
         .await;
     assert_eq!(page.status, 303, "{}", page.body);
+    let told = app.mails_to("gone@example.org").await;
+    assert!(
+        told.iter().any(|(s, _)| s.contains("your place in")),
+        "the learner hears of the release: {told:?}"
+    );
     jobs_done(&app, 10).await;
     fake.with(|m| {
         assert!(m.enrolment("gone@example.org", "X-A1").is_none());
@@ -694,6 +699,27 @@ async fn release_removes_the_moodle_enrolment_and_group_membership() {
     );
     jobs_done(&app, 10).await;
     assert!(fake.with(|m| m.enrolment("gone@example.org", "X-A1").is_some()));
+
+    // Reminded by the customer: the mail leads to Moodle, never to a shop password link.
+    app.exec("UPDATE outbox SET created_at = now() - interval '1 hour'")
+        .await;
+    let before = app.mails_to("gone@example.org").await.len();
+    let page = app
+        .post_with(
+            &customer,
+            &format!("/customer/products/{}/remind", seats[0]),
+            &[],
+        )
+        .await;
+    assert_eq!(page.status, 303, "{}", page.body);
+    let mails = app.mails_to("gone@example.org").await;
+    assert_eq!(mails.len(), before + 1);
+    let (_, body) = mails.last().unwrap();
+    assert!(
+        body.contains("/course/view.php?id=") && body.contains("forgot_password.php"),
+        "{body}"
+    );
+    assert!(!body.contains("/password/set/"), "{body}");
 }
 
 #[tokio::test]

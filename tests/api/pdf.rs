@@ -43,6 +43,11 @@ impl Pdf {
     }
 }
 
+/// The text of the PDF at `path`, as `client` downloads it (for other areas' tests).
+pub(crate) async fn pdf_text(app: &TestApp, client: &reqwest::Client, path: &str) -> String {
+    get_pdf(app, client, path).await.text().1
+}
+
 fn assert_has(text: &str, expected: &[&str]) {
     for e in expected {
         assert!(text.contains(e), "the PDF lacks {e:?}: {text}");

@@ -214,6 +214,15 @@ async fn assign_unassign_lock_and_the_already_enrolled_case() {
         .await,
         0
     );
+    let released_mail = app.mails_to("learner@example.org").await;
+    assert!(
+        released_mail
+            .iter()
+            .any(|(s, b)| s.contains("your place in")
+                && b.contains("X-A1")
+                && b.contains("released")),
+        "the learner is told their place was released: {released_mail:?}"
+    );
 
     // Assigned again; the learner sets a password, logs in and opens the course: locked.
     assert_eq!(
@@ -765,6 +774,25 @@ async fn a_customer_exports_their_products_as_csv_with_the_space_filters() {
         .await
         .body;
     assert!(!theirs.contains(&refs[0]));
+
+    // A name typed as a formula stays text in the spreadsheet.
+    let a1 = course_id(&app, "X-A1").await;
+    assert_eq!(
+        assign(&app, &customer, &refs[0], &a1, "formula@example.org")
+            .await
+            .status,
+        303
+    );
+    app.exec("UPDATE product_instances SET learner_firstname = '=HYPERLINK(\"http://evil\")' WHERE learner_firstname IS NOT NULL")
+        .await;
+    let csv = app
+        .get_with(&customer, "/customer/products/export.csv?state=in_use")
+        .await
+        .body;
+    assert!(
+        csv.contains("\"'=HYPERLINK(\"\"http://evil\"\")\""),
+        "{csv}"
+    );
 }
 
 #[tokio::test]

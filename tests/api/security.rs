@@ -376,10 +376,25 @@ fn inputs_of(method: &str, path: &str) -> Inputs {
             | "/admin/taxes"
             | "/admin/settings"
             | "/admin/lms"
-            | "/admin/products",
+            | "/admin/products"
+            | "/admin/coupons"
+            | "/admin/coupons/new"
+            | "/admin/coupons/{id}",
         ) => Nothing,
         ("post", "/cart/items" | "/cart/update" | "/cart/remove") => Form(&["code", "quantity"]),
         ("post", "/checkout/customer") => Form(CHECKOUT_CUSTOMER_FIELDS),
+        ("post", "/cart/coupon") => Form(&["code"]),
+        ("post", "/admin/coupons" | "/admin/coupons/{id}") => Form(&[
+            "code",
+            "kind",
+            "value",
+            "valid_from",
+            "valid_until",
+            "usage_limit",
+            "per_customer_limit",
+            "products",
+            "active",
+        ]),
         ("post", "/customer/details") => Form(CUSTOMER_FIELDS),
         ("post", "/checkout/order") => Form(&["accept_terms", "paymode"]),
         ("post", "/payment/test/notify") => Form(&["bill", "amount"]),
@@ -430,7 +445,10 @@ fn inputs_of(method: &str, path: &str) -> Inputs {
             | "/admin/bills/{id}/cancel"
             | "/admin/bills/{id}/retry"
             | "/admin/lms/jobs/{id}/retry"
-            | "/admin/lms/jobs/{id}/discard",
+            | "/admin/lms/jobs/{id}/discard"
+            | "/cart/coupon/remove"
+            | "/admin/coupons/{id}/disable"
+            | "/admin/coupons/{id}/enable",
         ) => Nothing,
         _ => panic!("{method} {path} is new: list what it reads in `inputs_of`"),
     }

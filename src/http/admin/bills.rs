@@ -114,6 +114,11 @@ struct DetailPage {
 }
 
 impl DetailPage {
+    /// What the bill's coupon took off, over every line (untaxed).
+    fn discount(&self) -> i64 {
+        self.items.iter().map(|i| i.discount).sum()
+    }
+
     fn can_mark_paid(&self) -> bool {
         settlement::may_settle(self.bill.paymode, self.bill.state, Settler::Operator).is_ok()
     }

@@ -2,6 +2,7 @@
 //! handlers that record who acted take it again (resolved once per request, no second query).
 
 pub mod bills;
+pub mod coupons;
 pub mod courses;
 pub mod lms;
 pub mod mail;
@@ -114,6 +115,14 @@ pub fn router(state: &AppState) -> Router<AppState> {
             get(products::index).post(products::create),
         )
         .route("/admin/products/new", get(products::new))
+        .route("/admin/coupons", get(coupons::index).post(coupons::create))
+        .route("/admin/coupons/new", get(coupons::new))
+        .route(
+            "/admin/coupons/{id}",
+            get(coupons::edit).post(coupons::update),
+        )
+        .route("/admin/coupons/{id}/disable", post(coupons::disable))
+        .route("/admin/coupons/{id}/enable", post(coupons::enable))
         .route(
             "/admin/products/{id}",
             get(products::edit).post(products::update),

@@ -42,6 +42,53 @@ pub struct Config {
     pub trusted_proxies: Vec<std::net::IpAddr>,
     /// Where enrolments, groups and course activity live (`LMS`).
     pub lms: Lms,
+    /// Stripe Checkout, when `STRIPE_SECRET_KEY` and `STRIPE_WEBHOOK_SECRET` are set.
+    pub stripe: Option<StripeConfig>,
+}
+
+#[derive(Clone)]
+pub struct StripeConfig {
+    /// `STRIPE_SECRET_KEY`: `sk_test_…` (test mode) or `sk_live_…` (live mode). Never logged.
+    pub secret_key: SecretString,
+    /// `STRIPE_WEBHOOK_SECRET`: the endpoint's signing secret (`whsec_…`).
+    pub webhook_secret: SecretString,
+    /// `STRIPE_API_BASE`, without a trailing slash (the tests point it at a fake).
+    pub api_base: String,
+}
+
+pub const DEFAULT_STRIPE_API_BASE: &str = "https://api.stripe.com";
+
+fn stripe_from_env() -> Result<Option<StripeConfig>> {
+    stripe_from(var)
+}
+
+/// Stripe's configuration from `var` (the environment, or a test's table).
+fn stripe_from(var: impl Fn(&str) -> Option<String>) -> Result<Option<StripeConfig>> {
+    let key = var("STRIPE_SECRET_KEY");
+    let webhook = var("STRIPE_WEBHOOK_SECRET");
+    let (key, webhook) = match (key, webhook) {
+        (None, None) => return Ok(None),
+        (Some(k), Some(w)) => (k, w),
+        // Half a configuration would take payments it can never confirm, or the reverse.
+        _ => anyhow::bail!("Stripe needs both STRIPE_SECRET_KEY and STRIPE_WEBHOOK_SECRET"),
+    };
+    let key = key.trim().to_owned();
+    if crate::stripe::Mode::of_key(&key).is_none() {
+        // Not echoed: it may be a real secret pasted into the wrong variable.
+        anyhow::bail!("STRIPE_SECRET_KEY must be a secret key (sk_test_… or sk_live_…)");
+    }
+    let api_base = var("STRIPE_API_BASE")
+        .unwrap_or_else(|| DEFAULT_STRIPE_API_BASE.into())
+        .trim_end_matches('/')
+        .to_owned();
+    if !api_base.starts_with("https://") && !api_base.starts_with("http://") {
+        anyhow::bail!("STRIPE_API_BASE must start with https:// (or http:// for a local fake)");
+    }
+    Ok(Some(StripeConfig {
+        secret_key: key.into(),
+        webhook_secret: webhook.trim().to_owned().into(),
+        api_base,
+    }))
 }
 
 /// `LMS=builtin` (the shop's own tables) or `LMS=moodle`.
@@ -160,6 +207,7 @@ impl std::fmt::Debug for Config {
                 "lms",
                 &self.lms.moodle().map_or("builtin", |m| m.url.as_str()),
             )
+            .field("stripe", &self.stripe.as_ref().map(|s| s.api_base.as_str()))
             .finish_non_exhaustive()
     }
 }
@@ -263,6 +311,64 @@ impl Config {
                 .context("SHOP_TRUSTED_PROXIES must be IP addresses separated by commas")?
                 .unwrap_or_default(),
             lms: lms_from_env()?,
+            stripe: stripe_from_env()?,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use secrecy::ExposeSecret;
+
+    fn stripe(pairs: &[(&str, &str)]) -> Result<Option<StripeConfig>> {
+        let pairs: Vec<(String, String)> = pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        stripe_from(move |name| {
+            pairs
+                .iter()
+                .find(|(k, _)| k == name)
+                .map(|(_, v)| v.clone())
+        })
+    }
+
+    #[test]
+    fn stripe_needs_both_keys_and_a_secret_key() {
+        assert!(stripe(&[]).unwrap().is_none());
+        let both = stripe(&[
+            ("STRIPE_SECRET_KEY", "sk_test_abc"),
+            ("STRIPE_WEBHOOK_SECRET", "whsec_abc"),
+        ])
+        .unwrap()
+        .unwrap();
+        assert_eq!(both.api_base, DEFAULT_STRIPE_API_BASE);
+        assert_eq!(both.secret_key.expose_secret(), "sk_test_abc");
+        // Half a configuration, or a publishable key where the secret one goes, stops the start.
+        assert!(stripe(&[("STRIPE_SECRET_KEY", "sk_test_abc")]).is_err());
+        assert!(stripe(&[("STRIPE_WEBHOOK_SECRET", "whsec_abc")]).is_err());
+        let publishable = stripe(&[
+            ("STRIPE_SECRET_KEY", "pk_live_abc"),
+            ("STRIPE_WEBHOOK_SECRET", "whsec_abc"),
+        ]);
+        let message = publishable.err().unwrap().to_string();
+        assert!(!message.contains("pk_live_abc"), "{message}");
+        let fake = stripe(&[
+            ("STRIPE_SECRET_KEY", "sk_live_abc"),
+            ("STRIPE_WEBHOOK_SECRET", "whsec_abc"),
+            ("STRIPE_API_BASE", "http://127.0.0.1:9/"),
+        ])
+        .unwrap()
+        .unwrap();
+        assert_eq!(fake.api_base, "http://127.0.0.1:9");
+        assert!(
+            stripe(&[
+                ("STRIPE_SECRET_KEY", "sk_live_abc"),
+                ("STRIPE_WEBHOOK_SECRET", "whsec_abc"),
+                ("STRIPE_API_BASE", "api.stripe.com"),
+            ])
+            .is_err()
+        );
     }
 }

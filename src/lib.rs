@@ -22,3 +22,4 @@ pub mod services;
 pub mod startup;
 pub mod state;
 pub mod store;
+pub mod stripe;

@@ -95,6 +95,11 @@ pub async fn build_state(db: PgPool, sessions: PgPool, config: Config) -> Result
         .moodle()
         .map(crate::moodle::Moodle::new)
         .transpose()?;
+    let stripe = config
+        .stripe
+        .as_ref()
+        .map(crate::stripe::Stripe::new)
+        .transpose()?;
     Ok(AppState::new(Inner {
         db,
         sessions,
@@ -106,6 +111,7 @@ pub async fn build_state(db: PgPool, sessions: PgPool, config: Config) -> Result
         mail_queued: tokio::sync::Notify::new(),
         moodle,
         lms_queued: tokio::sync::Notify::new(),
+        stripe,
     }))
 }
 

@@ -30,6 +30,16 @@ pub struct Inner {
     pub moodle: Option<crate::moodle::Moodle>,
     /// Poked when Moodle jobs are queued so a worker starts on them at once.
     pub lms_queued: Notify,
+    /// The Stripe API client, when its keys are configured (`STRIPE_SECRET_KEY`, …).
+    pub stripe: Option<crate::stripe::Stripe>,
+}
+
+impl Inner {
+    /// Whether this process can take payments with `paymode` at all: Stripe needs its keys.
+    /// (Whether the operator enabled it is in the settings.)
+    pub fn can_take(&self, paymode: crate::domain::paymode::Paymode) -> bool {
+        paymode != crate::domain::paymode::Paymode::Stripe || self.stripe.is_some()
+    }
 }
 
 impl AppState {

@@ -10,12 +10,16 @@ use port::free_port;
 #[path = "api/helpers.rs"]
 mod helpers;
 
+#[path = "api/fake_stripe.rs"]
+mod fake_stripe;
+
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use fake_stripe::{FakeStripe, WEBHOOK_SECRET, signature_header};
 use fantoccini::{Client, ClientBuilder, Locator};
-use helpers::{OPERATOR_EMAIL, OPERATOR_PASSWORD, TestApp, spawn_app};
+use helpers::{OPERATOR_EMAIL, OPERATOR_PASSWORD, TestApp, spawn_stripe_app};
 use serde_json::json;
 
 struct Driver {
@@ -323,10 +327,13 @@ struct Words {
     released: &'static str,
     /// The title of a paid bill's document.
     invoice: &'static str,
+    card_not_completed: &'static str,
+    card_produced: &'static str,
 }
 
 async fn journey(words: Words, width: u32) {
-    let app = spawn_app().await;
+    let stripe = FakeStripe::start().await;
+    let app = spawn_stripe_app(stripe.config()).await;
     let axe_path = std::env::var("AXE_JS").unwrap_or_else(|_| {
         concat!(
             env!("CARGO_MANIFEST_DIR"),
@@ -397,6 +404,7 @@ async fn journey(words: Words, width: u32) {
     j.fill("#bank_iban", "FR76 3000 6000 0112 3456 7890 189")
         .await;
     j.fill("#bank_bic", "BNPAFRPP").await;
+    j.tick("input[name=paymodes][value=stripe]").await;
     j.click("form[action='/admin/settings'] > button[type=submit]")
         .await;
     j.expect(words.saved).await;
@@ -580,7 +588,63 @@ async fn journey(words: Words, width: u32) {
     assert!(invoice.contains("Article 196"), "{invoice}");
     assert!(!invoice.contains("IBAN"), "{invoice}");
 
+    // (g) A buyer pays by card with Stripe (a fake one here): sent to Stripe's page, back
+    // through its "back" link, then on the confirmation once Stripe's webhook has arrived.
+    // Another person: a browser session of their own.
+    j.c.delete_all_cookies().await.unwrap();
+    j.go("/shop").await;
+    j.fill("#qty-E2E-PACK5", "1").await;
+    j.click("#product-E2E-PACK5 form button[type=submit]").await;
+    j.click("a[href='/checkout/customer']").await;
+    j.fill("#firstname", "Chloé").await;
+    j.fill("#lastname", "Martin").await;
+    j.fill("#email", &format!("chloe.{}@example.org", words.lang))
+        .await;
+    j.fill("#address", "3 rue du Port").await;
+    j.fill("#zip", "13002").await;
+    j.fill("#city", "Marseille").await;
+    j.select("#country", "FR").await;
+    j.click("form[action='/checkout/customer'] > button[type=submit]")
+        .await;
+    j.tick("input[name=accept_terms]").await;
+    j.tick("input[name=paymode][value=stripe]").await;
+    j.click("form[action='/checkout/order'] button[type=submit]")
+        .await;
+    j.check("stripe").await;
+    let pay_page = j.c.current_url().await.unwrap().path().to_owned();
+    let public_id = pay_page.trim_start_matches("/payment/stripe/").to_owned();
+    j.click("#pay-stripe").await;
+    let at_stripe = j.c.current_url().await.unwrap().to_string();
+    let prefix = format!("{}/c/pay/", stripe.base);
+    assert!(at_stripe.starts_with(&prefix), "{at_stripe}");
+    let session_id = at_stripe.trim_start_matches(&prefix).to_owned();
+    j.go(&format!("{pay_page}?cancelled=1")).await;
+    j.expect(words.card_not_completed).await;
+    j.check("stripe-cancelled").await;
+    // Paid on Stripe's page: Stripe sends the buyer back and posts its signed event.
+    j.go(&format!("/checkout/done/{public_id}")).await;
+    j.check("stripe-confirming").await;
+    let event = stripe.event("checkout.session.completed", stripe.pay(&session_id));
+    let header = signature_header(WEBHOOK_SECRET, fake_stripe::now(), &event);
+    let delivered = reqwest::Client::new()
+        .post(app.url("/payment/stripe/webhook"))
+        .header("Stripe-Signature", header)
+        .header("content-type", "application/json")
+        .body(event)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(delivered.status().as_u16(), 200);
+    j.go(&format!("/checkout/done/{public_id}")).await;
+    j.expect(words.card_produced).await;
+    j.check("stripe-paid").await;
+
     c.close().await.unwrap();
+    assert_eq!(
+        // 10 from the first purchase, 5 from the paid transfer, 5 from the card.
+        app.count("SELECT count(*) FROM product_instances").await,
+        20
+    );
     assert_eq!(
         app.count("SELECT count(*) FROM bills WHERE invoice_number IS NOT NULL AND tax = 0 AND tax_treatment = 'reverse_charge'")
             .await,
@@ -596,6 +660,8 @@ fn english() -> Words {
         saved: "Saved.",
         released: "1 seat released.",
         invoice: "Invoice F",
+        card_not_completed: "The payment was not completed.",
+        card_produced: "5 unassigned seats have been added",
     }
 }
 
@@ -607,6 +673,8 @@ fn french() -> Words {
         saved: "Enregistré.",
         released: "1 siège libéré.",
         invoice: "Facture F",
+        card_not_completed: "Le paiement n’a pas abouti.",
+        card_produced: "5 sièges non attribués ont été ajoutés",
     }
 }
 

@@ -13,16 +13,24 @@ pub enum Paymode {
     Transfer,
     /// Nothing to pay.
     Free,
+    /// A card payment through Stripe Checkout, confirmed by Stripe's signed webhook.
+    Stripe,
 }
 
 impl Paymode {
-    pub const ALL: [Paymode; 3] = [Paymode::Test, Paymode::Transfer, Paymode::Free];
+    pub const ALL: [Paymode; 4] = [
+        Paymode::Stripe,
+        Paymode::Test,
+        Paymode::Transfer,
+        Paymode::Free,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
             Paymode::Test => "test",
             Paymode::Transfer => "transfer",
             Paymode::Free => "free",
+            Paymode::Stripe => "stripe",
         }
     }
 
@@ -59,6 +67,9 @@ mod tests {
         assert!(Paymode::Test.fits(Money::from_minor(1)));
         assert!(!Paymode::Transfer.fits(Money::ZERO));
         assert_eq!("transfer".parse(), Ok(Paymode::Transfer));
+        assert_eq!("stripe".parse(), Ok(Paymode::Stripe));
+        assert!(Paymode::Stripe.fits(Money::from_minor(1)));
+        assert!(!Paymode::Stripe.fits(Money::ZERO));
         assert!("cash".parse::<Paymode>().is_err());
     }
 }

@@ -36,6 +36,7 @@ impl Paymode {
             Paymode::Test => Settler::Provider(Paymode::Test),
             Paymode::Transfer => Settler::Operator,
             Paymode::Free => Settler::Shop,
+            Paymode::Stripe => Settler::Provider(Paymode::Stripe),
         }
     }
 
@@ -43,7 +44,7 @@ impl Paymode {
     pub fn awaiting_state(self) -> BillState {
         match self {
             Paymode::Transfer => BillState::Pending,
-            Paymode::Test | Paymode::Free => BillState::Placed,
+            Paymode::Test | Paymode::Stripe | Paymode::Free => BillState::Placed,
         }
     }
 
@@ -132,5 +133,22 @@ mod tests {
         assert!(may_decline(Paymode::Transfer, Pending, GATEWAY).is_err());
         assert!(may_decline(Paymode::Transfer, Pending, Settler::Operator).is_err());
         assert!(may_decline(Paymode::Test, Complete, GATEWAY).is_err());
+    }
+
+    #[test]
+    fn stripe_settles_only_its_own_placed_bills() {
+        let stripe = Settler::Provider(Paymode::Stripe);
+        assert_eq!(may_settle(Paymode::Stripe, Placed, stripe), Ok(()));
+        assert_eq!(may_decline(Paymode::Stripe, Placed, stripe), Ok(()));
+        // Neither provider speaks for the other's bills.
+        assert_eq!(
+            may_settle(Paymode::Test, Placed, stripe),
+            Err(SettleRefusal::WrongMethod)
+        );
+        assert_eq!(
+            may_settle(Paymode::Stripe, Placed, GATEWAY),
+            Err(SettleRefusal::WrongMethod)
+        );
+        assert!(may_settle(Paymode::Stripe, Cancelled, stripe).is_err());
     }
 }

@@ -395,7 +395,9 @@ async fn order_page(
     let paymodes: Vec<&'static str> = Paymode::ALL
         .into_iter()
         .filter(|m| {
-            m.fits(total) && (*m == Paymode::Free || catalogue.settings.paymodes.contains(m))
+            m.fits(total)
+                && state.can_take(*m)
+                && (*m == Paymode::Free || catalogue.settings.paymodes.contains(m))
         })
         .map(Paymode::as_str)
         .collect();
@@ -530,7 +532,7 @@ pub async fn place_order(
     let cookie = placed::remember(&state, &session, &bill.public_id).await?;
     let next = match bill.state {
         BillState::Placed if bill.paymode.is_online() => {
-            format!("/payment/test/{}", bill.public_id)
+            format!("/payment/{}/{}", bill.paymode, bill.public_id)
         }
         _ => format!("/checkout/done/{}", bill.public_id),
     };

@@ -39,7 +39,7 @@ const FORM_LIMIT: usize = 2 * 1024 * 1024;
 const MULTIPART_LIMIT: usize = 8 * 1024 * 1024;
 
 /// Server-to-server endpoints authenticated otherwise (HMAC signature), exempt by name.
-pub const EXEMPT: &[&str] = &["/payment/test/notify"];
+pub const EXEMPT: &[&str] = &["/payment/test/notify", "/payment/stripe/webhook"];
 
 /// This request's CSRF nonce; pages turn it into their forms' token with [`token`].
 #[derive(Clone, Debug)]

@@ -22,6 +22,7 @@ pub mod placed;
 pub mod render;
 pub mod shop;
 pub mod signin;
+pub mod stripe;
 
 use axum::Router;
 use axum::middleware::from_fn_with_state;
@@ -47,6 +48,7 @@ pub fn routes(state: &AppState) -> Router<AppState> {
         .merge(cart::router())
         .merge(checkout::router())
         .merge(gateway::router())
+        .merge(stripe::router())
         .merge(customer::router())
         .merge(email_change::router())
         .merge(learner::router())

@@ -12,3 +12,4 @@ pub mod payment;
 pub mod pricing;
 pub mod production;
 pub mod seats;
+pub mod stripe;

@@ -148,6 +148,10 @@ fn is_unique_violation(e: &sqlx::Error) -> bool {
 async fn place_new(state: &AppState, req: &OrderRequest<'_>) -> Result<Bill, OrderError> {
     let mut tx = state.db.begin().await?;
     let (catalogue, priced, paymode, buyer) = price_order(&mut tx, req).await?;
+    // Enabled in the settings is not enough: Stripe also needs its keys in this process.
+    if !state.can_take(paymode) {
+        return Err(OrderError::PaymodeNotAllowed);
+    }
     // The box is asked for only when there is something to accept; what was accepted is
     // recorded on the bill.
     let conditions = buyer_terms::conditions(&catalogue.settings, &priced);
@@ -178,7 +182,7 @@ async fn place_new(state: &AppState, req: &OrderRequest<'_>) -> Result<Bill, Ord
                 .map_err(anyhow::Error::from)?;
         }
         // Online: the bill is as inserted until the provider answers.
-        Paymode::Test => {}
+        Paymode::Test | Paymode::Stripe => {}
     }
     tx.commit().await?;
     state.mail_queued.notify_one();

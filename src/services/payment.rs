@@ -119,7 +119,6 @@ pub async fn receive(
     let bill = bills::lock_by_public_id(&mut tx, &n.bill)
         .await?
         .ok_or(NotifyError::UnknownBill)?;
-    let settler = Settler::Provider(provider);
     // A provider speaks only for the bills placed with it.
     if bill.paymode != provider {
         return Err(SettleRefusal::WrongMethod.into());
@@ -130,18 +129,42 @@ pub async fn receive(
     if n.amount != bill.total || n.currency != bill.currency {
         return Err(NotifyError::AmountMismatch);
     }
-    if !bills::record_notification(&mut *tx, bill.id, &n.txn, &n.status).await? {
+    let outcome = apply(&mut tx, state, provider, &bill, paid, &n.txn, &n.status).await?;
+    tx.commit().await?;
+    state.mail_queued.notify_one();
+    state.lms_queued.notify_one();
+    Ok(outcome)
+}
+
+/// Applies a verified answer of the online provider `provider` (paid or declined, under
+/// transaction id `txn`) to `bill`, locked by the caller in `tx`, which the caller commits
+/// (then pokes the mail and LMS workers). The transaction id is recorded with it, so a
+/// replay changes nothing. Every provider goes through here.
+pub async fn apply(
+    tx: &mut Transaction<'_, Postgres>,
+    state: &AppState,
+    provider: Paymode,
+    bill: &Bill,
+    paid: bool,
+    txn: &str,
+    status: &str,
+) -> Result<Received, NotifyError> {
+    if bill.paymode != provider {
+        return Err(SettleRefusal::WrongMethod.into());
+    }
+    if !bills::record_notification(&mut **tx, bill.id, txn, status).await? {
         return Ok(Received::Duplicate);
     }
-    let outcome = if paid {
+    let settler = Settler::Provider(provider);
+    Ok(if paid {
         match settlement::may_settle(provider, bill.state, settler) {
             Ok(()) => {
-                let note = format!("{} payment, transaction {}", provider.as_str(), n.txn);
-                let paid = to_paid(&mut tx, &bill, &note, "gateway").await?;
+                let note = format!("{} payment, transaction {txn}", provider.as_str());
+                let paid = to_paid(tx, bill, &note, "gateway").await?;
                 // Produced in the same transaction: the buyer's confirmation shows what was
                 // delivered, and a crash before the commit loses nothing the provider will
                 // not send again.
-                production::produce_locked(&mut tx, state, &paid).await?;
+                production::produce_locked(tx, state, &paid).await?;
                 Received::Paid
             }
             Err(_) => Received::Ignored,
@@ -149,19 +172,15 @@ pub async fn receive(
     } else {
         match settlement::may_decline(provider, bill.state, settler) {
             Ok(()) => {
-                let note = format!("declined, transaction {}", n.txn);
-                bills::transition(&mut tx, &bill, BillState::Refused, &note, "gateway")
+                let note = format!("declined, transaction {txn}");
+                bills::transition(tx, bill, BillState::Refused, &note, "gateway")
                     .await
                     .map_err(anyhow::Error::from)?;
                 Received::Declined
             }
             Err(_) => Received::Ignored,
         }
-    };
-    tx.commit().await?;
-    state.mail_queued.notify_one();
-    state.lms_queued.notify_one();
-    Ok(outcome)
+    })
 }
 
 async fn to_paid(

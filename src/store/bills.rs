@@ -446,7 +446,8 @@ pub async fn record_notification(
 
 /// Paid bills still waiting for production (a crash between payment and production).
 /// Online orders placed before `placed_before` and never paid: locked (skipping those another
-/// instance holds) for the caller to cancel.
+/// instance holds) for the caller to cancel. Not while a Stripe session for the bill is still
+/// open: its buyer could pay a cancelled bill (its end, or its expiry event, comes later).
 pub async fn lock_abandoned(
     db: &mut PgConnection,
     placed_before: OffsetDateTime,
@@ -455,6 +456,8 @@ pub async fn lock_abandoned(
     bill_query!(
         "SELECT",
         "FROM bills WHERE state = 'PLACED' AND created_at < $1
+           AND NOT EXISTS (SELECT 1 FROM stripe_checkouts c
+                            WHERE c.bill_id = bills.id AND c.expires_at > now())
          ORDER BY created_at LIMIT $2 FOR UPDATE SKIP LOCKED",
         placed_before,
         limit

@@ -13,6 +13,7 @@ pub mod seats;
 pub mod secrets;
 pub mod sessions;
 pub mod settings;
+pub mod stripe;
 pub mod tokens;
 pub mod users;
 

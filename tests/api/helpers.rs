@@ -167,6 +167,21 @@ pub async fn spawn_moodle_app(url: &str, token: &str) -> TestApp {
 }
 
 pub async fn spawn_on_with(db_url: String, db: PgPool, lms: lms_shop::config::Lms) -> TestApp {
+    spawn_configured(db_url, db, lms, None).await
+}
+
+/// The app with Stripe configured as given (the tests point it at a fake Stripe).
+pub async fn spawn_stripe_app(stripe: lms_shop::config::StripeConfig) -> TestApp {
+    let (db_url, db) = fresh_database().await;
+    spawn_configured(db_url, db, lms_shop::config::Lms::Builtin, Some(stripe)).await
+}
+
+pub async fn spawn_configured(
+    db_url: String,
+    db: PgPool,
+    lms: lms_shop::config::Lms,
+    stripe: Option<lms_shop::config::StripeConfig>,
+) -> TestApp {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let config = Config {
@@ -189,6 +204,7 @@ pub async fn spawn_on_with(db_url: String, db: PgPool, lms: lms_shop::config::Lm
         probe_limit_per_minute: lms_shop::security::throttle::DEFAULT_PROBES_PER_MINUTE,
         trusted_proxies: Vec::new(),
         lms,
+        stripe,
     };
     lms_shop::operators::ensure(&db, OPERATOR_EMAIL, OPERATOR_PASSWORD)
         .await

@@ -2,6 +2,7 @@
 
 mod fake_moodle;
 mod fake_smtp;
+mod fake_stripe;
 mod helpers;
 #[path = "../support/real_moodle.rs"]
 mod real_moodle_site;
@@ -25,3 +26,4 @@ mod real_moodle;
 mod scale;
 mod seats;
 mod security;
+mod stripe;

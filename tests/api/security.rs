@@ -398,6 +398,8 @@ fn inputs_of(method: &str, path: &str) -> Inputs {
         ("post", "/customer/details") => Form(CUSTOMER_FIELDS),
         ("post", "/checkout/order") => Form(&["accept_terms", "paymode"]),
         ("post", "/payment/test/notify") => Form(&["bill", "amount"]),
+        ("get", "/payment/stripe/{bill}") => Query(&["cancelled"]),
+        ("post", "/payment/stripe/webhook") => Form(&["id", "type"]),
         ("post", "/customer/products/{reference}/assign") => {
             Form(&["course", "email", "firstname", "lastname"])
         }

@@ -111,12 +111,20 @@ struct DetailPage {
     items: Vec<Item>,
     events: Vec<Event>,
     seats: i64,
+    /// A Stripe bill's session, in the mode (test or live) Stripe created it.
+    stripe: Option<crate::store::stripe::Checkout>,
 }
 
 impl DetailPage {
     /// What the bill's coupon took off, over every line (untaxed).
     fn discount(&self) -> i64 {
         self.items.iter().map(|i| i.discount).sum()
+    }
+
+    fn stripe_mode(&self) -> Option<crate::stripe::Mode> {
+        self.stripe
+            .as_ref()
+            .map(|c| crate::stripe::Mode::of_livemode(c.livemode))
     }
 
     fn can_mark_paid(&self) -> bool {
@@ -153,6 +161,7 @@ pub async fn show(
     )
     .fetch_one(&state.db)
     .await?;
+    let stripe = crate::store::stripe::find(&state.db, id).await?;
     html(DetailPage {
         page,
         bill,
@@ -160,6 +169,7 @@ pub async fn show(
         items,
         events,
         seats,
+        stripe,
     })
 }
 

@@ -272,7 +272,7 @@ fn seller_identity(
     }
 }
 
-pub const PAYMODES: [&str; 3] = ["test", "transfer", "free"];
+pub const PAYMODES: [&str; 4] = ["stripe", "test", "transfer", "free"];
 
 #[derive(Template)]
 #[template(path = "admin/settings.html")]
@@ -281,6 +281,8 @@ struct SettingsPage {
     settings: Settings,
     courses: Vec<Course>,
     errors: FieldErrors,
+    /// Which Stripe mode the configured key works in; `None` when Stripe is not configured.
+    stripe_mode: Option<crate::stripe::Mode>,
 }
 
 impl SettingsPage {
@@ -291,6 +293,11 @@ impl SettingsPage {
     fn paymode_on(&self, mode: &&str) -> bool {
         self.settings.paymodes.iter().any(|m| m.as_str() == *mode)
     }
+
+    /// A method this process cannot take (Stripe without its keys) is not offered.
+    fn paymode_unavailable(&self, mode: &&str) -> bool {
+        *mode == "stripe" && self.stripe_mode.is_none()
+    }
 }
 
 pub async fn settings(State(state): State<AppState>, page: Page) -> AppResult<Response> {
@@ -299,6 +306,7 @@ pub async fn settings(State(state): State<AppState>, page: Page) -> AppResult<Re
         settings: settings::load(&state.db).await?,
         courses: courses::all(&state.db).await?,
         errors: FieldErrors::default(),
+        stripe_mode: state.stripe.as_ref().map(|s| s.mode()),
     })
 }
 
@@ -352,6 +360,9 @@ pub async fn save_settings(
     if paymodes.is_empty() {
         errors.add("paymodes", "errors.paymodes");
     }
+    if paymodes.iter().any(|m| !state.can_take(*m)) {
+        errors.add("paymodes", "errors.stripe_not_configured");
+    }
     let current = settings::load(&state.db).await?;
     let seller = seller_identity(&mut errors, &posted, &current);
     let new = Settings {
@@ -383,6 +394,7 @@ pub async fn save_settings(
             settings: new,
             courses,
             errors,
+            stripe_mode: state.stripe.as_ref().map(|s| s.mode()),
         },
     )
 }

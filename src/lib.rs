@@ -6,6 +6,7 @@ pub mod backup;
 pub mod cache;
 pub mod config;
 pub mod demo;
+pub mod documents;
 pub mod domain;
 pub mod embedded_pg;
 pub mod error;

@@ -252,6 +252,42 @@ impl<'a> Journey<'a> {
         );
     }
 
+    /// Fetches the file the link `css` points to with the browser's cookies (a click would
+    /// hand it to the browser's download manager), checks it is a PDF, saves it beside the
+    /// screenshots and returns its text as lopdf extracts it.
+    async fn download(&mut self, css: &str, name: &str) -> String {
+        let link = self.c.find(Locator::Css(css)).await.unwrap();
+        let href = link.prop("href").await.unwrap().expect("a link");
+        let cookies = self.c.get_all_cookies().await.unwrap();
+        let cookie = cookies
+            .iter()
+            .map(|c| format!("{}={}", c.name(), c.value()))
+            .collect::<Vec<_>>()
+            .join("; ");
+        let response = reqwest::Client::new()
+            .get(&href)
+            .header("cookie", cookie)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status().as_u16(), 200, "{href}");
+        assert_eq!(
+            response.headers()["content-type"].to_str().unwrap(),
+            "application/pdf"
+        );
+        let bytes = response.bytes().await.unwrap();
+        assert!(bytes.starts_with(b"%PDF-"), "{href}");
+        self.step += 1;
+        std::fs::write(
+            self.dir.join(format!("{:02}-{name}.pdf", self.step)),
+            &bytes,
+        )
+        .unwrap();
+        let doc = lopdf::Document::load_mem(&bytes).expect("a readable PDF");
+        let pages: Vec<u32> = doc.get_pages().keys().copied().collect();
+        doc.extract_text(&pages).expect("text")
+    }
+
     async fn logout(&mut self) {
         self.click("form[action='/logout'] button").await;
     }
@@ -289,6 +325,8 @@ struct Words {
     locked: &'static str,
     saved: &'static str,
     released: &'static str,
+    /// The title of a paid bill's document.
+    invoice: &'static str,
     card_not_completed: &'static str,
     card_produced: &'static str,
 }
@@ -520,8 +558,37 @@ async fn journey(words: Words, width: u32) {
     j.click("a[href$='/document']").await;
     j.expect("Article 196").await;
     j.check("pro-forma").await;
+    assert_eq!(
+        app.count("SELECT count(*) FROM bills WHERE state = 'PENDING' AND tax = 0 AND tax_treatment = 'reverse_charge'")
+            .await,
+        1
+    );
+    let pro_forma = j.download("#document-pdf", "pro-forma").await;
+    assert!(pro_forma.contains("IBAN"), "{pro_forma}");
+    assert!(pro_forma.contains("Article 196"), "{pro_forma}");
 
-    // (f) A buyer pays by card with Stripe (a fake one here): sent to Stripe's page, back
+    // (f) The operator records the transfer; the buyer's document is now the invoice, and
+    // its PDF downloads.
+    app.login_operator().await;
+    let bill = app
+        .count("SELECT id FROM bills WHERE state = 'PENDING'")
+        .await;
+    let paid = app.post(&format!("/admin/bills/{bill}/paid"), &[]).await;
+    assert_eq!(paid.status, 303, "{}", paid.body);
+    j.c.refresh().await.unwrap();
+    j.expect(words.invoice).await;
+    j.check("invoice").await;
+    let invoice = j.download("#document-pdf", "invoice").await;
+    let number: String = sqlx::query_scalar("SELECT invoice_number FROM bills WHERE id = $1")
+        .bind(bill)
+        .fetch_one(&app.db)
+        .await
+        .unwrap();
+    assert!(invoice.contains(&number), "{invoice}");
+    assert!(invoice.contains("Article 196"), "{invoice}");
+    assert!(!invoice.contains("IBAN"), "{invoice}");
+
+    // (g) A buyer pays by card with Stripe (a fake one here): sent to Stripe's page, back
     // through its "back" link, then on the confirmation once Stripe's webhook has arrived.
     // Another person: a browser session of their own.
     j.c.delete_all_cookies().await.unwrap();
@@ -574,11 +641,12 @@ async fn journey(words: Words, width: u32) {
 
     c.close().await.unwrap();
     assert_eq!(
+        // 10 from the first purchase, 5 from the paid transfer, 5 from the card.
         app.count("SELECT count(*) FROM product_instances").await,
-        15
+        20
     );
     assert_eq!(
-        app.count("SELECT count(*) FROM bills WHERE state = 'PENDING' AND tax = 0 AND tax_treatment = 'reverse_charge'")
+        app.count("SELECT count(*) FROM bills WHERE invoice_number IS NOT NULL AND tax = 0 AND tax_treatment = 'reverse_charge'")
             .await,
         1
     );
@@ -591,6 +659,7 @@ fn english() -> Words {
         locked: "Locked",
         saved: "Saved.",
         released: "1 seat released.",
+        invoice: "Invoice F",
         card_not_completed: "The payment was not completed.",
         card_produced: "5 unassigned seats have been added",
     }
@@ -603,6 +672,7 @@ fn french() -> Words {
         locked: "Verrouillé",
         saved: "Enregistré.",
         released: "1 siège libéré.",
+        invoice: "Facture F",
         card_not_completed: "Le paiement n’a pas abouti.",
         card_produced: "5 sièges non attribués ont été ajoutés",
     }

@@ -15,16 +15,12 @@ use tower_sessions::Session;
 
 use crate::domain::buyer::{BuyerDetails, BuyerForm};
 use crate::domain::customer::{CustomerDetails, CustomerForm};
-use crate::domain::tax_rules::{REVERSE_CHARGE_MENTION, TaxTreatment};
+use crate::domain::tax_rules::TaxTreatment;
 
-/// The mention a document carries for its tax treatment: the reverse-charge one is the
-/// legal text, the same in every language.
+/// The mention a document carries for its tax treatment (the documents' own rule: the
+/// review step shows what the invoice will say).
 pub fn tax_mention(page: &Page, treatment: TaxTreatment) -> Option<String> {
-    match treatment {
-        TaxTreatment::Standard => None,
-        TaxTreatment::ReverseCharge => Some(REVERSE_CHARGE_MENTION.to_owned()),
-        TaxTreatment::Export => Some(page.t("checkout.export_mention").into_owned()),
-    }
+    crate::documents::model::mention(page.locale, treatment).map(|m| m.text)
 }
 use crate::domain::coupon::CouponCode;
 use crate::domain::form::FieldErrors;
@@ -668,7 +664,23 @@ pub async fn document(
     let customer = customers::find(&state.db, bill.customer_id)
         .await?
         .ok_or(AppError::NotFound)?;
-    crate::http::documents::render(&state, page, bill, customer, "/shop").await
+    let pdf = format!("/checkout/done/{public_id}/document.pdf");
+    crate::http::documents::render(&state, page, bill, customer, "/shop", pdf).await
+}
+
+/// The same document as a PDF, for the same people.
+pub async fn document_pdf(
+    State(state): State<AppState>,
+    session: Session,
+    headers: HeaderMap,
+    MaybeUser(user): MaybeUser,
+    Path(public_id): Path<String>,
+) -> AppResult<Response> {
+    let (bill, _) = visible_bill(&state, &session, &headers, user.as_ref(), &public_id).await?;
+    let customer = customers::find(&state.db, bill.customer_id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    crate::http::documents::render_pdf(&state, bill, customer).await
 }
 
 async fn produced_lines(state: &AppState, page: &Page, bill: &Bill) -> AppResult<Vec<String>> {
@@ -702,4 +714,5 @@ pub fn router() -> Router<AppState> {
         .route("/checkout/order", get(order_form).post(place_order))
         .route("/checkout/done/{bill}", get(done))
         .route("/checkout/done/{bill}/document", get(document))
+        .route("/checkout/done/{bill}/document.pdf", get(document_pdf))
 }

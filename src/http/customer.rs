@@ -230,7 +230,22 @@ pub async fn bill(
         .await?
         .filter(|b| b.customer_id == customer.id)
         .ok_or(AppError::NotFound)?;
-    crate::http::documents::render(&state, page, bill, customer, "/customer").await
+    let pdf = format!("/customer/bills/{public_id}/document.pdf");
+    crate::http::documents::render(&state, page, bill, customer, "/customer", pdf).await
+}
+
+/// The same document as a PDF; another customer's bill is a 404 here too.
+pub async fn bill_pdf(
+    State(state): State<AppState>,
+    RequireCustomer { customer, .. }: RequireCustomer,
+    Path(public_id): Path<String>,
+) -> AppResult<Response> {
+    let customer = customer.ok_or(AppError::NotFound)?;
+    let bill = bills::find_by_public_id(&state.db, &public_id)
+        .await?
+        .filter(|b| b.customer_id == customer.id)
+        .ok_or(AppError::NotFound)?;
+    crate::http::documents::render_pdf(&state, bill, customer).await
 }
 
 // ----------------------------------------------------------------------------- one product
@@ -874,6 +889,7 @@ pub fn router() -> Router<AppState> {
         .route("/customer", get(index))
         .route("/customer/details", get(details_form).post(save_details))
         .route("/customer/bills/{bill}", get(bill))
+        .route("/customer/bills/{bill}/document.pdf", get(bill_pdf))
         .route("/customer/products/bulk", get(bulk_form).post(bulk_upload))
         .route("/customer/products/bulk/template.csv", get(bulk_template))
         .route("/customer/products/export.csv", get(export))

@@ -1,96 +1,81 @@
-//! A bill's printable document: an invoice once paid (with its invoice number), a
-//! pro-forma while a transfer is awaited (with the bank details), an order otherwise.
-//! Reached from the customer space and from the checkout's confirmation.
+//! A bill's document: an invoice once paid (with its invoice number), a pro-forma while a
+//! transfer is awaited (with the bank details), an order otherwise. The HTML page and the
+//! PDF are two renderings of one `documents::DocumentModel`. Reached from the customer
+//! space, the checkout's confirmation and the operator's bill; callers authorise.
 
 use askama::Template;
-use axum::response::Response;
+use axum::http::header::{CACHE_CONTROL, CONTENT_DISPOSITION, CONTENT_TYPE};
+use axum::response::{IntoResponse, Response};
 
-use crate::domain::tax_rules::TaxTreatment;
-use crate::error::AppResult;
+use crate::documents::model::Party;
+use crate::documents::{BillSource, DocumentModel, model, pdf};
+use crate::error::{AppError, AppResult};
 use crate::http::context::Page;
 use crate::http::render::html;
+use crate::i18n::Locale;
 use crate::state::AppState;
-use crate::store::bills::{self, Bill, Document, Item};
+use crate::store::bills::{self, Bill};
 use crate::store::customers::{self, Customer};
 use crate::store::refunds::{self, Refund};
-use crate::store::settings::Settings;
 
 #[derive(Template)]
 #[template(path = "documents/bill.html")]
 struct BillDocument {
     page: Page,
-    bill: Bill,
-    customer: Customer,
-    phone: String,
-    items: Vec<Item>,
-    settings: Settings,
+    doc: DocumentModel,
     /// Where the "back" link goes.
     back: &'static str,
+    /// The same document as a PDF.
+    pdf: String,
     /// The bill's credit notes and where they are read (the customer space only).
     credit_notes: Vec<Refund>,
     credit_note_base: String,
+    /// Money went back but the bill is not REFUNDED: a label, not a state.
+    partially_refunded: bool,
 }
 
 impl BillDocument {
-    fn title(&self) -> String {
-        format!(
-            "{} {}",
-            self.page.t(self.bill.document_title_key()),
-            self.bill.document_number()
-        )
-    }
-
-    fn is_pro_forma(&self) -> bool {
-        self.bill.document() == Document::ProForma
-    }
-
-    /// Money went back but the bill is not REFUNDED: a label, not a state.
-    fn partially_refunded(&self) -> bool {
-        !self.credit_notes.is_empty() && self.bill.state != crate::domain::BillState::Refunded
-    }
-
-    fn is_invoice(&self) -> bool {
-        self.bill.document() == Document::Invoice
-    }
-
-    fn tax_mention(&self) -> Option<String> {
-        crate::http::checkout::tax_mention(&self.page, self.bill.tax_treatment)
-    }
-
-    fn reverse_charged(&self) -> bool {
-        self.bill.tax_treatment == TaxTreatment::ReverseCharge
-    }
-
-    fn iban(&self) -> String {
-        self.settings.iban_display()
-    }
-
-    /// What the coupon took off, over every line (untaxed).
-    fn discount(&self) -> i64 {
-        self.items.iter().map(|i| i.discount).sum()
-    }
-
-    fn paymode(&self) -> String {
-        self.page
-            .t(&format!("paymode.{}", self.bill.paymode.as_str()))
-            .into_owned()
+    /// The two parties with the id of their section.
+    fn parties(&self) -> [(&'static str, &Party); 2] {
+        [("seller", &self.doc.seller), ("buyer", &self.doc.buyer)]
     }
 }
 
-/// Renders `bill` (already authorised by the caller) for `customer`.
-pub async fn render(
+/// The model of `bill` (already authorised by the caller) for `customer`, in `locale`.
+async fn model(
     state: &AppState,
-    page: Page,
-    bill: Bill,
-    customer: Customer,
-    back: &'static str,
-) -> AppResult<Response> {
+    locale: Locale,
+    bill: &Bill,
+    customer: &Customer,
+) -> AppResult<DocumentModel> {
     let items = bills::items(&state.db, bill.id).await?;
     let phone = customers::business(&state.db, customer.id)
         .await?
         .map(|b| b.phone)
         .unwrap_or_default();
     let settings = state.catalogue.get(&state.db).await?.settings.clone();
+    Ok(model::for_bill(
+        locale,
+        &BillSource {
+            bill,
+            customer,
+            phone: &phone,
+            items: &items,
+            settings: &settings,
+        },
+    ))
+}
+
+/// The HTML page, in the visitor's language; `pdf` is the address of its PDF.
+pub async fn render(
+    state: &AppState,
+    page: Page,
+    bill: Bill,
+    customer: Customer,
+    back: &'static str,
+    pdf: String,
+) -> AppResult<Response> {
+    let doc = model(state, page.locale, &bill, &customer).await?;
     // Credit notes are read in the customer space; the checkout's copy of the document
     // (a visitor's session) does not list them.
     let (credit_notes, credit_note_base) = if back == "/customer" {
@@ -99,15 +84,40 @@ pub async fn render(
     } else {
         (vec![], String::new())
     };
+    let partially_refunded =
+        !credit_notes.is_empty() && bill.state != crate::domain::BillState::Refunded;
     html(BillDocument {
         page,
-        bill,
-        customer,
-        phone,
-        items,
-        settings,
+        doc,
         back,
+        pdf,
         credit_notes,
         credit_note_base,
+        partially_refunded,
     })
+}
+
+/// The PDF, in the language the bill was placed in: a document filed by the buyer's
+/// accounts reads the same whoever downloads it.
+pub async fn render_pdf(state: &AppState, bill: Bill, customer: Customer) -> AppResult<Response> {
+    let locale = Locale::parse(&bill.locale).unwrap_or_default();
+    let doc = model(state, locale, &bill, &customer).await?;
+    let filename = doc.filename();
+    // Laying out and subsetting the font is CPU work: off the request threads.
+    let bytes = tokio::task::spawn_blocking(move || pdf::render(&doc))
+        .await
+        .map_err(|e| AppError::Internal(e.into()))?
+        .map_err(|e| AppError::Internal(e.into()))?;
+    Ok((
+        [
+            (CONTENT_TYPE, "application/pdf".to_owned()),
+            (
+                CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{filename}\""),
+            ),
+            (CACHE_CONTROL, "private, no-store".to_owned()),
+        ],
+        bytes,
+    )
+        .into_response())
 }

@@ -27,7 +27,7 @@ fn settings_form(iban: &'static str) -> Vec<(&'static str, &'static str)> {
 }
 
 /// The seat catalogue, a 20 % French VAT on its pack, and the seller's identity.
-async fn b2b_shop(app: &TestApp) {
+pub(crate) async fn b2b_shop(app: &TestApp) {
     app.seat_catalogue().await;
     app.login_operator().await;
     let tax = app
@@ -49,7 +49,7 @@ async fn b2b_shop(app: &TestApp) {
     app.state.catalogue.invalidate();
 }
 
-fn business_form<'a>(
+pub(crate) fn business_form<'a>(
     email: &'a str,
     organisation: &'a str,
     country: &'a str,
@@ -71,7 +71,7 @@ fn business_form<'a>(
 }
 
 /// Cart, customer step (must be accepted) and order for a business buyer.
-async fn business_order(
+pub(crate) async fn business_order(
     app: &TestApp,
     buyer: &reqwest::Client,
     form: &[(&str, &str)],

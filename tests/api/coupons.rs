@@ -343,6 +343,15 @@ async fn the_bill_keeps_net_amounts_and_the_document_and_mail_show_the_coupon() 
     // The lines show their amount before the coupon.
     assert!(doc.body.contains("€1,200.00"));
     assert!(doc.body.contains("€1,624.00"));
+    // The PDF is the same document.
+    let pdf = crate::pdf::pdf_text(&app, &buyer, &format!("{done}/document.pdf")).await;
+    for expected in [
+        "Coupon FLAT100 −€100.00",
+        "€1,200.00",
+        "Total incl. tax €1,624.00",
+    ] {
+        assert!(pdf.contains(expected), "{expected}: {pdf}");
+    }
 
     let id = app.count("SELECT id FROM bills").await;
     let admin = app.get(&format!("/admin/bills/{id}")).await;

@@ -21,6 +21,7 @@ mod inputs;
 mod mail;
 mod moodle;
 mod pages;
+mod pdf;
 mod real_moodle;
 mod refunds;
 mod scale;

@@ -227,6 +227,18 @@ pub async fn show(
     })
 }
 
+/// The bill's document (invoice, pro-forma or order) as the customer gets it, as a PDF.
+pub async fn document_pdf(
+    State(state): State<AppState>,
+    Path(id): Path<i64>,
+) -> AppResult<Response> {
+    let bill = load(&state, id).await?;
+    let customer = customers::find(&state.db, bill.customer_id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    crate::http::documents::render_pdf(&state, bill, customer).await
+}
+
 fn back(id: i64) -> Response {
     Redirect::to(&format!("/admin/bills/{id}")).into_response()
 }

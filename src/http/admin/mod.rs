@@ -81,6 +81,7 @@ pub fn router(state: &AppState) -> Router<AppState> {
         .route("/admin/seats/{id}/unassign", post(seats::unassign))
         .route("/admin/bills", get(bills::index))
         .route("/admin/bills/{id}", get(bills::show))
+        .route("/admin/bills/{id}/document.pdf", get(bills::document_pdf))
         .route("/admin/bills/{id}/paid", post(bills::mark_paid))
         .route("/admin/bills/{id}/cancel", post(bills::cancel))
         .route("/admin/bills/{id}/retry", post(bills::retry))

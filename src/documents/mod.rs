@@ -1,6 +1,7 @@
-//! Business documents (invoice, pro-forma, order; credit notes later): one model, rendered
-//! as the HTML page and as a PDF.
+//! Business documents (invoice, pro-forma, order, credit note): one model, rendered as the
+//! HTML page and as a PDF.
 
+pub mod credit_note;
 mod font;
 pub mod model;
 pub mod pdf;

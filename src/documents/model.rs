@@ -45,7 +45,7 @@ impl Field {
         }
     }
 
-    fn with_id(mut self, id: &'static str) -> Field {
+    pub(super) fn with_id(mut self, id: &'static str) -> Field {
         self.id = id;
         self
     }
@@ -263,7 +263,7 @@ pub fn for_bill(locale: Locale, src: &BillSource<'_>) -> DocumentModel {
 }
 
 /// `20`, `5.5` / `5,5`: a rate in basis points with the language's decimal separator.
-fn rate(locale: Locale, basis_points: i32) -> String {
+pub(super) fn rate(locale: Locale, basis_points: i32) -> String {
     let rate = u32::try_from(basis_points)
         .ok()
         .and_then(TaxRate::from_basis_points)
@@ -303,7 +303,7 @@ pub fn mention(locale: Locale, treatment: TaxTreatment) -> Option<Mention> {
     }
 }
 
-fn seller(locale: Locale, s: &Settings) -> Party {
+pub(super) fn seller(locale: Locale, s: &Settings) -> Party {
     let name = if s.seller_legal_name.is_empty() {
         s.shop_name.clone()
     } else {
@@ -333,7 +333,7 @@ fn seller(locale: Locale, s: &Settings) -> Party {
     }
 }
 
-fn buyer(locale: Locale, bill: &Bill, c: &Customer, phone: &str) -> Party {
+pub(super) fn buyer(locale: Locale, bill: &Bill, c: &Customer, phone: &str) -> Party {
     // Distinct invoicing details, when given, are where the bill goes.
     let (organisation, address, zip, city, country) = match &c.invoice_organisation {
         Some(org) => (

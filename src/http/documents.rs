@@ -24,7 +24,7 @@ struct BillDocument {
     page: Page,
     doc: DocumentModel,
     /// Where the "back" link goes.
-    back: &'static str,
+    back: String,
     /// The same document as a PDF.
     pdf: String,
     /// The bill's credit notes and where they are read (the customer space only).
@@ -89,7 +89,7 @@ pub async fn render(
     html(BillDocument {
         page,
         doc,
-        back,
+        back: back.to_owned(),
         pdf,
         credit_notes,
         credit_note_base,
@@ -102,6 +102,24 @@ pub async fn render(
 pub async fn render_pdf(state: &AppState, bill: Bill, customer: Customer) -> AppResult<Response> {
     let locale = Locale::parse(&bill.locale).unwrap_or_default();
     let doc = model(state, locale, &bill, &customer).await?;
+    pdf_response(doc).await
+}
+
+/// A document the caller built (a credit note) as its HTML page, with no credit-note list.
+pub fn page_of(page: Page, doc: DocumentModel, back: String, pdf: String) -> AppResult<Response> {
+    html(BillDocument {
+        page,
+        doc,
+        back,
+        pdf,
+        credit_notes: vec![],
+        credit_note_base: String::new(),
+        partially_refunded: false,
+    })
+}
+
+/// `doc` as a PDF download named after its number.
+pub async fn pdf_response(doc: DocumentModel) -> AppResult<Response> {
     let filename = doc.filename();
     // Laying out and subsetting the font is CPU work: off the request threads.
     let bytes = tokio::task::spawn_blocking(move || pdf::render(&doc))

@@ -218,6 +218,17 @@ async fn a_full_refund_makes_the_bill_refunded_revokes_the_free_seats_and_mails_
         note.body.contains(&format!("F{year}-000001")),
         "corrected invoice"
     );
+    // The same credit note as a PDF, read back.
+    assert!(note.body.contains(&format!("href=\"{link}/document.pdf\"")));
+    let pdf = crate::pdf::pdf_text(&app, &buyer, &format!("{link}/document.pdf")).await;
+    for expected in [
+        format!("Credit note {number}"),
+        format!("F{year}-000001"),
+        "Course cancelled".to_owned(),
+        "-€4,320.00".to_owned(),
+    ] {
+        assert!(pdf.contains(&expected), "the PDF lacks {expected:?}: {pdf}");
+    }
     let mails = app.mails_to("full@example.org").await;
     let (subject, body) = mails
         .iter()
@@ -496,6 +507,18 @@ async fn another_customer_cannot_read_a_credit_note() {
     // Nor through a bill of its own: the credit note belongs to another bill.
     let crossed = format!("/customer/bills/{other_bill}/credit-notes/{refund_id}");
     assert_eq!(app.get_with(&intruder, &crossed).await.status, 404);
+    for pdf in [
+        format!("{path}/document.pdf"),
+        format!("{crossed}/document.pdf"),
+    ] {
+        assert_eq!(app.get_with(&intruder, &pdf).await.status, 404, "{pdf}");
+    }
+    let theirs = app
+        .get(&format!(
+            "/admin/bills/{bill}/credit-notes/{refund_id}/document.pdf"
+        ))
+        .await;
+    assert_eq!(theirs.status, 200, "the operator downloads it");
     assert_eq!(app.get_with(&client(), &path).await.status, 303);
     // The operator reads it from the bill.
     let op = app

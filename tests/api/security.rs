@@ -376,6 +376,8 @@ fn inputs_of(method: &str, path: &str) -> Inputs {
             | "/admin/bills/{id}"
             | "/admin/bills/{id}/credit-notes/{refund}"
             | "/customer/bills/{bill}/credit-notes/{refund}"
+            | "/admin/bills/{id}/credit-notes/{refund}/document.pdf"
+            | "/customer/bills/{bill}/credit-notes/{refund}/document.pdf"
             | "/admin/customers/{id}"
             | "/admin/courses"
             | "/admin/courses/{id}"

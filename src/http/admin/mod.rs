@@ -93,6 +93,10 @@ pub fn router(state: &AppState) -> Router<AppState> {
             "/admin/bills/{id}/credit-notes/{refund}",
             get(refunds::credit_note),
         )
+        .route(
+            "/admin/bills/{id}/credit-notes/{refund}/document.pdf",
+            get(refunds::credit_note_pdf),
+        )
         .route("/admin/customers", get(bills::customers))
         .route("/admin/customers/{id}", get(bills::customer))
         .route("/admin/courses", get(courses::index).post(courses::create))

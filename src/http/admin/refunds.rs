@@ -228,5 +228,18 @@ pub async fn credit_note(
         .await?
         .ok_or(AppError::NotFound)?;
     let back = format!("/admin/bills/{id}");
-    crate::http::credit_notes::render(&state, page, bill, customer, refund_id, back).await
+    let base = format!("{back}/credit-notes/{refund_id}");
+    crate::http::credit_notes::render(&state, page, bill, customer, refund_id, back, base).await
+}
+
+/// A bill's credit note as a PDF, for the operator.
+pub async fn credit_note_pdf(
+    State(state): State<AppState>,
+    Path((id, refund_id)): Path<(i64, i64)>,
+) -> AppResult<Response> {
+    let bill = load(&state, id).await?;
+    let customer = customers::find(&state.db, bill.customer_id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    crate::http::credit_notes::render_pdf(&state, bill, customer, refund_id).await
 }

@@ -668,6 +668,20 @@ async fn main() {
     .await;
     let cpu_last_page = Cpu::now(pid).per(cpu_before_last_page, customer_last_page.count);
 
+    // The bill's document, as the page and as the PDF (font subset and layout per request).
+    let document_url = format!("{base}/customer/bills/{public_id}");
+    let cpu_before_document = Cpu::now(pid);
+    let document = get_loop_with(Arc::clone(&browsers), document_url.clone(), 3).await;
+    let cpu_document = Cpu::now(pid).per(cpu_before_document, document.count);
+    let cpu_before_pdf = Cpu::now(pid);
+    let pdf = get_loop_with(
+        Arc::clone(&browsers),
+        format!("{document_url}/document.pdf"),
+        3,
+    )
+    .await;
+    let cpu_pdf = Cpu::now(pid).per(cpu_before_pdf, pdf.count);
+
     // Seat assignments: distinct seats, distinct new learners, 16 at a time.
     let refs: Arc<Vec<String>> = Arc::new(
         sqlx::query_scalar("SELECT pi.reference FROM product_instances pi JOIN bills b ON b.id = pi.bill_id WHERE b.public_id = $1 ORDER BY pi.id")
@@ -849,6 +863,18 @@ async fn main() {
         customer_last_page.pct(0.99),
         share(customer_last_page.rate())
     );
+    for (label, stats) in [
+        ("invoice page (8 conns)", &document),
+        ("invoice PDF (8 conns)", &pdf),
+    ] {
+        println!(
+            "| {label} | {:.0} req/s, p50 {:.2} ms, p99 {:.2} ms | {} | — |",
+            stats.rate(),
+            stats.pct(0.5),
+            stats.pct(0.99),
+            share(stats.rate())
+        );
+    }
     println!("| server peak RSS under load | {rss_mib:.1} MiB | — | < 100 MB |");
     for (label, t) in startup {
         println!(
@@ -873,6 +899,8 @@ async fn main() {
         ("seat assignment", cpu_assignments),
         ("GET /customer, page 1", cpu_customer),
         ("GET /customer, page 200", cpu_last_page),
+        ("invoice page", cpu_document),
+        ("invoice PDF", cpu_pdf),
     ] {
         println!("| {op} | {cpu} |");
     }

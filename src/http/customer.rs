@@ -459,9 +459,14 @@ pub async fn unassign(
     let customer = customer.ok_or(AppError::NotFound)?;
     let seat = seat_of(&state, &customer, &reference).await?;
     match seat_service::unassign(&state, Some(customer.id), seat.id).await {
-        Ok(()) => {
+        Ok(seat_service::Released::Free) => {
             flash(&session, page.t("seat.released")).await?;
             Ok(Redirect::to(&format!("/customer/products/{}", seat.reference)).into_response())
+        }
+        // Refunded while in use: released, it is gone from the space.
+        Ok(seat_service::Released::Revoked) => {
+            flash(&session, page.t("seat.released_refunded")).await?;
+            Ok(Redirect::to("/customer").into_response())
         }
         Err(e) => {
             let Some(refused) = e.refusal() else {
@@ -562,7 +567,7 @@ pub async fn bulk_unassign(
             Err(e) => return Err(e),
         };
         let refused = match seat_service::unassign(&state, Some(customer.id), seat.id).await {
-            Ok(()) => None,
+            Ok(_) => None,
             Err(e) => match e.refusal() {
                 Some(r) => Some(page.t(r.key).into_owned()),
                 None => return Err(e.into()),

@@ -228,6 +228,20 @@ pub async fn refund(
         });
     }
     let plan = plan(&mut tx, &bill, scope).await?;
+    // The money first, holding only this bill's lock: the credit-note counter (every
+    // refund of the shop waits on it) is drawn after the provider answered. The key is the
+    // bill's next refund: asked again after a timeout, a crash or a failed commit, the same
+    // refund is the same request to the provider, which answers with the refund it made
+    // instead of paying twice, whichever form the operator confirms it from.
+    let sequence = store::count_for_bill(&mut *tx, bill.id).await? + 1;
+    let provider_id = return_money(
+        &mut tx,
+        state,
+        &bill,
+        Money::from_minor(plan.untaxed.minor() + plan.tax.minor()),
+        &format!("refund-{}-{sequence}", bill.public_id),
+    )
+    .await?;
     let refund = store::insert(
         &mut tx,
         &NewRefund {
@@ -262,7 +276,17 @@ pub async fn refund(
             0
         };
         revoked += done;
-        kept += i64::from(l.seats.kept) + (wanted - done);
+        let kept_here = i64::from(l.seats.kept) + (wanted - done);
+        kept += kept_here;
+        // Paid back but in use: taken when the customer releases them.
+        if kept_here > 0 {
+            store::owe_seats(
+                &mut *tx,
+                l.item.id,
+                i32::try_from(kept_here).unwrap_or(i32::MAX),
+            )
+            .await?;
+        }
     }
     let note = format!(
         "refund {}: {} {} ({} seats revoked, {} kept){}",
@@ -288,13 +312,6 @@ pub async fn refund(
         // The bill keeps its state: the history line says what was given back.
         bills::event(&mut *tx, bill.id, None, bill.state, &note, actor).await?;
     }
-    let provider_id = return_money(
-        state,
-        &bill,
-        Money::from_minor(refund.total),
-        submission_key,
-    )
-    .await?;
     store::finish(
         &mut *tx,
         refund.id,
@@ -315,15 +332,20 @@ pub async fn refund(
 }
 
 /// Sends `amount` back to whoever paid `bill`; the provider's refund id when there is one.
-/// Called inside the refund's transaction, last before the mail: a provider refusing rolls
-/// the refund back (no credit note, its number given back). The idempotency key is the
-/// refund form's, so a retry after a crash asks the provider for the same refund again.
+/// Called inside the refund's transaction (`tx` holds the bill's lock), before anything is
+/// written: a provider refusing leaves nothing behind.
 pub async fn return_money(
+    tx: &mut PgConnection,
     state: &AppState,
     bill: &Bill,
     amount: Money,
     idempotency_key: &str,
 ) -> Result<Option<String>, RefundError> {
+    // Units taken back without money (it went back in an earlier refund): nothing to send,
+    // and a provider refuses a refund of nothing.
+    if amount == Money::ZERO {
+        return Ok(None);
+    }
     match bill.paymode {
         // The test gateway stands for a provider that needs no call to refund; a transfer is
         // sent back by the operator from the bank (the refund page says so); a free order
@@ -334,15 +356,14 @@ pub async fn return_money(
                 .stripe
                 .as_ref()
                 .ok_or_else(|| RefundError::Provider("Stripe is not configured".into()))?;
-            let intent = crate::services::stripe::payment_intent(state, bill.id)
+            let intent = crate::store::stripe::find(&mut *tx, bill.id)
                 .await?
+                .and_then(|c| c.payment_intent)
                 .ok_or_else(|| {
                     RefundError::Provider("no Stripe payment is recorded for this bill".into())
                 })?;
-            // The key names the bill too: submission keys are unique per bill only.
-            let key = format!("refund-{}-{idempotency_key}", bill.public_id);
             let refund = stripe
-                .refund(&intent, amount, &key)
+                .refund(&intent, amount, idempotency_key)
                 .await
                 .map_err(|e| RefundError::Provider(e.to_string()))?;
             // `pending` is Stripe's normal answer for cards: the money is on its way.

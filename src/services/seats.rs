@@ -290,6 +290,15 @@ impl From<UnassignError> for AppError {
     }
 }
 
+/// What became of a released seat.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Released {
+    /// Free again, for another learner.
+    Free,
+    /// Its money was refunded while it was in use: released, it leaves the customer's space.
+    Revoked,
+}
+
 /// Releases a seat whose learner never opened the course. `customer_id` restricts it to
 /// that customer's seats (`None` for operators).
 #[tracing::instrument(name = "unassign_seat", skip(state), fields(seat = seat_id))]
@@ -297,7 +306,7 @@ pub async fn unassign(
     state: &AppState,
     customer_id: Option<i64>,
     seat_id: i64,
-) -> Result<(), UnassignError> {
+) -> Result<Released, UnassignError> {
     if let Some(moodle) = &state.moodle {
         refresh_lock_from_moodle(state, moodle, seat_id).await?;
     }
@@ -327,6 +336,11 @@ pub async fn unassign(
         return Err(UnassignError::Locked);
     }
     seats::clear_assignment(&mut tx, seat.id).await?;
+    let released = if crate::store::refunds::revoke_if_owed(&mut *tx, seat.id).await? {
+        Released::Revoked
+    } else {
+        Released::Free
+    };
     let locale = bill
         .as_ref()
         .and_then(|b| Locale::parse(&b.locale))
@@ -335,7 +349,7 @@ pub async fn unassign(
     tx.commit().await?;
     state.lms_queued.notify_one();
     state.mail_queued.notify_one();
-    Ok(())
+    Ok(released)
 }
 
 /// The learner whose place was released hears it from the shop, in the same transaction as

@@ -135,6 +135,50 @@ pub async fn insert(db: &mut PgConnection, r: &NewRefund<'_>) -> sqlx::Result<Re
     .await
 }
 
+/// Records that bill line `bill_item_id` owes `n` more seats: refunded, but in use.
+pub async fn owe_seats(db: impl PgExecutor<'_>, bill_item_id: i64, n: i32) -> sqlx::Result<()> {
+    sqlx::query!(
+        "UPDATE bill_items SET seats_owed = seats_owed + $2 WHERE id = $1",
+        bill_item_id,
+        n
+    )
+    .execute(db)
+    .await?;
+    Ok(())
+}
+
+/// Called as a seat is released: when its line owes seats, this one is revoked (for the
+/// bill's latest refund) instead of becoming free. The line's row lock orders concurrent
+/// releases, each re-reading what is still owed. `true` when the seat was revoked.
+pub async fn revoke_if_owed(db: impl PgExecutor<'_>, seat_id: i64) -> sqlx::Result<bool> {
+    let revoked = sqlx::query_scalar!(
+        r#"WITH owed AS (
+               UPDATE bill_items SET seats_owed = seats_owed - 1
+               WHERE id = (SELECT bill_item_id FROM product_instances WHERE id = $1)
+                 AND seats_owed > 0
+               RETURNING id, bill_id
+           )
+           UPDATE product_instances SET revoked_at = now(),
+               refund_id = (SELECT max(r.id) FROM refunds r, owed WHERE r.bill_id = owed.bill_id)
+           WHERE id = $1 AND EXISTS (SELECT 1 FROM owed)
+           RETURNING id"#,
+        seat_id
+    )
+    .fetch_optional(db)
+    .await?;
+    Ok(revoked.is_some())
+}
+
+/// How many refunds `bill_id` has had: the next one's place in the bill's sequence.
+pub async fn count_for_bill(db: impl PgExecutor<'_>, bill_id: i64) -> sqlx::Result<i64> {
+    sqlx::query_scalar!(
+        r#"SELECT count(*) AS "n!" FROM refunds WHERE bill_id = $1"#,
+        bill_id
+    )
+    .fetch_one(db)
+    .await
+}
+
 pub async fn insert_line(
     db: impl PgExecutor<'_>,
     refund_id: i64,
@@ -278,8 +322,9 @@ pub async fn assigned_of_item(
 }
 
 /// Revokes up to `n` unassigned seats of a bill line for `refund_id`; returns how many.
-/// A seat an assignment holds right now is skipped (it is becoming assigned: kept), and the
-/// update re-reads each row, so a seat assigned meanwhile is never revoked.
+/// A seat an assignment holds right now is waited for, not skipped: if that assignment
+/// fails, the seat is still free and is revoked; the update re-reads each row after the
+/// wait, so a seat assigned meanwhile is never revoked.
 pub async fn revoke_free(
     db: &mut PgConnection,
     bill_item_id: i64,
@@ -291,7 +336,7 @@ pub async fn revoke_free(
          WHERE id IN (SELECT id FROM product_instances
                       WHERE bill_item_id = $1 AND kind = 'seat' AND assigned_user_id IS NULL
                         AND revoked_at IS NULL
-                      ORDER BY id DESC LIMIT $2 FOR UPDATE SKIP LOCKED)
+                      ORDER BY id DESC LIMIT $2 FOR UPDATE)
            AND assigned_user_id IS NULL",
         bill_item_id,
         n,

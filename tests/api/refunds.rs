@@ -350,6 +350,41 @@ async fn assigned_and_locked_seats_are_reported_and_kept() {
             .body
             .contains("3 seats revoked; 2 assigned seats kept")
     );
+
+    // The kept seats were paid back: the one whose learner never opened the course leaves
+    // the space when the customer releases it, instead of becoming free again.
+    let released = app
+        .post_with(
+            &buyer,
+            &format!("/customer/products/{}/unassign", refs[0]),
+            &[],
+        )
+        .await;
+    assert_eq!(released.status, 303, "{}", released.body);
+    assert_eq!(released.location(), Some("/customer"));
+    let space = app
+        .get_with(&buyer, &format!("/customer/products/{}", refs[0]))
+        .await;
+    assert_eq!(space.status, 404, "revoked on release");
+    assert_eq!(
+        app.count("SELECT count(*) FROM product_instances WHERE revoked_at IS NULL AND assigned_user_id IS NULL")
+            .await,
+        0,
+        "no seat of the refunded line is free"
+    );
+    assert_eq!(
+        app.count(&format!(
+            "SELECT seats_owed::BIGINT FROM bill_items WHERE bill_id = {bill}"
+        ))
+        .await,
+        1,
+        "the locked seat is still owed"
+    );
+    assert_eq!(
+        app.count("SELECT coalesce(sum(unassigned), 0)::BIGINT FROM customer_product_counts")
+            .await,
+        0
+    );
 }
 
 #[tokio::test]

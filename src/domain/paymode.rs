@@ -5,6 +5,9 @@ use std::str::FromStr;
 
 use super::Money;
 
+/// Stripe's minimum charge, in minor units (0.50 EUR, USD, CHF; a little above GBP's 0.30).
+const STRIPE_MINIMUM_MINOR: i64 = 50;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Paymode {
     /// The test gateway: an online payment with a signed notification.
@@ -34,9 +37,12 @@ impl Paymode {
         }
     }
 
-    /// `free` is the only way to pay nothing, and cannot pay something.
+    /// `free` is the only way to pay nothing, and cannot pay something. Stripe refuses to
+    /// charge less than 0.50 in the major currencies (its documented minimum charge): a
+    /// smaller total (a coupon can leave one) is not offered to it rather than failing there.
     pub fn fits(self, total: Money) -> bool {
-        (self == Paymode::Free) == (total == Money::ZERO)
+        let payable = (self == Paymode::Free) == (total == Money::ZERO);
+        payable && (self != Paymode::Stripe || total.minor() >= STRIPE_MINIMUM_MINOR)
     }
 }
 
@@ -68,7 +74,8 @@ mod tests {
         assert!(!Paymode::Transfer.fits(Money::ZERO));
         assert_eq!("transfer".parse(), Ok(Paymode::Transfer));
         assert_eq!("stripe".parse(), Ok(Paymode::Stripe));
-        assert!(Paymode::Stripe.fits(Money::from_minor(1)));
+        assert!(!Paymode::Stripe.fits(Money::from_minor(49)));
+        assert!(Paymode::Stripe.fits(Money::from_minor(50)));
         assert!(!Paymode::Stripe.fits(Money::ZERO));
         assert!("cash".parse::<Paymode>().is_err());
     }

@@ -15,7 +15,7 @@ use crate::domain::coupon::CouponRefusal;
 use crate::domain::{Money, TaxRate};
 use crate::error::AppResult;
 use crate::http::context::{Page, flash};
-use crate::http::extract::MaybeUser;
+use crate::http::extract::{ClientIp, MaybeUser};
 use crate::http::render::html_status;
 use crate::services::coupons;
 use crate::services::ordering::already_enrolled;
@@ -335,9 +335,23 @@ pub async fn apply_coupon(
     State(state): State<AppState>,
     session: Session,
     MaybeUser(user): MaybeUser,
+    ClientIp(client): ClientIp,
     page: Page,
     Form(form): Form<CouponForm>,
 ) -> AppResult<Response> {
+    if !state.login_throttle.allow_coupon_try(client) {
+        let message = page.t("errors.too_many").into_owned();
+        let typed = form.code.trim().chars().take(64).collect();
+        return render_typed(
+            &state,
+            &session,
+            page,
+            StatusCode::TOO_MANY_REQUESTS,
+            Some(message),
+            typed,
+        )
+        .await;
+    }
     let catalogue = state.catalogue.get(&state.db).await?;
     let cart = load(&session).await?;
     let mut priced = price_cart(&cart, &catalogue, page.signed_in(), page.is_operator())

@@ -17,6 +17,7 @@ use crate::error::{AppError, AppResult};
 use crate::http::context::Page;
 use crate::http::placed;
 use crate::http::render::html_status;
+use crate::i18n::{Locale, fill};
 use crate::services::stripe::{self as service, StartError, WebhookError};
 use crate::state::AppState;
 use crate::store::bills::{self, Bill};
@@ -79,25 +80,24 @@ pub async fn show(
     let email = customers::find(&state.db, bill.customer_id)
         .await?
         .map(|c| c.email);
-    let description = page.tf("stripe.line", &[("bill", &bill.reference())]);
-    let (status, checkout) = match service::checkout_url(
-        &state,
-        &bill,
-        email.as_deref(),
-        &description,
-        page.locale.code(),
-    )
-    .await
-    {
-        Ok(url) => (StatusCode::OK, Ok(url)),
-        Err(StartError::Expired) => (StatusCode::CONFLICT, Err("stripe.expired")),
-        Err(StartError::NotConfigured) => return Err(AppError::NotFound),
-        Err(StartError::Db(e)) => return Err(AppError::Db(e)),
-        Err(StartError::Stripe(e)) => {
-            tracing::error!(error = %e, bill = %bill.public_id, "Stripe checkout session");
-            (StatusCode::BAD_GATEWAY, Err("stripe.unavailable"))
-        }
-    };
+    // Everything sent to Stripe comes from the bill, not from this visit (its language may
+    // differ): a retry under the bill's idempotency key must send the same parameters, or
+    // Stripe refuses it.
+    let locale = Locale::parse(&bill.locale).unwrap_or_default();
+    let description = fill(&locale.t("stripe.line"), &[("bill", &bill.reference())]);
+    let (status, checkout) =
+        match service::checkout_url(&state, &bill, email.as_deref(), &description, locale.code())
+            .await
+        {
+            Ok(url) => (StatusCode::OK, Ok(url)),
+            Err(StartError::Expired) => (StatusCode::CONFLICT, Err("stripe.expired")),
+            Err(StartError::NotConfigured) => return Err(AppError::NotFound),
+            Err(StartError::Db(e)) => return Err(AppError::Db(e)),
+            Err(StartError::Stripe(e)) => {
+                tracing::error!(error = %e, bill = %bill.public_id, "Stripe checkout session");
+                (StatusCode::BAD_GATEWAY, Err("stripe.unavailable"))
+            }
+        };
     let total = Money::from_minor(bill.total);
     html_status(
         status,

@@ -31,6 +31,8 @@ pub struct LoginThrottle {
     probes: DefaultKeyedRateLimiter<IpAddr>,
     /// Set-password mails asked for one account, whoever asks: nobody is mail-bombed.
     reset_mails: DefaultKeyedRateLimiter<AccountKey>,
+    /// Coupon codes tried on the cart: codes are short, so guessing them is throttled.
+    coupon_tries: DefaultKeyedRateLimiter<IpAddr>,
 }
 
 fn nz(n: u32) -> NonZeroU32 {
@@ -49,7 +51,8 @@ impl Default for LoginThrottle {
 
 impl LoginThrottle {
     /// `probes_per_minute`: how many checkout details steps a client may submit anonymously
-    /// per minute (each tells whether an address has an account).
+    /// per minute (each tells whether an address has an account), and how many coupon codes
+    /// it may try.
     pub fn new(probes_per_minute: u32) -> Self {
         LoginThrottle {
             // 5 attempts in a burst, then one every 12 seconds.
@@ -63,6 +66,8 @@ impl LoginThrottle {
             probes: DefaultKeyedRateLimiter::keyed(Quota::per_minute(nz(probes_per_minute))),
             // 3 in a burst, then one every 20 minutes.
             reset_mails: DefaultKeyedRateLimiter::keyed(Quota::per_hour(nz(3))),
+            // The same budget as the probes: a buyer types a few codes, a guesser thousands.
+            coupon_tries: DefaultKeyedRateLimiter::keyed(Quota::per_minute(nz(probes_per_minute))),
         }
     }
 }
@@ -104,6 +109,11 @@ impl LoginThrottle {
         self.probes.check_key(&address).is_ok()
     }
 
+    /// Counts one coupon code tried from `address`.
+    pub fn allow_coupon_try(&self, address: IpAddr) -> bool {
+        self.coupon_tries.check_key(&address).is_ok()
+    }
+
     fn is_full(&self) -> bool {
         self.per_account_client.len() >= MAX_KEYS || self.per_account.len() >= MAX_KEYS
     }
@@ -115,11 +125,13 @@ impl LoginThrottle {
         self.per_address.retain_recent();
         self.probes.retain_recent();
         self.reset_mails.retain_recent();
+        self.coupon_tries.retain_recent();
         self.per_account_client.shrink_to_fit();
         self.per_account.shrink_to_fit();
         self.per_address.shrink_to_fit();
         self.probes.shrink_to_fit();
         self.reset_mails.shrink_to_fit();
+        self.coupon_tries.shrink_to_fit();
     }
 
     /// Tracked keys, for tests and metrics.

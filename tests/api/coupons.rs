@@ -718,3 +718,23 @@ async fn the_per_customer_limit_holds_under_concurrent_checkouts_of_one_customer
         1
     );
 }
+
+#[tokio::test]
+async fn guessing_codes_is_throttled_per_client() {
+    let app = spawn_app().await;
+    shop(&app).await;
+    let buyer = client();
+    app.add_to_cart(&buyer, "X-PACK5", "1").await;
+    let budget = lms_shop::security::throttle::DEFAULT_PROBES_PER_MINUTE;
+    for n in 0..budget {
+        let tried = apply(&app, &buyer, &format!("GUESS{n:04}")).await;
+        assert_eq!(tried.status, 422, "try {n}: {}", tried.body);
+    }
+    let throttled = apply(&app, &buyer, "GUESS9999").await;
+    assert_eq!(throttled.status, 429);
+    assert!(throttled.body.contains("Too many attempts"));
+    assert!(
+        throttled.body.contains("value=\"GUESS9999\""),
+        "what was typed is kept"
+    );
+}

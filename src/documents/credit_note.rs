@@ -76,12 +76,16 @@ pub fn for_refund(locale: Locale, src: &CreditNoteSource<'_>) -> DocumentModel {
             .iter()
             .map(|l| Line {
                 product: format!("[{}] {}", l.code, l.name),
-                quantity: l.quantity.to_string(),
-                // Units refunded in part of their price (an amount refund) have no price of
-                // their own to show.
+                // Money given back without units (a gesture) has no count.
+                quantity: match l.quantity {
+                    0 => String::new(),
+                    q => q.to_string(),
+                },
+                // The invoice's unit price of the units taken back; the total is what the
+                // line gives back (it may add an amount, or be money alone).
                 unit_price: match l.quantity {
-                    q if q > 0 && l.untaxed % i64::from(q) == 0 => minus(l.untaxed / i64::from(q)),
-                    _ => String::new(),
+                    0 => String::new(),
+                    _ => minus(l.unit_price),
                 },
                 rate: format!("{} %", model::rate(locale, l.tax_rate_bp)),
                 total: minus(l.untaxed),
@@ -138,6 +142,7 @@ mod tests {
             name: "Formation sécurité".into(),
             tax_rate_bp: 2_000,
             quantity,
+            unit_price: 2_500,
             untaxed,
             tax: untaxed / 5,
         }
@@ -177,7 +182,7 @@ mod tests {
     }
 
     #[test]
-    fn an_amount_refund_shows_no_unit_price() {
+    fn money_given_back_without_units_shows_no_count() {
         let b = bill(BillState::Complete, Some("F2026-000001"));
         let (r, lines) = (refund(), [line(0, 1_001)]);
         let m = for_refund(
@@ -191,6 +196,8 @@ mod tests {
                 settings: &settings(),
             },
         );
+        assert_eq!(m.lines[0].quantity, "");
         assert_eq!(m.lines[0].unit_price, "");
+        assert!(m.lines[0].total.starts_with('-'));
     }
 }

@@ -396,11 +396,15 @@ async fn notify(
     let listed: Vec<String> = lines
         .iter()
         .map(|l| {
+            // Money given back without units (a gesture) has no count to show.
+            let units = match l.quantity {
+                0 => String::new(),
+                q => format!(" × {q}"),
+            };
             format!(
-                "[{}] {} × {}{colon} {}",
+                "[{}] {}{units}{colon} {}",
                 l.code,
                 l.name,
-                l.quantity,
                 money(l.untaxed + l.tax)
             )
         })

@@ -254,6 +254,8 @@ pub struct Line {
     pub name: String,
     pub tax_rate_bp: i32,
     pub quantity: i32,
+    /// The invoiced unit price (untaxed, before any coupon).
+    pub unit_price: i64,
     pub untaxed: i64,
     pub tax: i64,
 }
@@ -261,7 +263,7 @@ pub struct Line {
 pub async fn lines(db: impl PgExecutor<'_>, refund_id: i64) -> sqlx::Result<Vec<Line>> {
     sqlx::query_as!(
         Line,
-        "SELECT i.line_no, i.code, i.name, i.tax_rate_bp, l.quantity, l.untaxed, l.tax
+        "SELECT i.line_no, i.code, i.name, i.tax_rate_bp, l.quantity, i.unit_price, l.untaxed, l.tax
          FROM refund_lines l JOIN bill_items i ON i.id = l.bill_item_id
          WHERE l.refund_id = $1 ORDER BY i.line_no",
         refund_id

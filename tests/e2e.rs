@@ -639,11 +639,58 @@ async fn journey(words: Words, width: u32) {
     j.expect(words.card_produced).await;
     j.check("stripe-paid").await;
 
+    // (h) The operator offers a coupon, then refunds the card payment in full: the review
+    // says what becomes of the seats and how the money goes back (through Stripe), and the
+    // credit note reads like the invoice it corrects, as a page and as a PDF.
+    j.c.delete_all_cookies().await.unwrap();
+    j.login(OPERATOR_EMAIL, OPERATOR_PASSWORD).await;
+    j.go("/admin/coupons/new").await;
+    j.fill("#code", "WELCOME10").await;
+    j.tick("input[name=kind][value=percent]").await;
+    j.fill("#value", "10").await;
+    j.fill("#usage_limit", "100").await;
+    j.click("main form button[type=submit]").await;
+    j.expect("WELCOME10").await;
+    j.check("admin-coupons").await;
+    let card_bill = app
+        .count(&format!(
+            "SELECT id FROM bills WHERE public_id = '{public_id}'"
+        ))
+        .await;
+    j.go(&format!("/admin/bills/{card_bill}")).await;
+    j.click("#refund form.inline button[type=submit]").await;
+    j.expect("Stripe").await;
+    j.check("refund-review").await;
+    j.click("form[method=post][action$='/refund'] button[type=submit]")
+        .await;
+    j.check("refunded").await;
+    assert_eq!(app.bill_state(&public_id).await, "REFUNDED");
+    assert_eq!(
+        stripe.requests("/v1/refunds").len(),
+        1,
+        "refunded through Stripe"
+    );
+    j.click("#refunds a").await;
+    let number: String = sqlx::query_scalar("SELECT credit_note_number FROM refunds")
+        .fetch_one(&app.db)
+        .await
+        .unwrap();
+    j.expect(&number).await;
+    j.check("credit-note").await;
+    let credit_note = j.download("#document-pdf", "credit-note").await;
+    assert!(credit_note.contains(&number), "{credit_note}");
+
     c.close().await.unwrap();
     assert_eq!(
         // 10 from the first purchase, 5 from the paid transfer, 5 from the card.
         app.count("SELECT count(*) FROM product_instances").await,
         20
+    );
+    assert_eq!(
+        // The card's 5, refunded while free.
+        app.count("SELECT count(*) FROM product_instances WHERE revoked_at IS NOT NULL")
+            .await,
+        5
     );
     assert_eq!(
         app.count("SELECT count(*) FROM bills WHERE invoice_number IS NOT NULL AND tax = 0 AND tax_treatment = 'reverse_charge'")

@@ -141,6 +141,12 @@ impl DetailPage {
             .map(|c| crate::stripe::Mode::of_livemode(c.livemode))
     }
 
+    fn paymode(&self) -> String {
+        self.page
+            .t(&format!("paymode.{}", self.bill.paymode.as_str()))
+            .into_owned()
+    }
+
     fn can_mark_paid(&self) -> bool {
         settlement::may_settle(self.bill.paymode, self.bill.state, Settler::Operator).is_ok()
     }

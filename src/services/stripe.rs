@@ -103,6 +103,40 @@ pub async fn checkout_url(
     Ok(recorded.url)
 }
 
+/// What Stripe says of an unpaid order's Checkout Session an operator wants to cancel.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SessionClosed {
+    /// No session was ever made, or it is closed now (by this call or earlier): nobody
+    /// can pay the bill any more, it may be cancelled.
+    Closed,
+    /// The buyer paid: the webhook is on its way, the bill must not be cancelled.
+    Paid,
+}
+
+/// Closes `bill`'s Checkout Session at Stripe before an operator cancels the order: an open
+/// session could still take the buyer's money for a cancelled bill.
+pub async fn close_session(state: &AppState, bill: &Bill) -> Result<SessionClosed, StartError> {
+    let Some(c) = store::find(&state.db, bill.id).await? else {
+        return Ok(SessionClosed::Closed);
+    };
+    let stripe = state.stripe.as_ref().ok_or(StartError::NotConfigured)?;
+    let session = match stripe.expire_checkout_session(&c.session_id).await {
+        Ok(session) => session,
+        // Not open any more: ask Stripe how it ended.
+        Err(StripeError::Api { .. }) => stripe.checkout_session(&c.session_id).await?,
+        Err(e) => return Err(e.into()),
+    };
+    match session.status.as_deref() {
+        Some("expired") => Ok(SessionClosed::Closed),
+        Some("complete") => Ok(SessionClosed::Paid),
+        other => Err(StripeError::Decode(format!(
+            "session {} is {other:?} after being expired",
+            c.session_id
+        ))
+        .into()),
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum WebhookError {
     #[error("Stripe is not configured")]

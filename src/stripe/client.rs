@@ -115,26 +115,18 @@ impl Stripe {
             .body(body)
             .send()
             .await?;
-        let status = response.status();
-        let bytes = response.bytes().await?;
-        if !status.is_success() {
-            let error = serde_json::from_slice::<ErrorBody>(&bytes).map(|b| b.error);
-            return Err(match error {
-                Ok(e) => StripeError::Api {
-                    status: status.as_u16(),
-                    kind: e.kind,
-                    code: e.code,
-                    message: e.message,
-                },
-                Err(_) => StripeError::Api {
-                    status: status.as_u16(),
-                    kind: "unknown".into(),
-                    code: None,
-                    message: String::from_utf8_lossy(&bytes).chars().take(200).collect(),
-                },
-            });
-        }
-        serde_json::from_slice(&bytes).map_err(|e| StripeError::Decode(e.to_string()))
+        read(response).await
+    }
+
+    /// `GET {path}`.
+    async fn get<T: for<'de> Deserialize<'de>>(&self, path: &str) -> Result<T, StripeError> {
+        let response = self
+            .http
+            .get(format!("{}{path}", self.config.api_base))
+            .bearer_auth(self.config.secret_key.expose_secret())
+            .send()
+            .await?;
+        read(response).await
     }
 
     /// `POST /v1/checkout/sessions`: one line for the bill's total, so what Stripe charges
@@ -182,6 +174,26 @@ impl Stripe {
         Ok(session)
     }
 
+    /// `POST /v1/checkout/sessions/{id}/expire`: closes an open session, so nobody can pay
+    /// it any more. Stripe refuses when the session is not open (paid, or expired already).
+    pub async fn expire_checkout_session(
+        &self,
+        session_id: &str,
+    ) -> Result<CheckoutSession, StripeError> {
+        self.post(
+            &format!("/v1/checkout/sessions/{session_id}/expire"),
+            &[],
+            &format!("expire-{session_id}"),
+        )
+        .await
+    }
+
+    /// `GET /v1/checkout/sessions/{id}`.
+    pub async fn checkout_session(&self, session_id: &str) -> Result<CheckoutSession, StripeError> {
+        self.get(&format!("/v1/checkout/sessions/{session_id}"))
+            .await
+    }
+
     /// `POST /v1/refunds`: gives back `amount` of the payment `payment_intent`. The same
     /// `idempotency_key` (one per refund the shop records) never refunds twice.
     pub async fn refund(
@@ -205,4 +217,28 @@ impl Stripe {
         }
         Ok(refund)
     }
+}
+
+/// Stripe's answer: the object asked for, or its error (`error.type`, `error.message`).
+async fn read<T: for<'de> Deserialize<'de>>(response: reqwest::Response) -> Result<T, StripeError> {
+    let status = response.status();
+    let bytes = response.bytes().await?;
+    if !status.is_success() {
+        let error = serde_json::from_slice::<ErrorBody>(&bytes).map(|b| b.error);
+        return Err(match error {
+            Ok(e) => StripeError::Api {
+                status: status.as_u16(),
+                kind: e.kind,
+                code: e.code,
+                message: e.message,
+            },
+            Err(_) => StripeError::Api {
+                status: status.as_u16(),
+                kind: "unknown".into(),
+                code: None,
+                message: String::from_utf8_lossy(&bytes).chars().take(200).collect(),
+            },
+        });
+    }
+    serde_json::from_slice(&bytes).map_err(|e| StripeError::Decode(e.to_string()))
 }

@@ -32,6 +32,9 @@ pub struct CheckoutSession {
     pub payment_status: Option<String>,
     #[serde(default)]
     pub payment_intent: Option<String>,
+    /// `open`, `complete` or `expired`.
+    #[serde(default)]
+    pub status: Option<String>,
 }
 
 impl CheckoutSession {

@@ -76,6 +76,8 @@ impl FakeStripe {
         };
         let app = Router::new()
             .route("/v1/checkout/sessions", post(create_session))
+            .route("/v1/checkout/sessions/{id}", get(get_session))
+            .route("/v1/checkout/sessions/{id}/expire", post(expire_session))
             .route("/v1/refunds", post(create_refund))
             .route("/c/pay/{id}", get(checkout_page))
             .with_state(fake.clone());
@@ -378,6 +380,69 @@ async fn create_refund(
                 "created": now(),
             }),
         )
+    })
+}
+
+/// `GET /v1/checkout/sessions/{id}`.
+async fn get_session(
+    State(fake): State<FakeStripe>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Response {
+    let (status, value) = if !authorised(&headers) {
+        error(
+            StatusCode::UNAUTHORIZED,
+            "invalid_request_error",
+            "Invalid API Key provided",
+            None,
+        )
+    } else {
+        match fake.inner.lock().unwrap().sessions.get(&id) {
+            Some(s) => (200, s.clone()),
+            None => error(
+                StatusCode::NOT_FOUND,
+                "invalid_request_error",
+                &format!("No such checkout.session: '{id}'"),
+                Some("id"),
+            ),
+        }
+    };
+    (
+        StatusCode::from_u16(status).unwrap(),
+        [("content-type", "application/json")],
+        value.to_string(),
+    )
+        .into_response()
+}
+
+/// `POST /v1/checkout/sessions/{id}/expire`: only an open session can be expired.
+async fn expire_session(
+    State(fake): State<FakeStripe>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Response {
+    let path = format!("/v1/checkout/sessions/{id}/expire");
+    answer(&fake, &path, &headers, &body, |inner, _| {
+        match inner.sessions.get_mut(&id) {
+            None => error(
+                StatusCode::NOT_FOUND,
+                "invalid_request_error",
+                &format!("No such checkout.session: '{id}'"),
+                Some("id"),
+            ),
+            Some(s) if s["status"] == json!("open") => {
+                s["status"] = json!("expired");
+                s["url"] = Value::Null;
+                (200, s.clone())
+            }
+            Some(_) => error(
+                StatusCode::BAD_REQUEST,
+                "invalid_request_error",
+                "Only Checkout Sessions with a status in [\"open\"] can be expired.",
+                None,
+            ),
+        }
     })
 }
 

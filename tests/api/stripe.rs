@@ -675,3 +675,29 @@ async fn units_taken_back_after_their_money_ask_stripe_for_nothing() {
     assert_eq!(fake.requests("/v1/refunds").len(), 1);
     assert_eq!(app.bill_state(&c.public_id).await, "REFUNDED");
 }
+
+#[tokio::test]
+async fn an_operator_cancelling_a_stripe_order_closes_its_session_unless_the_buyer_paid() {
+    let (app, fake) = stripe_shop().await;
+    app.login_operator().await;
+    // Unpaid: the session is expired at Stripe, then the order cancelled.
+    let c = to_stripe(&app, &fake, "cancel-me@example.org").await;
+    let id = bill_id(&app, &c.public_id).await;
+    let cancelled = app.post(&format!("/admin/bills/{id}/cancel"), &[]).await;
+    assert_eq!(cancelled.status, 303, "{}", cancelled.body);
+    assert_eq!(app.bill_state(&c.public_id).await, "CANCELLED");
+    assert_eq!(fake.session(&c.session_id)["status"], json!("expired"));
+
+    // Paid on Stripe, its webhook not arrived yet: the order is kept, and delivered when
+    // the event comes.
+    let paid = to_stripe(&app, &fake, "paid-already@example.org").await;
+    let session = fake.pay(&paid.session_id);
+    let id = bill_id(&app, &paid.public_id).await;
+    let refused = app.post(&format!("/admin/bills/{id}/cancel"), &[]).await;
+    assert_eq!(refused.status, 409, "{}", refused.body);
+    assert!(refused.body.contains("already paid"), "{}", refused.body);
+    assert_eq!(app.bill_state(&paid.public_id).await, "PLACED");
+    let event = fake.event("checkout.session.completed", session);
+    assert_eq!(signed(&app, &event).await, (200, "paid".into()));
+    assert_eq!(app.bill_state(&paid.public_id).await, "COMPLETE");
+}

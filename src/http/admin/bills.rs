@@ -2,11 +2,13 @@
 
 use askama::Template;
 use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 use tower_sessions::Session;
 
 use crate::domain::paging::Links;
+use crate::domain::paymode::Paymode;
 use crate::domain::search::Search;
 use crate::domain::settlement::{self, Settler};
 use crate::domain::{BillState, Cursor};
@@ -314,6 +316,12 @@ pub async fn cancel(
     page: Page,
     Path(id): Path<i64>,
 ) -> AppResult<Response> {
+    let unpaid = bills::find(&state.db, id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    if unpaid.paymode == Paymode::Stripe && unpaid.state == BillState::Placed {
+        close_stripe_session(&state, &unpaid).await?;
+    }
     let mut tx = state.db.begin().await?;
     let bill = bills::lock(&mut tx, id).await?.ok_or(AppError::NotFound)?;
     let note = "cancelled by an operator";
@@ -328,6 +336,24 @@ pub async fn cancel(
     tx.commit().await?;
     flash(&session, page.t("admin.bill_cancelled")).await?;
     Ok(back(id))
+}
+
+/// Before a Stripe order is cancelled, its Checkout Session is closed at Stripe, so the
+/// buyer cannot pay a cancelled bill; a session the buyer already paid keeps the order.
+async fn close_stripe_session(state: &AppState, bill: &Bill) -> AppResult<()> {
+    use crate::services::stripe::{SessionClosed, StartError, close_session};
+    match close_session(state, bill).await {
+        Ok(SessionClosed::Closed) | Err(StartError::NotConfigured) => Ok(()),
+        Ok(SessionClosed::Paid) => Err(AppError::conflict("admin.stripe_paid_not_cancelled")),
+        Err(StartError::Db(e)) => Err(AppError::Db(e)),
+        Err(e) => {
+            tracing::warn!(error = %e, bill = %bill.public_id, "cannot close a Stripe session");
+            Err(AppError::refused(
+                StatusCode::BAD_GATEWAY,
+                "admin.stripe_session_unknown",
+            ))
+        }
+    }
 }
 
 // ----------------------------------------------------------------------------- customers

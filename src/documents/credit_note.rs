@@ -135,6 +135,20 @@ mod tests {
         }
     }
 
+    fn credit_note(locale: Locale, lines: &[refunds::Line]) -> DocumentModel {
+        for_refund(
+            locale,
+            &CreditNoteSource {
+                bill: &bill(BillState::Complete, Some("F2026-000001")),
+                refund: &refund(),
+                lines,
+                customer: &customer(),
+                phone: "",
+                settings: &settings(),
+            },
+        )
+    }
+
     fn line(quantity: i32, untaxed: i64) -> refunds::Line {
         refunds::Line {
             line_no: 1,
@@ -150,19 +164,7 @@ mod tests {
 
     #[test]
     fn a_credit_note_names_the_invoice_it_corrects_and_gives_amounts_back_negative() {
-        let b = bill(BillState::Complete, Some("F2026-000001"));
-        let (r, lines) = (refund(), [line(2, 5_000)]);
-        let m = for_refund(
-            Locale::Fr,
-            &CreditNoteSource {
-                bill: &b,
-                refund: &r,
-                lines: &lines,
-                customer: &customer(),
-                phone: "",
-                settings: &settings(),
-            },
-        );
+        let m = credit_note(Locale::Fr, &[line(2, 5_000)]);
         assert_eq!(m.kind, Kind::CreditNote);
         assert_eq!(m.title, "Avoir AV2026-000001");
         assert_eq!(m.filename(), "AV2026-000001.pdf");
@@ -183,19 +185,7 @@ mod tests {
 
     #[test]
     fn money_given_back_without_units_shows_no_count() {
-        let b = bill(BillState::Complete, Some("F2026-000001"));
-        let (r, lines) = (refund(), [line(0, 1_001)]);
-        let m = for_refund(
-            Locale::En,
-            &CreditNoteSource {
-                bill: &b,
-                refund: &r,
-                lines: &lines,
-                customer: &customer(),
-                phone: "",
-                settings: &settings(),
-            },
-        );
+        let m = credit_note(Locale::En, &[line(0, 1_001)]);
         assert_eq!(m.lines[0].quantity, "");
         assert_eq!(m.lines[0].unit_price, "");
         assert!(m.lines[0].total.starts_with('-'));

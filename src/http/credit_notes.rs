@@ -76,8 +76,8 @@ pub async fn render_pdf(
     documents::pdf_response(doc).await
 }
 
-/// This customer's bill `public_id`; another customer's is a 404.
-async fn customer_bill(
+/// This customer's bill `public_id`; another customer's (or none signed in) is a 404.
+pub(crate) async fn customer_bill(
     state: &AppState,
     customer: Option<Customer>,
     public_id: &str,

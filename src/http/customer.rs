@@ -20,6 +20,7 @@ use crate::domain::seat::SeatState;
 use crate::domain::{Email, PageNo, PersonName, SeatReference};
 use crate::error::{AppError, AppResult};
 use crate::http::context::{Page, flash};
+use crate::http::credit_notes::customer_bill;
 use crate::http::extract::{RequireCustomer, RequireUser};
 use crate::http::render::{html, html_status, uploaded_csv};
 use crate::services::email_change;
@@ -225,11 +226,7 @@ pub async fn bill(
     page: Page,
     Path(public_id): Path<String>,
 ) -> AppResult<Response> {
-    let customer = customer.ok_or(AppError::NotFound)?;
-    let bill = bills::find_by_public_id(&state.db, &public_id)
-        .await?
-        .filter(|b| b.customer_id == customer.id)
-        .ok_or(AppError::NotFound)?;
+    let (bill, customer) = customer_bill(&state, customer, &public_id).await?;
     let pdf = format!("/customer/bills/{public_id}/document.pdf");
     crate::http::documents::render(&state, page, bill, customer, "/customer", pdf).await
 }
@@ -240,11 +237,7 @@ pub async fn bill_pdf(
     RequireCustomer { customer, .. }: RequireCustomer,
     Path(public_id): Path<String>,
 ) -> AppResult<Response> {
-    let customer = customer.ok_or(AppError::NotFound)?;
-    let bill = bills::find_by_public_id(&state.db, &public_id)
-        .await?
-        .filter(|b| b.customer_id == customer.id)
-        .ok_or(AppError::NotFound)?;
+    let (bill, customer) = customer_bill(&state, customer, &public_id).await?;
     crate::http::documents::render_pdf(&state, bill, customer).await
 }
 

@@ -8,18 +8,7 @@ use crate::helpers::*;
 async fn shop(app: &TestApp) {
     app.seat_catalogue().await;
     app.login_operator().await;
-    let tax = app
-        .post(
-            "/admin/taxes",
-            &[
-                ("code", "FR20"),
-                ("name", "TVA"),
-                ("rate", "20"),
-                ("country", "FR"),
-            ],
-        )
-        .await;
-    assert_eq!(tax.status, 303, "{}", tax.body);
+    app.french_vat().await;
     app.exec("UPDATE products SET tax_code = 'FR20' WHERE code = 'X-PACK5'")
         .await;
     let one = app

@@ -441,6 +441,22 @@ pub const SEAT_PARAMS: &str =
 
 impl TestApp {
     /// Courses X-A1, X-A2, X-SUPPORT and the seat pack `X-PACK5` (5 seats per unit, 1 200.00).
+    /// The operator (signed in on `self.client`) creates the French 20 % VAT `FR20`.
+    pub async fn french_vat(&self) {
+        let tax = self
+            .post(
+                "/admin/taxes",
+                &[
+                    ("code", "FR20"),
+                    ("name", "TVA"),
+                    ("rate", "20"),
+                    ("country", "FR"),
+                ],
+            )
+            .await;
+        assert_eq!(tax.status, 303, "{}", tax.body);
+    }
+
     pub async fn seat_catalogue(&self) {
         let op = client();
         assert_eq!(

@@ -7,18 +7,7 @@ use crate::helpers::*;
 async fn refund_shop(app: &TestApp) {
     app.seat_catalogue().await;
     app.login_operator().await;
-    let tax = app
-        .post(
-            "/admin/taxes",
-            &[
-                ("code", "FR20"),
-                ("name", "TVA"),
-                ("rate", "20"),
-                ("country", "FR"),
-            ],
-        )
-        .await;
-    assert_eq!(tax.status, 303, "{}", tax.body);
+    app.french_vat().await;
     let one = app
         .create_product(
             "X-ONE",

@@ -183,8 +183,17 @@ impl DetailPage {
     }
 }
 
-async fn load(state: &AppState, id: i64) -> AppResult<Bill> {
+pub(super) async fn load(state: &AppState, id: i64) -> AppResult<Bill> {
     bills::find(&state.db, id).await?.ok_or(AppError::NotFound)
+}
+
+/// Bill `id` and its customer.
+pub(super) async fn with_customer(state: &AppState, id: i64) -> AppResult<(Bill, Customer)> {
+    let bill = load(state, id).await?;
+    let customer = customers::find(&state.db, bill.customer_id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    Ok((bill, customer))
 }
 
 pub async fn show(
@@ -192,10 +201,7 @@ pub async fn show(
     page: Page,
     Path(id): Path<i64>,
 ) -> AppResult<Response> {
-    let bill = load(&state, id).await?;
-    let customer = customers::find(&state.db, bill.customer_id)
-        .await?
-        .ok_or(AppError::NotFound)?;
+    let (bill, customer) = with_customer(&state, id).await?;
     let items = bills::items(&state.db, id).await?;
     let events = bills::events(&state.db, id).await?;
     let seats = sqlx::query_scalar!(
@@ -240,10 +246,7 @@ pub async fn document_pdf(
     State(state): State<AppState>,
     Path(id): Path<i64>,
 ) -> AppResult<Response> {
-    let bill = load(&state, id).await?;
-    let customer = customers::find(&state.db, bill.customer_id)
-        .await?
-        .ok_or(AppError::NotFound)?;
+    let (bill, customer) = with_customer(&state, id).await?;
     crate::http::documents::render_pdf(&state, bill, customer).await
 }
 

@@ -18,8 +18,7 @@ use crate::http::render::html;
 use crate::security::tokens::random_id;
 use crate::services::refunds::{self, Plan, RefundError, Scope};
 use crate::state::AppState;
-use crate::store::bills::{self, Bill};
-use crate::store::customers;
+use crate::store::bills::Bill;
 use crate::store::refunds::KeptSeat;
 
 impl From<RefundError> for AppError {
@@ -160,10 +159,6 @@ impl ReviewPage {
     }
 }
 
-async fn load(state: &AppState, id: i64) -> AppResult<Bill> {
-    bills::find(&state.db, id).await?.ok_or(AppError::NotFound)
-}
-
 /// The review page: nothing changes until the operator confirms.
 pub async fn review(
     State(state): State<AppState>,
@@ -171,7 +166,7 @@ pub async fn review(
     Path(id): Path<i64>,
     Query(fields): Query<Vec<(String, String)>>,
 ) -> AppResult<Response> {
-    let bill = load(&state, id).await?;
+    let bill = super::bills::load(&state, id).await?;
     let asked = parse(fields)?;
     let mut conn = state.db.acquire().await?;
     let plan = refunds::plan(&mut conn, &bill, &asked.scope).await?;
@@ -223,10 +218,7 @@ pub async fn credit_note(
     page: Page,
     Path((id, refund_id)): Path<(i64, i64)>,
 ) -> AppResult<Response> {
-    let bill = load(&state, id).await?;
-    let customer = customers::find(&state.db, bill.customer_id)
-        .await?
-        .ok_or(AppError::NotFound)?;
+    let (bill, customer) = super::bills::with_customer(&state, id).await?;
     let back = format!("/admin/bills/{id}");
     let base = format!("{back}/credit-notes/{refund_id}");
     crate::http::credit_notes::render(&state, page, bill, customer, refund_id, back, base).await
@@ -237,9 +229,6 @@ pub async fn credit_note_pdf(
     State(state): State<AppState>,
     Path((id, refund_id)): Path<(i64, i64)>,
 ) -> AppResult<Response> {
-    let bill = load(&state, id).await?;
-    let customer = customers::find(&state.db, bill.customer_id)
-        .await?
-        .ok_or(AppError::NotFound)?;
+    let (bill, customer) = super::bills::with_customer(&state, id).await?;
     crate::http::credit_notes::render_pdf(&state, bill, customer, refund_id).await
 }

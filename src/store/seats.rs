@@ -649,9 +649,22 @@ pub async fn allowed_course_lists(
     db: impl PgExecutor<'_>,
     customer_id: i64,
 ) -> sqlx::Result<Vec<Vec<i64>>> {
+    // A bill line's seats share one list (resolved at production): one seat per line, not
+    // every seat of the customer (120 000 for the largest, read at every /customer view).
     sqlx::query_scalar!(
-        r#"SELECT DISTINCT allowed_course_ids AS "ids!" FROM product_instances
-           WHERE customer_id = $1 AND kind = 'seat' AND revoked_at IS NULL"#,
+        r#"SELECT DISTINCT line_seat.ids AS "ids!"
+           FROM bills b
+           -- Each bill's lines through their index: the customer's bills are few beside
+           -- every line of the shop (OFFSET 0 keeps the planner from joining them whole).
+           CROSS JOIN LATERAL (
+               SELECT item.id FROM bill_items item WHERE item.bill_id = b.id OFFSET 0
+           ) item
+           CROSS JOIN LATERAL (
+               SELECT pi.allowed_course_ids AS ids FROM product_instances pi
+               WHERE pi.bill_item_id = item.id AND pi.kind = 'seat' AND pi.revoked_at IS NULL
+               LIMIT 1
+           ) line_seat
+           WHERE b.customer_id = $1"#,
         customer_id
     )
     .fetch_all(db)

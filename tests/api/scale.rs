@@ -241,6 +241,12 @@ const CASES: &[Case] = &[
         plans: Plans::Both,
     },
     Case {
+        name: "/customer: the course filter's lists, one seat per bill line",
+        marker: "SELECT DISTINCT line_seat.ids",
+        args: "1",
+        plans: Plans::Both,
+    },
+    Case {
         name: "/customer: the bills",
         marker: "FROM bills WHERE customer_id = $1 ORDER BY id DESC",
         args: "1",

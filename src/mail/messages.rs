@@ -101,6 +101,30 @@ pub fn order_complete(
     )
 }
 
+/// To operators: a card refund failed after Stripe accepted it.
+pub fn refund_failed(
+    locale: Locale,
+    shop: &str,
+    bill: &str,
+    credit_note: &str,
+    amount: &str,
+    reason: &str,
+    link: &str,
+) -> Message {
+    compose(
+        locale,
+        "refund_failed",
+        &[
+            ("shop", shop),
+            ("bill", bill),
+            ("credit_note", credit_note),
+            ("amount", amount),
+            ("reason", reason),
+            ("link", link),
+        ],
+    )
+}
+
 pub fn sale_notification(
     locale: Locale,
     shop: &str,

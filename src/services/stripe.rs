@@ -7,11 +7,14 @@ use time::{Duration, OffsetDateTime};
 
 use crate::domain::Money;
 use crate::domain::paymode::Paymode;
+use crate::i18n::{Locale, formats};
+use crate::mail::messages;
 use crate::services::payment::{self, NotifyError, Received};
 use crate::state::AppState;
 use crate::store::bills::{self, Bill};
 use crate::store::stripe::{self as store, Checkout};
-use crate::stripe::event::{CheckoutSession, Event, Meaning};
+use crate::store::{outbox, refunds, settings};
+use crate::stripe::event::{CheckoutSession, Event, Meaning, StripeRefund};
 use crate::stripe::signature::{self, SignatureError};
 use crate::stripe::{NewCheckout, StripeError};
 
@@ -172,6 +175,8 @@ pub enum Outcome {
     /// Paid, but the bill no longer waited for it (cancelled meanwhile): recorded on the
     /// bill for an operator to refund.
     NotAwaiting,
+    /// A refund went back to the shop: recorded on the bill, operators told.
+    RefundFailed,
     /// Nothing to do (an event the shop does not use, a bill already in that state, …).
     Ignored,
 }
@@ -184,6 +189,7 @@ impl Outcome {
             Outcome::Duplicate => "duplicate",
             Outcome::Mismatch => "mismatch",
             Outcome::NotAwaiting => "not_awaiting",
+            Outcome::RefundFailed => "refund_failed",
             Outcome::Ignored => "ignored",
         }
     }
@@ -208,11 +214,14 @@ pub async fn receive(
     )?;
     let event: Event = serde_json::from_slice(body).map_err(|_| WebhookError::BadBody)?;
     let meaning = event.meaning().map_err(|_| WebhookError::BadBody)?;
+    if let Meaning::RefundFailed(failed) = meaning {
+        return refund_failed(state, &event, &failed).await;
+    }
     let mut tx = state.db.begin().await?;
     let (paid, session) = match meaning {
         Meaning::Completed(s) => (true, Some(s)),
         Meaning::Failed(s) => (false, Some(s)),
-        Meaning::Other => (false, None),
+        Meaning::RefundFailed(_) | Meaning::Other => (false, None),
     };
     // The bill's lock first: events of one bill, and the shop's own changes to it, apply
     // one after the other.
@@ -241,6 +250,64 @@ pub async fn receive(
     tx.commit().await?;
     state.mail_queued.notify_one();
     state.lms_queued.notify_one();
+    Ok(outcome)
+}
+
+/// A card refund Stripe first accepted (`pending`) failed later: the credit note stands
+/// (it was issued), but the money is still with the shop. The bill's history says so and the
+/// operators are mailed, once per event, to return it another way.
+async fn refund_failed(
+    state: &AppState,
+    event: &Event,
+    failed: &StripeRefund,
+) -> Result<Outcome, WebhookError> {
+    let mut tx = state.db.begin().await?;
+    let recorded = refunds::find_by_provider_id(&mut *tx, &failed.id).await?;
+    let bill = match &recorded {
+        Some(r) => bills::lock(&mut tx, r.bill_id).await?,
+        None => None,
+    };
+    if !store::record_event(&mut *tx, &event.id, &event.kind, "received").await? {
+        return Ok(Outcome::Duplicate);
+    }
+    let outcome = match (&recorded, &bill) {
+        (Some(refund), Some(bill)) => {
+            let reason = failed.failure_reason.as_deref().unwrap_or("unknown");
+            let amount =
+                formats::money(Locale::En, Money::from_minor(failed.amount), &bill.currency);
+            let note = format!(
+                "Stripe refund {} ({amount}, credit note {}) failed: {reason}; the money did not go back to the card",
+                failed.id, refund.credit_note_number
+            );
+            bills::event(&mut *tx, bill.id, None, bill.state, &note, "stripe").await?;
+            let shop = settings::load(&mut *tx).await?;
+            let link = format!("{}/admin/bills/{}", state.config.base_url, bill.id);
+            let m = messages::refund_failed(
+                Locale::En,
+                &shop.shop_name,
+                &bill.reference(),
+                &refund.credit_note_number,
+                &amount,
+                reason,
+                &link,
+            );
+            outbox::enqueue_to_operators(&mut *tx, &m.subject, &m.body).await?;
+            Outcome::RefundFailed
+        }
+        _ => {
+            tracing::warn!(event = %event.id, refund = %failed.id, "failed Stripe refund the shop did not make");
+            Outcome::Ignored
+        }
+    };
+    store::set_outcome(
+        &mut *tx,
+        &event.id,
+        bill.as_ref().map(|b| b.id),
+        outcome.as_str(),
+    )
+    .await?;
+    tx.commit().await?;
+    state.mail_queued.notify_one();
     Ok(outcome)
 }
 

@@ -230,6 +230,20 @@ pub async fn for_bill(db: impl PgExecutor<'_>, bill_id: i64) -> sqlx::Result<Vec
     .await
 }
 
+/// The refund the provider knows as `provider_refund_id`.
+pub async fn find_by_provider_id(
+    db: impl PgExecutor<'_>,
+    provider_refund_id: &str,
+) -> sqlx::Result<Option<Refund>> {
+    refund_query!(
+        "SELECT",
+        "FROM refunds WHERE provider_refund_id = $1",
+        provider_refund_id
+    )
+    .fetch_optional(db)
+    .await
+}
+
 /// The refund `id` of `bill_id`; one of another bill is `None`.
 pub async fn find_for_bill(
     db: impl PgExecutor<'_>,

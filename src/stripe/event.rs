@@ -73,6 +73,9 @@ pub enum Meaning {
     Completed(CheckoutSession),
     /// The session ended without a payment: it expired, or a delayed payment failed.
     Failed(CheckoutSession),
+    /// A refund the shop asked for did not go through after all (Stripe answers `pending`
+    /// at first; the bank may refuse later).
+    RefundFailed(StripeRefund),
     /// Anything else: acknowledged and ignored.
     Other,
 }
@@ -83,6 +86,14 @@ const SESSION_EVENTS: &str = "checkout.session.";
 impl Event {
     pub fn meaning(&self) -> Result<Meaning, serde_json::Error> {
         let session = || serde_json::from_value::<CheckoutSession>(self.data.object.clone());
+        let refund = || serde_json::from_value::<StripeRefund>(self.data.object.clone());
+        // `refund.failed`, and the older `charge.refund.updated` with a failed status.
+        if self.kind == "refund.failed"
+            || (self.kind == "charge.refund.updated"
+                && self.data.object["status"].as_str() == Some("failed"))
+        {
+            return Ok(Meaning::RefundFailed(refund()?));
+        }
         let Some(what) = self.kind.strip_prefix(SESSION_EVENTS) else {
             return Ok(Meaning::Other);
         };
@@ -104,6 +115,9 @@ pub struct StripeRefund {
     pub status: String,
     #[serde(default)]
     pub payment_intent: Option<String>,
+    /// Why a failed refund failed (`expired_or_canceled_card`, …).
+    #[serde(default)]
+    pub failure_reason: Option<String>,
 }
 
 #[cfg(test)]
@@ -127,6 +141,33 @@ mod tests {
         assert!(s.is_paid());
         assert_eq!(s.amount_total, Some(11940));
         assert_eq!(s.payment_intent.as_deref(), Some("pi_1"));
+    }
+
+    #[test]
+    fn a_failed_refund_is_read_from_either_event() {
+        let object = r#"{"id":"re_1","object":"refund","amount":500,"currency":"eur",
+            "status":"failed","failure_reason":"expired_or_canceled_card","payment_intent":"pi_1"}"#;
+        for kind in ["refund.failed", "charge.refund.updated"] {
+            let e: Event = serde_json::from_str(&format!(
+                r#"{{"id":"evt_3","type":"{kind}","data":{{"object":{object}}}}}"#
+            ))
+            .unwrap();
+            let Meaning::RefundFailed(r) = e.meaning().unwrap() else {
+                panic!("{kind} not read as a failed refund");
+            };
+            assert_eq!(r.id, "re_1");
+            assert_eq!(
+                r.failure_reason.as_deref(),
+                Some("expired_or_canceled_card")
+            );
+        }
+        // An update that is not a failure is nothing to the shop.
+        let updated: Event = serde_json::from_str(&format!(
+            r#"{{"id":"evt_4","type":"charge.refund.updated","data":{{"object":{}}}}}"#,
+            object.replace("failed\",", "succeeded\",")
+        ))
+        .unwrap();
+        assert!(matches!(updated.meaning().unwrap(), Meaning::Other));
     }
 
     #[test]

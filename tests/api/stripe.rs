@@ -602,6 +602,37 @@ async fn an_operator_refund_of_a_card_payment_goes_back_through_stripe() {
         mails.iter().any(|(_, b)| b.contains("back to the card")),
         "{mails:?}"
     );
+
+    // Later the bank refuses it: Stripe says so once (or again); the bill's history says the
+    // money is still here, and the operators are told, once.
+    let refund_id = provider_id.unwrap();
+    let failed = fake.event(
+        "refund.failed",
+        json!({
+            "id": refund_id,
+            "object": "refund",
+            "amount": total,
+            "currency": "eur",
+            "status": "failed",
+            "failure_reason": "expired_or_canceled_card",
+            "payment_intent": session["payment_intent"],
+        }),
+    );
+    assert_eq!(signed(&app, &failed).await, (200, "refund_failed".into()));
+    assert_eq!(signed(&app, &failed).await, (200, "duplicate".into()));
+    let noted = app
+        .count(&format!(
+            "SELECT count(*) FROM bill_events WHERE bill_id = {bill} AND note LIKE '%failed: expired_or_canceled_card%'"
+        ))
+        .await;
+    assert_eq!(noted, 1);
+    let told = app.mails_to(OPERATOR_EMAIL).await;
+    let warnings: Vec<_> = told
+        .iter()
+        .filter(|(s, _)| s.contains("card refund") && s.contains("failed"))
+        .collect();
+    assert_eq!(warnings.len(), 1, "{told:?}");
+    assert!(warnings[0].1.contains(&format!("/admin/bills/{bill}")));
 }
 
 #[tokio::test]

@@ -2,11 +2,9 @@
 //! the invoice it corrects, the refunded lines and totals negative. Rendered by the same
 //! HTML template and PDF writer as every other document.
 
-use std::collections::BTreeMap;
-
-use super::model::{self, Columns, DocumentModel, Field, Kind, Line, TaxRow, buyer, seller};
+use super::model::{self, Columns, DocumentModel, Field, Kind, Line, buyer, seller};
 use crate::domain::Money;
-use crate::i18n::{Locale, fill, formats};
+use crate::i18n::{Locale, formats};
 use crate::store::bills::Bill;
 use crate::store::customers::Customer;
 use crate::store::refunds::{self, Refund};
@@ -49,13 +47,6 @@ pub fn for_refund(locale: Locale, src: &CreditNoteSource<'_>) -> DocumentModel {
         facts.push(Field::new(t("refund.reason"), refund.reason.clone()));
     }
 
-    let mut taxes: BTreeMap<i32, (i64, i64)> = BTreeMap::new();
-    for l in lines {
-        let (base, tax) = taxes.entry(l.tax_rate_bp).or_insert((0, 0));
-        *base += l.untaxed;
-        *tax += l.tax;
-    }
-
     DocumentModel {
         locale,
         kind: Kind::CreditNote,
@@ -91,14 +82,11 @@ pub fn for_refund(locale: Locale, src: &CreditNoteSource<'_>) -> DocumentModel {
                 total: minus(l.untaxed),
             })
             .collect(),
-        taxes: taxes
-            .into_iter()
-            .map(|(bp, (base, tax))| TaxRow {
-                label: fill(&t("document.tax_at"), &[("rate", &model::rate(locale, bp))]),
-                base: minus(base),
-                tax: minus(tax),
-            })
-            .collect(),
+        taxes: model::tax_rows(
+            locale,
+            lines.iter().map(|l| (l.tax_rate_bp, l.untaxed, l.tax)),
+            minus,
+        ),
         totals: vec![
             Field::new(t("cart.untaxed"), minus(refund.untaxed)).with_id("credit-untaxed"),
             Field::new(t("document.tax"), minus(refund.tax)),

@@ -230,14 +230,11 @@ pub fn for_bill(locale: Locale, src: &BillSource<'_>) -> DocumentModel {
         buyer: buyer(locale, bill, customer, phone),
         columns,
         lines,
-        taxes: tax_breakdown(items)
-            .into_iter()
-            .map(|(bp, (base, tax))| TaxRow {
-                label: fill(&t("document.tax_at"), &[("rate", &rate(locale, bp))]),
-                base: money(base),
-                tax: money(tax),
-            })
-            .collect(),
+        taxes: tax_rows(
+            locale,
+            items.iter().map(|i| (i.tax_rate_bp, i.untaxed, i.tax)),
+            money,
+        ),
         totals: coupon
             .into_iter()
             .chain([
@@ -275,16 +272,29 @@ pub(super) fn rate(locale: Locale, basis_points: i32) -> String {
     }
 }
 
-/// Base and tax per rate. Lines carry the amounts actually charged (net of any coupon), so
-/// the rows add up to the bill's totals.
-fn tax_breakdown(items: &[Item]) -> BTreeMap<i32, (i64, i64)> {
-    let mut rates = BTreeMap::new();
-    for i in items {
-        let (base, tax) = rates.entry(i.tax_rate_bp).or_insert((0, 0));
-        *base += i.untaxed;
-        *tax += i.tax;
+/// Base and tax per rate, from `parts` (rate in basis points, untaxed, tax). Bill lines
+/// carry the amounts actually charged (net of any coupon), so the rows add up to the bill's
+/// totals. `money` formats an amount (a credit note's prints it negative).
+pub(super) fn tax_rows(
+    locale: Locale,
+    parts: impl IntoIterator<Item = (i32, i64, i64)>,
+    money: impl Fn(i64) -> String,
+) -> Vec<TaxRow> {
+    let mut rates: BTreeMap<i32, (i64, i64)> = BTreeMap::new();
+    for (bp, untaxed, tax) in parts {
+        let (base, sum) = rates.entry(bp).or_insert((0, 0));
+        *base += untaxed;
+        *sum += tax;
     }
+    let label = locale.t("document.tax_at");
     rates
+        .into_iter()
+        .map(|(bp, (base, tax))| TaxRow {
+            label: fill(&label, &[("rate", &rate(locale, bp))]),
+            base: money(base),
+            tax: money(tax),
+        })
+        .collect()
 }
 
 /// The legal reverse-charge text is the same in every language; the export one is

@@ -17,7 +17,7 @@ use crate::http::extract::RequireCustomer;
 use crate::i18n::Locale;
 use crate::state::AppState;
 use crate::store::bills::{self, Bill};
-use crate::store::customers::{self, Customer};
+use crate::store::customers::Customer;
 use crate::store::refunds;
 
 /// The credit note of refund `refund_id` of `bill` (already authorised by the caller), in
@@ -32,11 +32,7 @@ async fn model(
         .await?
         .ok_or(AppError::NotFound)?;
     let lines = refunds::lines(&state.db, refund.id).await?;
-    let phone = customers::business(&state.db, customer.id)
-        .await?
-        .map(|b| b.phone)
-        .unwrap_or_default();
-    let settings = state.catalogue.get(&state.db).await?.settings.clone();
+    let (phone, settings) = documents::phone_and_seller(state, customer).await?;
     let locale = Locale::parse(&bill.locale).unwrap_or_default();
     Ok(credit_note::for_refund(
         locale,

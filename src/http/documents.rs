@@ -17,6 +17,7 @@ use crate::state::AppState;
 use crate::store::bills::{self, Bill};
 use crate::store::customers::{self, Customer};
 use crate::store::refunds::{self, Refund};
+use crate::store::settings::Settings;
 
 #[derive(Template)]
 #[template(path = "documents/bill.html")]
@@ -49,11 +50,7 @@ async fn model(
     customer: &Customer,
 ) -> AppResult<DocumentModel> {
     let items = bills::items(&state.db, bill.id).await?;
-    let phone = customers::business(&state.db, customer.id)
-        .await?
-        .map(|b| b.phone)
-        .unwrap_or_default();
-    let settings = state.catalogue.get(&state.db).await?.settings.clone();
+    let (phone, settings) = phone_and_seller(state, customer).await?;
     Ok(model::for_bill(
         locale,
         &BillSource {
@@ -64,6 +61,20 @@ async fn model(
             settings: &settings,
         },
     ))
+}
+
+/// What every document prints besides its own lines: the buyer's phone and the settings
+/// (the seller's identity and bank details).
+pub(crate) async fn phone_and_seller(
+    state: &AppState,
+    customer: &Customer,
+) -> AppResult<(String, Settings)> {
+    let phone = customers::business(&state.db, customer.id)
+        .await?
+        .map(|b| b.phone)
+        .unwrap_or_default();
+    let settings = state.catalogue.get(&state.db).await?.settings.clone();
+    Ok((phone, settings))
 }
 
 /// The HTML page, in the visitor's language; `pdf` is the address of its PDF.

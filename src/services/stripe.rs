@@ -311,6 +311,25 @@ async fn refund_failed(
     Ok(outcome)
 }
 
+/// Money Stripe moved that the shop did not settle: logged as an error and written on the
+/// bill's history, where the operator sees it.
+async fn flag(
+    tx: &mut sqlx::Transaction<'_, sqlx::Postgres>,
+    bill: &Bill,
+    note: &str,
+) -> sqlx::Result<()> {
+    tracing::error!(bill = %bill.public_id, "{note}");
+    bills::event(
+        &mut **tx,
+        bill.id,
+        Some(bill.state),
+        bill.state,
+        note,
+        "stripe",
+    )
+    .await
+}
+
 async fn apply(
     tx: &mut sqlx::Transaction<'_, sqlx::Postgres>,
     state: &AppState,
@@ -378,16 +397,7 @@ async fn apply(
             bill.total,
             bill.currency
         );
-        tracing::error!(bill = %bill.public_id, "{note}");
-        bills::event(
-            &mut **tx,
-            bill.id,
-            Some(bill.state),
-            bill.state,
-            &note,
-            "stripe",
-        )
-        .await?;
+        flag(tx, bill, &note).await?;
         return Ok(Outcome::Mismatch);
     }
     let intent = s.payment_intent.as_deref().unwrap_or_default();
@@ -409,16 +419,7 @@ async fn apply(
                 "Stripe payment {intent} received while the bill is {}: to be refunded",
                 bill.state
             );
-            tracing::error!(bill = %bill.public_id, "{note}");
-            bills::event(
-                &mut **tx,
-                bill.id,
-                Some(bill.state),
-                bill.state,
-                &note,
-                "stripe",
-            )
-            .await?;
+            flag(tx, bill, &note).await?;
             Outcome::NotAwaiting
         }
     })
